@@ -1,0 +1,174 @@
+// The validated, normalised configuration the engine works with. The schema in
+// ./schema.ts parses gray.yaml into exactly this shape (durations in ms, hosts
+// as {name, address}, defaults filled in).
+
+export interface Host {
+  name: string
+  /** host:port the gateway proxies to */
+  address: string
+}
+
+export type StickyKey =
+  | {kind: 'cookie' | 'header' | 'query'; name: string}
+  | {kind: 'ip'}
+
+/** A request matching ANY rule always goes to gray (even at weight 0 while a run is live). */
+export type Rule =
+  | {kind: 'equals'; field: Field; value: string}
+  | {kind: 'in'; field: Field; values: string[]}
+  | {kind: 'prefix'; field: Field; value: string}
+  | {kind: 'range'; field: Field; min: number; max: number}
+  | {kind: 'cidr'; cidrs: string[]}
+
+export interface Field {
+  source: 'header' | 'cookie' | 'query'
+  name: string
+}
+
+export interface Tag {
+  header: string
+  value: string
+}
+
+export interface Step {
+  /** percent of traffic, 0..100 (two decimals allowed, as nginx split_clients) */
+  weight: number
+  bakeMs: number
+  pause: boolean
+  /** stable hosts to convert to the new version before this step's weight is applied */
+  hosts?: {count: number} | {percent: number}
+}
+
+export interface HealthCheck {
+  url: string
+  expect: number
+  timeoutMs: number
+  intervalMs: number
+}
+
+export interface CommandDeploy {
+  type: 'command'
+  command: string[]
+  concurrency: number
+  timeoutMs: number
+  retries: number
+  health?: HealthCheck
+}
+
+export type DeployConfig = CommandDeploy
+
+export interface SandboxGatewayConfig {
+  type: 'sandbox'
+  /** where the sandbox proxy takes user traffic, host:port */
+  listen: string
+  /** where its control plane listens, host:port */
+  admin: string
+}
+
+export interface NginxGatewayConfig {
+  type: 'nginx'
+  include: string
+  variable: string
+  test: string[]
+  reload: string[]
+}
+
+export interface ApisixGatewayConfig {
+  type: 'apisix'
+  url: string
+  routeId: string
+  key?: string
+}
+
+export interface HttpGatewayConfig {
+  type: 'http'
+  url: string
+  token?: string
+}
+
+export type GatewayConfig = SandboxGatewayConfig | NginxGatewayConfig | ApisixGatewayConfig | HttpGatewayConfig
+
+export interface ScrapeSourceConfig {
+  type: 'scrape'
+  /** path of the metrics endpoint on every host */
+  path: string
+  timeoutMs: number
+}
+
+export interface PrometheusSourceConfig {
+  type: 'prometheus'
+  url: string
+  timeoutMs: number
+  token?: string
+}
+
+export interface SentrySourceConfig {
+  type: 'sentry'
+  url: string
+  org: string
+  project: string
+  token?: string
+  timeoutMs: number
+}
+
+export interface CommandSourceConfig {
+  type: 'command'
+  command: string[]
+  timeoutMs: number
+}
+
+export type MetricSourceConfig = ScrapeSourceConfig | PrometheusSourceConfig | SentrySourceConfig | CommandSourceConfig
+
+export type NoDataPolicy = 'hold' | 'fail'
+
+export interface Check {
+  name: string
+  source: string
+  /** ratio checks: errors / total, each a query in the source's language */
+  errors?: string
+  total?: string
+  /** value checks: one query that yields the value itself */
+  query?: string
+  /** sentry: the release whose crash-free rate is read */
+  release?: string
+  max?: number
+  min?: number
+  baseline?: {maxIncrease: number; minDelta: number}
+  minSamples: number
+  failures: number
+  critical: boolean
+  noData: NoDataPolicy
+  errorLimit: number
+  failClosed: boolean
+  windowMs: number
+  minPasses: number
+}
+
+export interface Gates {
+  intervalMs: number
+  windowMs: number
+  checks: Check[]
+}
+
+export type NotifyEvent = 'step' | 'paused' | 'rolled_back' | 'completed'
+
+export interface Notify {
+  webhook: string
+  on: NotifyEvent[]
+}
+
+export interface GrayConfig {
+  /** absolute path of the file this came from */
+  file: string
+  service: string
+  state: {dir: string}
+  hosts: {stable: Host[]; gray: Host[]}
+  deploy: DeployConfig
+  gateway: GatewayConfig
+  traffic: {sticky: StickyKey; rules: Rule[]; tag?: Tag}
+  steps: Step[]
+  metrics: Record<string, MetricSourceConfig>
+  /** absent: nothing guards the run, and plan/start warn */
+  gates?: Gates
+  notify: Notify[]
+}

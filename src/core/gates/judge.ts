@@ -1,0 +1,74 @@
+// How one measurement of one check is judged (SPEC "Gates: how a measurement is judged").
+import type {Check} from '../config/model.js'
+import type {Measurement} from '../ports.js'
+
+export type Verdict = 'pass' | 'fail' | 'no-data' | 'error'
+
+export interface Judgement {
+  verdict: Verdict
+  value: number | null
+  /** the limit that applied: max or min */
+  limit: number | null
+  baseline: number | null
+  samples: number | null
+  /** why, in a few words: "0.031 > max 0.01", "312 samples < 300 needed" */
+  reason: string
+}
+
+function usable(value: number | null): value is number {
+  return value !== null && Number.isFinite(value)
+}
+
+function noData(check: Check, m: Measurement | undefined, why: string): Judgement {
+  return {verdict: 'no-data', value: m?.value ?? null, limit: limitOf(check), baseline: null, samples: m?.samples ?? null, reason: why}
+}
+
+export function limitOf(check: Check): number | null {
+  return check.max ?? check.min ?? null
+}
+
+export function fmt(n: number): string {
+  if (!Number.isFinite(n)) return String(n)
+  return Number.isInteger(n) ? String(n) : n.toPrecision(3).replace(/\.?0+$/, '')
+}
+
+/**
+ * Judges the gray measurement against the check's limit and, when the check
+ * has a baseline, against the stable measurement taken the same way.
+ */
+export function judge(check: Check, gray: Measurement, stable?: Measurement): Judgement {
+  if (!usable(gray.value)) return noData(check, gray, gray.value === null ? 'no data' : `value is ${gray.value}`)
+  if (gray.samples !== null && gray.samples < check.minSamples) {
+    return noData(check, gray, `${fmt(gray.samples)} samples < ${check.minSamples} needed`)
+  }
+  const value = gray.value
+  const base: Judgement = {verdict: 'pass', value, limit: limitOf(check), baseline: null, samples: gray.samples, reason: ''}
+  if (check.max !== undefined && value > check.max) {
+    return {...base, verdict: 'fail', reason: `${fmt(value)} > max ${fmt(check.max)}`}
+  }
+  if (check.min !== undefined && value < check.min) {
+    return {...base, verdict: 'fail', reason: `${fmt(value)} < min ${fmt(check.min)}`}
+  }
+  if (check.baseline) {
+    if (!stable || !usable(stable.value) || (stable.samples !== null && stable.samples < check.minSamples)) {
+      return {...noData(check, gray, 'no stable baseline data'), value}
+    }
+    const {maxIncrease, minDelta} = check.baseline
+    const ref = stable.value
+    // Higher is worse for max checks (error rates); for min checks (crash-free
+    // rates) compare the complements, the failure rates.
+    const [mine, theirs] = check.min !== undefined && check.max === undefined ? [1 - value, 1 - ref] : [value, ref]
+    const worseByRatio = mine > theirs * maxIncrease
+    const worseByDelta = mine - theirs > minDelta
+    const judged = {...base, baseline: ref}
+    if (worseByRatio && worseByDelta) {
+      return {...judged, verdict: 'fail', reason: `${fmt(value)} is worse than stable ${fmt(ref)} by more than ${fmt(maxIncrease)}x`}
+    }
+    return {...judged, reason: `${fmt(value)} within limit and stable ${fmt(ref)}`}
+  }
+  return {...base, reason: `${fmt(value)} within ${check.max !== undefined ? `max ${fmt(check.max)}` : `min ${fmt(check.min ?? 0)}`}`}
+}
+
+export function errorJudgement(check: Check, message: string): Judgement {
+  return {verdict: 'error', value: null, limit: limitOf(check), baseline: null, samples: null, reason: message}
+}

@@ -1,0 +1,153 @@
+// The small interfaces through which the run engine reaches the world. Every
+// adapter implements one of them; tests use in-memory versions.
+import type {Check, Host, Rule, StickyKey, Tag} from './config/model.js'
+
+/** What gray wants the gateway to do for one service. */
+export interface Policy {
+  service: string
+  /** changes whenever the policy changes; read back to know what is served */
+  revision: string
+  /**
+   * split: stable/gray upstreams with a weight and rules.
+   * plain: one upstream (`stable`), no split and no rules (before and after a run).
+   */
+  mode: 'split' | 'plain'
+  /** share of traffic for gray, in basis points (0..10000) */
+  weightBp: number
+  sticky: StickyKey
+  rules: Rule[]
+  tag?: Tag
+  stable: Host[]
+  gray: Host[]
+}
+
+export interface AppliedPolicy {
+  revision: string
+  weightBp: number
+  mode: 'split' | 'plain'
+}
+
+export type RuleKind = Rule['kind']
+
+export interface GatewayCapabilities {
+  rules: RuleKind[]
+  /** which sticky keys the percentage split can hash on */
+  sticky: StickyKey['kind'][]
+  /** false when the gateway splits per request rather than per user */
+  stickySplit: boolean
+  tag: boolean
+}
+
+export interface Gateway {
+  readonly type: string
+  capabilities(): GatewayCapabilities
+  /** the policy in the gateway's own language, for `plan` */
+  render(policy: Policy): string
+  /** applies the policy and resolves only once the gateway confirms it is in force */
+  publish(policy: Policy, signal?: AbortSignal): Promise<AppliedPolicy>
+  /** what the gateway serves now, or null when gray has published nothing there */
+  readBack(signal?: AbortSignal): Promise<AppliedPolicy | null>
+  close?(): Promise<void>
+}
+
+export type Cohort = 'gray' | 'stable'
+
+export interface MeasureRequest {
+  check: Check
+  cohort: Cohort
+  /** the version this cohort runs (placeholders {version} are filled with it) */
+  version: string
+  service: string
+  /** hosts of the cohort, for sources that read the hosts themselves */
+  hosts: Host[]
+  /** the range the measurement covers, already clipped to the current step */
+  windowMs: number
+  /** evaluation time, epoch ms */
+  at: number
+  signal?: AbortSignal
+}
+
+export interface Measurement {
+  /** errors/total for ratio checks, the value itself for value checks; null: no data */
+  value: number | null
+  /** how many events the value rests on (total requests, sessions); null when unknown */
+  samples: number | null
+  /** the raw numbers as read, for the journal */
+  raw: Record<string, unknown>
+  /** the query text as sent, placeholders filled, for the journal */
+  query?: string
+}
+
+export interface MetricSource {
+  readonly type: string
+  /** throws MetricError on failure; returns value null when the source has no data */
+  measure(req: MeasureRequest): Promise<Measurement>
+  close?(): Promise<void>
+}
+
+export interface DeployRequest {
+  host: Host
+  version: string
+  previousVersion?: string
+  service: string
+  signal?: AbortSignal
+  /** lines of the command's output as they come */
+  onOutput?: (line: string) => void
+}
+
+export interface DeployResult {
+  /** last lines of output, for the journal */
+  outputTail: string[]
+  durationMs: number
+}
+
+export interface Deployer {
+  /** runs the deploy and the health check; throws DeployError when either fails */
+  deploy(req: DeployRequest): Promise<DeployResult>
+}
+
+export interface Clock {
+  now(): number
+  /** resolves after ms, or early (without throwing) when signal aborts */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
+}
+
+export interface Actor {
+  user: string
+  host: string
+  pid: number
+  ci: boolean
+}
+
+export interface JournalEvent<T = Record<string, unknown>> {
+  seq: number
+  at: string
+  actor: Actor
+  type: string
+  data: T
+}
+
+export interface JournalWriter {
+  /** appends one event, fsynced before it resolves */
+  append(type: string, data: Record<string, unknown>): Promise<JournalEvent>
+  events(): readonly JournalEvent[]
+}
+
+export type RequestKind = 'rollback' | 'promote' | 'pause' | 'resume'
+
+export interface ControlRequest {
+  id: string
+  kind: RequestKind
+  reason?: string
+  full?: boolean
+  actor: Actor
+  at: string
+}
+
+/** Requests from other terminals (gray rollback/promote/pause) to the live driver. */
+export interface Inbox {
+  /** requests not yet taken, oldest first */
+  take(): Promise<ControlRequest[]>
+  /** called when a request may have arrived, so the driver can wake */
+  onArrival(listener: () => void): () => void
+}

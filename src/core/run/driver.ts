@@ -1,0 +1,486 @@
+// The run engine: reads the run's state from the journal, decides the next
+// action (./next.ts), carries it out through the ports, journals intent and
+// confirmation, and repeats until the run ends or must wait for a person.
+import pLimit from 'p-limit'
+
+import type {GrayConfig} from '../config/model.js'
+import {DeployError, errorMessage, ExitCode, GatewayError, GrayError, type ExitCodeValue} from '../errors.js'
+import {errorJudgement, judge, type Judgement} from '../gates/judge.js'
+import type {
+  Actor,
+  Clock,
+  ControlRequest,
+  Deployer,
+  Gateway,
+  Inbox,
+  JournalEvent,
+  JournalWriter,
+  Measurement,
+  MetricSource,
+  Policy,
+  RequestKind,
+} from '../ports.js'
+import type {DeployPurpose, EventData, EventType, PublishPurpose} from './events.js'
+import {nextAction, type Action} from './next.js'
+import {plainPolicy, splitPolicy, toBasisPoints} from './policy.js'
+import {advance, grayUpstream, replay, stableUpstream, type HostState, type RunState} from './state.js'
+
+export interface DriverDeps {
+  config: GrayConfig
+  journal: JournalWriter
+  gateway: Gateway
+  deployer: Deployer
+  sources: Record<string, MetricSource>
+  clock: Clock
+  inbox?: Inbox
+  actor: Actor
+  /** lock epoch, journaled so takeovers are visible */
+  epoch?: number
+  takeover?: {from: string}
+  /** called after every journaled event, for progress display */
+  observe?: (event: JournalEvent, state: RunState) => void
+  options?: Partial<DriverOptions>
+}
+
+export interface DriverOptions {
+  /** how long a rollback publish keeps retrying before the driver gives up (exit 1) */
+  rollbackPublishDeadlineMs: number
+  /** attempts of a step publish before the run holds */
+  publishAttempts: number
+  backoffBaseMs: number
+  backoffMaxMs: number
+}
+
+const DEFAULTS: DriverOptions = {
+  rollbackPublishDeadlineMs: 10 * 60_000,
+  publishAttempts: 5,
+  backoffBaseMs: 250,
+  backoffMaxMs: 5_000,
+}
+
+export interface Outcome {
+  state: RunState
+  exitCode: ExitCodeValue
+}
+
+export function exitCodeOf(state: RunState): ExitCodeValue {
+  switch (state.status) {
+    case 'completed':
+      return ExitCode.ok
+    case 'rolled_back':
+      return ExitCode.rolledBack
+    case 'paused':
+    case 'waiting':
+      return ExitCode.paused
+    default:
+      return ExitCode.failure
+  }
+}
+
+/** Settles with the promise, or rejects as soon as the signal aborts (a slow source must not delay a rollback). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error('aborted'))
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('aborted'))
+    signal.addEventListener('abort', onAbort, {once: true})
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(v)
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(e)
+      },
+    )
+  })
+}
+
+function actorName(actor: Actor): string {
+  return `${actor.user}@${actor.host} (pid ${actor.pid})`
+}
+
+export class RunDriver {
+  private readonly deps: DriverDeps
+  private readonly opts: DriverOptions
+  private readonly config: GrayConfig
+  /** aborted when a rollback is requested: stops deploys, measurements and sleeps at once */
+  private phase = new AbortController()
+  /** aborted to wake a sleep when any request arrives */
+  private wake = new AbortController()
+  private requests: Promise<void> = Promise.resolve()
+  private rollbackRequested = false
+
+  constructor(deps: DriverDeps) {
+    this.deps = deps
+    this.config = deps.config
+    this.opts = {...DEFAULTS, ...deps.options}
+  }
+
+  private cached: RunState | null = null
+
+  /** The run's state: the journal replayed (incrementally: only new events are applied). */
+  state(): RunState {
+    const events = this.deps.journal.events()
+    if (!this.cached) this.cached = replay(events)
+    else advance(this.cached, events)
+    return this.cached
+  }
+
+  private async record<T extends EventType>(type: T, data: EventData[T]): Promise<JournalEvent> {
+    const event = await this.deps.journal.append(type, data as unknown as Record<string, unknown>)
+    this.deps.observe?.(event, this.state())
+    return event
+  }
+
+  /** A request from this process (a signal, or a command that drives in-process). */
+  request(kind: RequestKind, options: {reason?: string; full?: boolean} = {}): Promise<void> {
+    const req: ControlRequest = {id: `local-${Date.now()}`, kind, ...options, actor: this.deps.actor, at: new Date(this.deps.clock.now()).toISOString()}
+    return this.enqueue([req], 'signal')
+  }
+
+  private enqueue(reqs: ControlRequest[], cause: 'request' | 'signal' = 'request'): Promise<void> {
+    // Take note at once (the flag stops new side effects), then journal in order.
+    if (reqs.some((r) => r.kind === 'rollback')) {
+      this.rollbackRequested = true
+      this.phase.abort()
+    }
+    this.requests = this.requests.then(() => this.handle(reqs, cause)).catch(() => undefined)
+    return this.requests
+  }
+
+  private async pollInbox(): Promise<void> {
+    if (!this.deps.inbox) return
+    const reqs = await this.deps.inbox.take()
+    if (reqs.length > 0) await this.enqueue(reqs)
+  }
+
+  private async handle(reqs: ControlRequest[], cause: 'request' | 'signal'): Promise<void> {
+    for (const req of reqs) {
+      const by = actorName(req.actor)
+      await this.record('request.received', {id: req.id, kind: req.kind, reason: req.reason, full: req.full, by})
+      const s = this.state()
+      if (s.outcome || (s.rollback && req.kind !== 'rollback')) continue
+      switch (req.kind) {
+        case 'rollback':
+          if (!s.rollback) await this.record('rollback.started', {reason: req.reason ?? `requested by ${by}`, by})
+          break
+        case 'pause':
+          if (!s.paused) await this.record('run.paused', {reason: req.reason ?? `paused by ${by}`, cause})
+          break
+        case 'resume':
+          if (s.paused) await this.record('run.resumed', {by})
+          break
+        case 'promote':
+          await this.record('run.promoted', {full: req.full ?? false, by})
+          break
+      }
+    }
+    this.wake.abort()
+  }
+
+  /** Drives the run until it ends or must wait; the journal must already hold run.started. */
+  async drive(): Promise<Outcome> {
+    const unsubscribe = this.deps.inbox?.onArrival(() => void this.pollInbox())
+    try {
+      await this.record('driver.attached', {epoch: this.deps.epoch ?? 0, takeover: Boolean(this.deps.takeover), from: this.deps.takeover?.from})
+      await this.pollInbox()
+      for (;;) {
+        await this.requests
+        const state = this.state()
+        if (state.rollback) this.rollbackRequested = true
+        const action = nextAction(state, this.config)
+        if (action.kind === 'done') return {state, exitCode: exitCodeOf(state)}
+        if (action.kind === 'hold') {
+          await this.record('driver.detached', {reason: state.paused?.reason ?? (state.waiting ? 'waiting for gray promote' : 'holding')})
+          return {state: this.state(), exitCode: ExitCode.paused}
+        }
+        await this.perform(action, state)
+      }
+    } finally {
+      unsubscribe?.()
+      await this.requests
+    }
+  }
+
+  private async perform(action: Exclude<Action, {kind: 'done' | 'hold'}>, state: RunState): Promise<void> {
+    switch (action.kind) {
+      case 'rollback':
+        return this.rollback()
+      case 'deploy':
+        return this.deployHosts(action.hosts, state.version, action.purpose, action.step)
+      case 'drain':
+        return void (await this.publish(splitPolicy(this.config, state, {weightBp: state.applied?.weightBp ?? 0, rules: true, exclude: action.hosts.map((h) => h.address)}), 'drain', state.stepIndex))
+      case 'start-step':
+        return void (await this.record('step.started', {index: action.index, weight: state.steps[action.index]?.weight ?? 0}))
+      case 'publish-step': {
+        const weight = state.steps[state.stepIndex]?.weight ?? 0
+        await this.publish(splitPolicy(this.config, state, {weightBp: toBasisPoints(weight), rules: true}), 'step', state.stepIndex)
+        return
+      }
+      case 'bake':
+        return this.bake()
+      case 'pass-by-promote':
+        return void (await this.record('step.passed', {index: state.stepIndex, by: 'promote'}))
+      case 'wait':
+        return void (await this.record('step.waiting', {index: state.stepIndex}))
+      case 'begin-completion':
+        return void (await this.record('run.completing', {hosts: action.hosts.map((h) => h.address)}))
+      case 'complete-full-weight':
+        await this.publish(splitPolicy(this.config, state, {weightBp: 10_000, rules: false}), 'complete', state.stepIndex)
+        return
+      case 'complete-plain':
+        await this.publish(plainPolicy(this.config, state, state.hosts), 'complete', state.stepIndex)
+        return
+      case 'finish':
+        return void (await this.record('run.completed', {version: state.version}))
+    }
+  }
+
+  private backoff(attempt: number): number {
+    return Math.min(this.opts.backoffMaxMs, this.opts.backoffBaseMs * 2 ** Math.max(0, attempt - 1))
+  }
+
+  /**
+   * Publishes and waits for the gateway's confirmation. A step publish never
+   * starts once a rollback is requested, and gives up (holding the run) after
+   * a few attempts; a rollback publish keeps trying until confirmed.
+   */
+  private async publish(policy: Policy, purpose: PublishPurpose, step: number): Promise<boolean> {
+    const isRollback = purpose === 'rollback' || (purpose === 'plain' && this.rollbackRequested)
+    if (!isRollback && this.rollbackRequested) return false
+    await this.record('gateway.publish.started', {
+      revision: policy.revision,
+      weightBp: policy.weightBp,
+      mode: policy.mode,
+      purpose,
+      step,
+      rules: policy.rules.length,
+      gray: policy.gray.map((h) => h.address),
+      stable: policy.stable.map((h) => h.address),
+    })
+    const deadline = this.deps.clock.now() + this.opts.rollbackPublishDeadlineMs
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const applied = await this.deps.gateway.publish(policy)
+        if (applied.revision !== policy.revision) throw new GatewayError(`the gateway serves revision ${applied.revision}, not ${policy.revision}`)
+        await this.record('gateway.publish.confirmed', {revision: applied.revision, weightBp: applied.weightBp, mode: applied.mode, purpose, step})
+        return true
+      } catch (error) {
+        const permanent = error instanceof GatewayError && error.permanent
+        await this.record('gateway.publish.failed', {revision: policy.revision, error: errorMessage(error), attempt, permanent, purpose})
+        if (isRollback) {
+          if (this.deps.clock.now() >= deadline) {
+            throw new GrayError(`rollback could not be published to the ${this.deps.gateway.type} gateway: ${errorMessage(error)}; traffic may still reach gray`, {
+              hint: 'fix the gateway, then run `gray rollback` again',
+            })
+          }
+        } else if (permanent || attempt >= this.opts.publishAttempts || this.rollbackRequested) {
+          if (!this.rollbackRequested) {
+            await this.record('run.paused', {reason: `gateway did not take the policy: ${errorMessage(error)}`, cause: 'gateway'})
+          }
+          return false
+        }
+        await this.deps.clock.sleep(this.backoff(attempt), isRollback ? undefined : this.phase.signal)
+      }
+    }
+  }
+
+  private async deployHosts(hosts: HostState[], version: string, purpose: DeployPurpose, step?: number): Promise<void> {
+    const limit = pLimit(Math.max(1, this.config.deploy.concurrency))
+    const signal = purpose === 'revert' ? undefined : this.phase.signal
+    const failed: string[] = []
+    await Promise.all(
+      hosts.map((host) =>
+        limit(async () => {
+          for (let attempt = 1; attempt <= 1 + this.config.deploy.retries; attempt++) {
+            if (signal?.aborted) return
+            const ok = await this.deployOne(host, version, purpose, attempt, step, signal)
+            if (ok) return
+          }
+          failed.push(host.name)
+        }),
+      ),
+    )
+    if (failed.length > 0 && purpose !== 'revert' && !this.rollbackRequested) {
+      await this.record('run.paused', {
+        reason: `deploy of ${version} failed on ${failed.join(', ')}; see \`gray status\`, then \`gray resume\` to retry or \`gray rollback\``,
+        cause: 'deploy',
+      })
+    }
+  }
+
+  private async deployOne(host: HostState, version: string, purpose: DeployPurpose, attempt: number, step: number | undefined, signal?: AbortSignal): Promise<boolean> {
+    await this.record('host.deploy.started', {host: host.address, name: host.name, version, purpose, attempt, step})
+    try {
+      const result = await this.deps.deployer.deploy({
+        host: {name: host.name, address: host.address},
+        version,
+        previousVersion: this.state().previousVersion ?? undefined,
+        service: this.config.service,
+        signal,
+      })
+      await this.record('host.deploy.succeeded', {host: host.address, version, durationMs: result.durationMs, outputTail: result.outputTail})
+      return true
+    } catch (error) {
+      await this.record('host.deploy.failed', {
+        host: host.address,
+        version,
+        error: errorMessage(error),
+        outputTail: error instanceof DeployError ? error.outputTail : [],
+        attempt,
+        cancelled: signal?.aborted || undefined,
+      })
+      return false
+    }
+  }
+
+  /** Bakes the current step: measures every gate each interval until the step passes, fails or must hold. */
+  private async bake(): Promise<void> {
+    const {clock} = this.deps
+    const gates = this.config.gates
+    let s = this.state()
+    const step = s.steps[s.stepIndex]
+    if (!step || !s.bakeStartedAt) return
+    const bakeStart = Date.parse(s.bakeStartedAt)
+    const bakeEnd = bakeStart + step.bakeMs
+    const interval = gates?.intervalMs ?? 1_000
+    const lastMeasured = Math.max(bakeStart, ...Object.values(s.gates).map((g) => (g.last && g.last.step === s.stepIndex ? Date.parse(g.last.at) : 0)))
+    let nextMeasure = lastMeasured + interval
+    let measuredAfterBake = 0
+    for (;;) {
+      await this.requests
+      s = this.state()
+      if (s.rollback || s.paused || s.promote || s.outcome || this.rollbackRequested) return
+      const now = clock.now()
+      if (gates && gates.checks.length > 0 && now >= nextMeasure) {
+        const verdict = await this.measure(s, bakeStart)
+        if (verdict !== 'continue') return
+        if (now >= bakeEnd) measuredAfterBake += 1
+        nextMeasure = Math.max(nextMeasure + interval, clock.now())
+        continue
+      }
+      if (now >= bakeEnd) {
+        const lacking = (gates?.checks ?? []).filter((c) => (s.gates[c.name]?.passes ?? 0) < c.minPasses)
+        if (lacking.length === 0) {
+          await this.record('step.passed', {index: s.stepIndex, by: 'gates'})
+          return
+        }
+        const patience = Math.max(...lacking.map((c) => c.minPasses))
+        if (measuredAfterBake >= patience * 2) {
+          const detail = lacking.map((c) => `${c.name} ${s.gates[c.name]?.passes ?? 0}/${c.minPasses} passes (${s.gates[c.name]?.last?.reason ?? 'not measured'})`).join('; ')
+          await this.record('run.paused', {reason: `gates inconclusive: ${detail}`, cause: 'gates'})
+          return
+        }
+      }
+      const until = gates && gates.checks.length > 0 ? Math.min(nextMeasure, Math.max(bakeEnd, now)) : bakeEnd
+      this.wake = new AbortController()
+      await clock.sleep(Math.max(1, until - now), AbortSignal.any([this.wake.signal, this.phase.signal]))
+    }
+  }
+
+  /** Measures every check once, journals each measurement, and acts on the gates' verdicts. */
+  private async measure(s: RunState, bakeStart: number): Promise<'continue' | 'stop'> {
+    const gates = this.config.gates
+    if (!gates) return 'continue'
+    const at = this.deps.clock.now()
+    const signal = this.phase.signal
+    const grayHosts = grayUpstream(s)
+    const stableHosts = stableUpstream(s)
+    const results = await Promise.all(
+      gates.checks.map(async (check) => {
+        const windowMs = Math.max(1, Math.min(check.windowMs, at - bakeStart))
+        const source = this.deps.sources[check.source]
+        const base = {check, service: s.service, windowMs, at, signal}
+        let judgement: Judgement
+        let gray: Measurement | undefined
+        let stable: Measurement | undefined
+        try {
+          if (!source) throw new GrayError(`no metric source named ${check.source}`)
+          ;[gray, stable] = await untilAborted(
+            Promise.all([
+              source.measure({...base, cohort: 'gray', version: s.version, hosts: grayHosts}),
+              check.baseline ? source.measure({...base, cohort: 'stable', version: s.previousVersion ?? '', hosts: stableHosts}) : undefined,
+            ]),
+            signal,
+          )
+          judgement = judge(check, gray, stable)
+          if (judgement.verdict === 'no-data' && check.noData === 'fail') judgement = {...judgement, verdict: 'fail', reason: `no data (${judgement.reason}); noData: fail`}
+        } catch (error) {
+          judgement = errorJudgement(check, errorMessage(error))
+        }
+        return {check, judgement, gray, stable, windowMs}
+      }),
+    )
+    if (this.rollbackRequested) return 'stop'
+    for (const {check, judgement, gray, stable, windowMs} of results) {
+      await this.record('gate.measured', {
+        check: check.name,
+        step: s.stepIndex,
+        ...judgement,
+        query: gray?.query,
+        evaluatedAt: new Date(at).toISOString(),
+        windowMs,
+        raw: gray?.raw ?? {},
+        stableRaw: stable?.raw,
+      })
+    }
+    const now = this.state()
+    for (const {check} of results) {
+      const g = now.gates[check.name]
+      if (!g?.last) continue
+      if (g.last.verdict === 'fail' && (check.critical || g.consecutiveFails >= check.failures)) {
+        const times = check.critical ? 'critical check' : `${g.consecutiveFails} consecutive fails`
+        await this.record('rollback.started', {reason: `gate ${check.name} failed: ${g.last.reason} (${times})`, by: 'gates'})
+        return 'stop'
+      }
+      if (g.last.verdict === 'error' && g.consecutiveErrors >= check.errorLimit) {
+        const reason = `gate ${check.name} could not be measured ${g.consecutiveErrors} times in a row: ${g.last.reason}`
+        if (check.failClosed) await this.record('rollback.started', {reason: `${reason} (failClosed)`, by: 'gates'})
+        else await this.record('run.paused', {reason, cause: 'gates'})
+        return 'stop'
+      }
+    }
+    return 'continue'
+  }
+
+  /** Traffic back to stable first (keeps trying until confirmed), then the hosts back to the previous version. */
+  private async rollback(): Promise<void> {
+    this.rollbackRequested = true
+    let s = this.state()
+    const zeroInForce = s.applied && s.applied.weightBp === 0 && (s.applied.purpose === 'rollback' || s.applied.purpose === 'plain') && !s.publishPending
+    if (!zeroInForce) {
+      if (stableUpstream(s).length > 0) {
+        await this.publish(splitPolicy(this.config, s, {weightBp: 0, rules: false}), 'rollback', s.stepIndex)
+      } else {
+        await this.record('rollback.warning', {message: 'no stable host runs the previous version: hosts are reverted before traffic can move'})
+      }
+    }
+    s = this.state()
+    const toRevert = s.hosts.filter((h) => (h.pool === 'gray' || h.converted) && (h.version !== s.previousVersion || h.pending))
+    const notReverted: string[] = []
+    if (toRevert.length > 0) {
+      if (!s.previousVersion) {
+        await this.record('rollback.warning', {
+          message: `no previous version is known, so ${toRevert.map((h) => h.name).join(', ')} keep what they run; pass --previous-version to revert them`,
+        })
+        notReverted.push(...toRevert.map((h) => h.address))
+      } else {
+        await this.deployHosts(toRevert, s.previousVersion, 'revert')
+        s = this.state()
+        notReverted.push(...toRevert.filter((h) => s.hosts.find((x) => x.address === h.address)?.version !== s.previousVersion).map((h) => h.address))
+        if (notReverted.length > 0) await this.record('rollback.warning', {message: `could not revert ${notReverted.join(', ')} to ${s.previousVersion}`})
+      }
+    }
+    s = this.state()
+    if (notReverted.length === 0 && s.previousVersion && !(s.applied?.mode === 'plain' && !s.publishPending)) {
+      await this.publish(plainPolicy(this.config, s, s.hosts), 'plain', s.stepIndex)
+    }
+    s = this.state()
+    await this.record('run.rolled_back', {
+      reason: s.rollback?.reason ?? 'rolled back',
+      reverted: toRevert.map((h) => h.address).filter((a) => !notReverted.includes(a)),
+      notReverted,
+    })
+  }
+}

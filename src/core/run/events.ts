@@ -1,0 +1,70 @@
+// Journal event types and their data. The journal is the run's only memory:
+// replaying these events (./state.ts) gives the run's state.
+import type {Host, Step} from '../config/model.js'
+import type {Verdict} from '../gates/judge.js'
+import type {RequestKind} from '../ports.js'
+
+export type DeployPurpose = 'gray' | 'step' | 'complete' | 'revert'
+export type PublishPurpose = 'step' | 'drain' | 'complete' | 'rollback' | 'plain'
+
+export interface EventData {
+  'run.started': {
+    runId: string
+    service: string
+    version: string
+    previousVersion: string | null
+    steps: Step[]
+    hosts: {stable: Host[]; gray: Host[]}
+    gateway: string
+    checks: string[]
+    config: string
+  }
+  'driver.attached': {epoch: number; takeover: boolean; from?: string}
+  'driver.detached': {reason: string}
+  'host.deploy.started': {host: string; name: string; version: string; purpose: DeployPurpose; attempt: number; step?: number}
+  'host.deploy.succeeded': {host: string; version: string; durationMs: number; outputTail: string[]}
+  'host.deploy.failed': {host: string; version: string; error: string; outputTail: string[]; attempt: number; cancelled?: boolean}
+  'step.started': {index: number; weight: number}
+  'gateway.publish.started': {
+    revision: string
+    weightBp: number
+    mode: 'split' | 'plain'
+    purpose: PublishPurpose
+    step: number
+    rules: number
+    gray: string[]
+    stable: string[]
+  }
+  'gateway.publish.confirmed': {revision: string; weightBp: number; mode: 'split' | 'plain'; purpose: PublishPurpose; step: number}
+  'gateway.publish.failed': {revision: string; error: string; attempt: number; permanent: boolean; purpose: PublishPurpose}
+  'gate.measured': {
+    check: string
+    step: number
+    verdict: Verdict
+    value: number | null
+    limit: number | null
+    baseline: number | null
+    samples: number | null
+    reason: string
+    query?: string
+    evaluatedAt: string
+    windowMs: number
+    raw: Record<string, unknown>
+    stableRaw?: Record<string, unknown>
+  }
+  'step.passed': {index: number; by: 'gates' | 'promote'}
+  'step.waiting': {index: number}
+  'request.received': {id: string; kind: RequestKind; reason?: string; full?: boolean; by: string}
+  'run.paused': {reason: string; cause: 'request' | 'signal' | 'gates' | 'deploy' | 'gateway'}
+  'run.resumed': {by: string}
+  'run.promoted': {full: boolean; by: string}
+  'rollback.started': {reason: string; by: string}
+  'rollback.warning': {message: string}
+  'run.rolled_back': {reason: string; reverted: string[]; notReverted: string[]}
+  'run.completing': {hosts: string[]}
+  'run.completed': {version: string}
+  'run.failed': {error: string}
+  'journal.repaired': {droppedBytes: number; droppedText: string}
+}
+
+export type EventType = keyof EventData
