@@ -387,8 +387,11 @@ export class RunDriver {
     const signal = this.phase.signal
     const grayHosts = grayUpstream(s)
     const stableHosts = stableUpstream(s)
+    // At 100% the stable cohort takes no traffic: there is no baseline to compare with, only the limit.
+    const stableServes = (s.steps[s.stepIndex]?.weight ?? 0) < 100 && stableHosts.length > 0
     const results = await Promise.all(
-      gates.checks.map(async (check) => {
+      gates.checks.map(async (declared) => {
+        const check = stableServes || !declared.baseline ? declared : {...declared, baseline: undefined}
         const windowMs = Math.max(1, Math.min(check.windowMs, at - bakeStart))
         const source = this.deps.sources[check.source]
         const base = {check, service: s.service, windowMs, at, signal}

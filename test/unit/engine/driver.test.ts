@@ -143,6 +143,17 @@ describe('run engine: gates', () => {
   })
 })
 
+describe('run engine: baseline at full weight', () => {
+  it('judges on the limit alone at 100%, where the stable cohort takes no traffic', async () => {
+    const h = harness({gates: {intervalMs: 30_000, windowMs: 300_000, checks: [check({baseline: {maxIncrease: 1.5, minDelta: 0.001}})]}})
+    h.source.script = (req) => (req.cohort === 'stable' && h.state().stepIndex === 3 ? {value: null, samples: 0, raw: {}} : healthy())
+    const out = await h.start()
+    expect(out.state.status).toBe('completed')
+    const atFull = h.source.calls.filter((c) => c.cohort === 'stable' && c.at > Date.parse(h.journal.ofType('step.started')[3]!.at))
+    expect(atFull).toHaveLength(0)
+  })
+})
+
 describe('run engine: people steering the run', () => {
   it('waits at a pause step (exit 4) and goes on after gray promote', async () => {
     const h = harness()

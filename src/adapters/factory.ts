@@ -1,0 +1,58 @@
+// Builds the adapters a config names. Each is imported only when used, so a
+// command that needs no gateway never loads one (fast start).
+import type {GrayConfig, MetricSourceConfig} from '../core/config/model.js'
+import {ConfigError} from '../core/errors.js'
+import type {Deployer, Gateway, MetricSource} from '../core/ports.js'
+
+export async function createGateway(config: GrayConfig): Promise<Gateway> {
+  const gateway = config.gateway
+  switch (gateway.type) {
+    case 'sandbox': {
+      const {SandboxGateway} = await import('./gateways/sandbox/index.js')
+      return new SandboxGateway(gateway, config.service)
+    }
+    default:
+      throw new ConfigError(`gateway.type: the ${gateway.type} gateway is not available in this version of gray, got "${gateway.type}"`, 'use type: sandbox')
+  }
+}
+
+export async function createSource(name: string, source: MetricSourceConfig): Promise<MetricSource> {
+  switch (source.type) {
+    case 'scrape': {
+      const {ScrapeSource} = await import('./metrics/scrape/index.js')
+      return new ScrapeSource(source)
+    }
+    case 'prometheus': {
+      const {PrometheusSource} = await import('./metrics/prometheus/index.js')
+      return new PrometheusSource(source)
+    }
+    case 'sentry': {
+      const {SentrySource} = await import('./metrics/sentry/index.js')
+      return new SentrySource(source)
+    }
+    case 'command': {
+      const {CommandMetricSource} = await import('./metrics/command/index.js')
+      return new CommandMetricSource(source)
+    }
+    default: {
+      // unreachable for a validated config: every source type has a case above
+      const type = (source as {type: string}).type
+      throw new ConfigError(`metrics.${name}.type: the ${type} source is not available in this version of gray, got "${type}"`, 'use type: scrape, prometheus, sentry or command')
+    }
+  }
+}
+
+export async function createSources(config: GrayConfig): Promise<Record<string, MetricSource>> {
+  const used = new Set((config.gates?.checks ?? []).map((c) => c.source))
+  const entries = await Promise.all(
+    Object.entries(config.metrics)
+      .filter(([name]) => used.has(name))
+      .map(async ([name, source]) => [name, await createSource(name, source)] as const),
+  )
+  return Object.fromEntries(entries)
+}
+
+export async function createDeployer(config: GrayConfig): Promise<Deployer> {
+  const {CommandDeployer} = await import('./deploy/command.js')
+  return new CommandDeployer(config.deploy)
+}

@@ -1,0 +1,20 @@
+// What each gateway type can express, without building one (for validate and plan).
+import type {GatewayConfig} from '../../core/config/model.js'
+import type {GatewayCapabilities} from '../../core/ports.js'
+
+const EVERY_RULE: GatewayCapabilities['rules'] = ['equals', 'in', 'prefix', 'range', 'cidr']
+const EVERY_KEY: GatewayCapabilities['sticky'] = ['cookie', 'header', 'query', 'ip']
+
+const CAPABILITIES: Record<GatewayConfig['type'], GatewayCapabilities> = {
+  sandbox: {rules: EVERY_RULE, sticky: EVERY_KEY, stickySplit: true, tag: true},
+  nginx: {rules: EVERY_RULE, sticky: EVERY_KEY, stickySplit: true, tag: true},
+  // the control plane behind it routes; the document carries everything
+  http: {rules: EVERY_RULE, sticky: EVERY_KEY, stickySplit: true, tag: true},
+  // traffic-split picks an upstream per request (weighted round robin) and cannot set a header on gray requests only
+  apisix: {rules: EVERY_RULE, sticky: EVERY_KEY, stickySplit: false, tag: false},
+}
+
+export function gatewayCapabilities(type: GatewayConfig['type']): GatewayCapabilities {
+  const found = CAPABILITIES[type]
+  return {rules: [...found.rules], sticky: [...found.sticky], stickySplit: found.stickySplit, tag: found.tag}
+}

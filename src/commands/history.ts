@@ -1,0 +1,24 @@
+import {loadContext} from '../services/context.js'
+import {historyOf, type HistoryEntry} from '../services/history.js'
+import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
+import {redact} from '../ui/redact.js'
+
+export default class History extends GrayCommand {
+  static override summary = 'Past runs of this service: version, outcome, duration, reason.'
+  static override description = EXIT_CODES_HELP
+  static override examples = ['<%= config.bin %> history', '<%= config.bin %> history --json']
+
+  async run(): Promise<{service: string; runs: HistoryEntry[]}> {
+    const {flags} = await this.parse(History)
+    const ctx = await loadContext(flags.config)
+    const runs = await historyOf(ctx)
+    if (!this.jsonEnabled()) {
+      if (runs.length === 0) this.log(`${ctx.config.service}: no runs yet`)
+      for (const r of runs) {
+        const took = r.durationMs === null ? 'running' : `${Math.round(r.durationMs / 1000)}s`
+        this.log(`${r.startedAt.slice(0, 19).replace('T', ' ')}  ${r.version.padEnd(12)} ${r.outcome.padEnd(12)} ${took.padEnd(8)} ${redact(r.reason ?? '')}`)
+      }
+    }
+    return this.finish({service: ctx.config.service, runs}, 0)
+  }
+}

@@ -1,0 +1,22 @@
+import {Flags} from '@oclif/core'
+
+import type {StatusDocument} from '../services/status.js'
+import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
+import {runControl} from '../ui/control-command.js'
+
+export default class Promote extends GrayCommand {
+  static override summary = 'Let a waiting (or baking) step go on; --full skips the remaining steps and completes.'
+  static override description = `With a live driver the request goes to it; otherwise this command drives the run from there, like start.
+
+${EXIT_CODES_HELP}`
+  static override examples = ['<%= config.bin %> promote', '<%= config.bin %> promote --full --yes']
+  static override flags = {
+    full: Flags.boolean({summary: 'Skip the remaining steps: go to 100% and complete.'}),
+    yes: Flags.boolean({char: 'y', summary: 'Do not ask for confirmation (needed without a TTY).'}),
+  }
+
+  async run(): Promise<StatusDocument> {
+    const {flags} = await this.parse(Promote)
+    return runControl(this, 'promote', flags, flags.full ? 'Skip the remaining steps of {service} and complete?' : 'Let {service} go on to its next step?')
+  }
+}

@@ -1,0 +1,14 @@
+import type {StatusDocument} from '../services/status.js'
+import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
+import {runControl} from '../ui/control-command.js'
+
+export default class Resume extends GrayCommand {
+  static override summary = 'Let a paused run go on, and drive it like start.'
+  static override description = EXIT_CODES_HELP
+  static override examples = ['<%= config.bin %> resume']
+
+  async run(): Promise<StatusDocument> {
+    const {flags} = await this.parse(Resume)
+    return runControl(this, 'resume', flags)
+  }
+}

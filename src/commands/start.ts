@@ -1,0 +1,45 @@
+import {Flags} from '@oclif/core'
+
+import {loadContext} from '../services/context.js'
+import {startRun} from '../services/start.js'
+import {statusOf, type StatusDocument} from '../services/status.js'
+import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
+import {confirm} from '../ui/interactive.js'
+import {createProgress} from '../ui/progress.js'
+import {describeEnd} from '../ui/run-result.js'
+
+export default class Start extends GrayCommand {
+  static override summary = 'Begin a run of a new version and drive it to the end, a rollback, or a step that waits.'
+  static override description = `Deploys the version to the gray pool, publishes each step's weight, bakes while the gates are measured, and advances.
+If this service has an unfinished run of the same version (its driver died), start takes it over where the journal says it stands.
+Ctrl-C (SIGINT/SIGTERM) pauses the run at its current weight and exits 4; \`gray resume\` goes on.
+
+${EXIT_CODES_HELP}`
+  static override examples = [
+    '<%= config.bin %> start --version v2',
+    '<%= config.bin %> start --version v2 --previous-version v1 --yes --json',
+  ]
+  static override flags = {
+    version: Flags.string({summary: 'The version to roll out.', required: true}),
+    'previous-version': Flags.string({summary: 'The version to roll back to, when no earlier run recorded it.'}),
+    yes: Flags.boolean({char: 'y', summary: 'Do not ask for confirmation (needed without a TTY).'}),
+  }
+
+  async run(): Promise<StatusDocument> {
+    const {flags} = await this.parse(Start)
+    const ctx = await loadContext(flags.config)
+    const json = this.jsonEnabled()
+    await confirm(`Start rolling out ${ctx.config.service} ${flags.version}?`, {yes: flags.yes, json, action: 'gray start'})
+    const progress = createProgress({json})
+    const result = await startRun(ctx, {
+      version: flags.version,
+      previousVersion: flags['previous-version'],
+      observe: (e, s) => progress.observe(e, s),
+      handleSignals: true,
+      onSignal: (signal) => this.note(`\n${signal}: pausing at the current weight once the step in progress settles…`),
+    })
+    await progress.end(result.state)
+    if (!json) this.log(describeEnd(result.state, ctx.config.service))
+    return this.finish(await statusOf(ctx, {runId: result.runId}), result.exitCode)
+  }
+}

@@ -1,0 +1,27 @@
+import {Flags} from '@oclif/core'
+
+import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
+import {validateService, type ValidateResult} from '../services/validate.js'
+
+export default class Validate extends GrayCommand {
+  static override summary = 'Check gray.yaml: schema, then meaning (steps, rules the gateway can express, gates).'
+  static override description = `Reads the config, fills \${VAR} from the environment and checks everything a run relies on, changing nothing.
+With --connect it also reaches the gateway and every metric source and prints what each gate's query returns now.
+
+${EXIT_CODES_HELP}`
+  static override examples = ['<%= config.bin %> validate', '<%= config.bin %> validate -c deploy/gray.yaml --connect']
+  static override flags = {
+    connect: Flags.boolean({summary: 'Also reach the gateway, the metric sources and the hosts.'}),
+  }
+
+  async run(): Promise<ValidateResult> {
+    const {flags} = await this.parse(Validate)
+    const result = await validateService(flags.config, {connect: flags.connect})
+    if (!this.jsonEnabled()) {
+      this.log(`${result.file}: valid — service ${result.service}, ${result.gateway} gateway, ${result.steps} steps, ${result.checks} gate checks`)
+      for (const w of result.warnings) this.log(`  warning: ${w}`)
+      for (const c of result.connect ?? []) this.log(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.what}: ${c.detail}`)
+    }
+    return this.finish(result, result.connect?.some((c) => !c.ok) ? 1 : 0)
+  }
+}

@@ -1,0 +1,12 @@
+// The JSON Schema editors use for gray.yaml, generated from the zod schema so
+// the two never disagree. schema/gray.schema.json is this, written out.
+import {z} from 'zod'
+import {grayConfigSchema} from './schema.js'
+
+export const SCHEMA_ID = 'https://github.com/gray-cli/gray/schema/gray.schema.json'
+
+export function configJsonSchema(): Record<string, unknown> {
+  // io 'input': describe what the user writes, before durations and hosts are normalised
+  const schema = z.toJSONSchema(grayConfigSchema, {io: 'input', target: 'draft-2020-12', unrepresentable: 'any'})
+  return {...schema, $id: SCHEMA_ID, title: 'gray.yaml', description: 'Configuration of a gray (canary) release run by gray'}
+}

@@ -1,0 +1,405 @@
+// gray.yaml as the user writes it, and how it becomes the normalised GrayConfig
+// (durations in ms, hosts as {name, address}, defaults filled). The editor JSON
+// Schema is generated from this same source (./json-schema.ts).
+import {z} from 'zod'
+import type {Check, GrayConfig, Host, Rule, StickyKey, Step} from './model.js'
+import {argv, duration, fieldName, FIELD_NAME, hostPort, httpUrl, isCidr, strictObject, text, wholeNumber} from './values.js'
+
+/** What the schema yields; the loader adds `file` and resolves paths against it. */
+export type ParsedConfig = Omit<GrayConfig, 'file'>
+
+// ── service, state, hosts ───────────────────────────────────────────────────
+
+const SERVICE = /^[a-z0-9][a-z0-9_.-]{0,62}$/i
+const SERVICE_EXPECTED = 'must be a service name of up to 63 letters, digits, _ . - starting with a letter or digit'
+
+const service = z
+  .string({error: SERVICE_EXPECTED})
+  .regex(SERVICE, {error: SERVICE_EXPECTED, abort: true})
+  // the name becomes file names (journal, lock), so it must never climb out of the state dir
+  .refine((name) => !name.includes('..'), {error: `${SERVICE_EXPECTED} and without ".."`})
+  .describe('Names the run lock, the journal and the gateway objects')
+
+const state = strictObject({
+  dir: text('a directory path').prefault('.gray').describe('Journal directory, relative to this file'),
+}).prefault({})
+
+const host = z.union(
+  [
+    hostPort('a host written host:port, like 10.0.0.21:8080, or {name, address}').transform(
+      (address): Host => ({name: address, address}),
+    ),
+    strictObject({
+      name: text('a host name'),
+      address: hostPort(),
+    }),
+  ],
+  {error: 'must be a host written host:port, like 10.0.0.21:8080, or {name, address}'},
+)
+
+const pool = (what: string) =>
+  z
+    .array(host, {error: 'must be a list of hosts'})
+    .min(1, {error: 'must list at least one host'})
+    .describe(what)
+
+const hosts = strictObject({
+  stable: pool('Hosts that serve the current version'),
+  gray: pool('Dedicated gray hosts, deployed first'),
+})
+
+// ── deploy ──────────────────────────────────────────────────────────────────
+
+const health = strictObject({
+  url: httpUrl('an http(s) URL like http://{host.address}/healthz'),
+  expect: wholeNumber(100, 'an HTTP status 100..599')
+    .max(599, {error: 'must be an HTTP status 100..599'})
+    .prefault(200),
+  timeout: duration().prefault('60s'),
+  interval: duration().prefault('1s'),
+}).transform(({url, expect, timeout, interval}) => ({url, expect, timeoutMs: timeout, intervalMs: interval}))
+
+const deploy = strictObject({
+  type: z.literal('command', {error: 'must be one of command'}).prefault('command'),
+  command: argv().describe('argv run once per host; placeholders {version} {previousVersion} {service} {host.name} {host.address}'),
+  concurrency: wholeNumber(1).prefault(10),
+  timeout: duration().prefault('5m'),
+  retries: wholeNumber(0).prefault(1),
+  health: health.optional(),
+}).transform(({timeout, ...rest}) => ({...rest, timeoutMs: timeout}))
+
+// ── gateway ─────────────────────────────────────────────────────────────────
+
+export const GATEWAY_TYPES = ['sandbox', 'nginx', 'apisix', 'http'] as const
+
+const NGINX_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+const gateway = z.discriminatedUnion('type', [
+  strictObject({
+    type: z.literal('sandbox'),
+    listen: hostPort().prefault('127.0.0.1:8080').describe('Where the sandbox proxy takes user traffic'),
+    admin: hostPort().prefault('127.0.0.1:8081').describe('Where its control plane listens'),
+  }),
+  strictObject({
+    type: z.literal('nginx'),
+    include: text('the path of the include file gray owns').describe('File gray owns, included inside http {}'),
+    variable: z
+      .string({error: 'must be an nginx variable name without $'})
+      .regex(NGINX_VARIABLE, {error: 'must be an nginx variable name without $'})
+      .optional()
+      .describe('Variable to proxy to; default gray_<service>_upstream'),
+    test: argv().prefault(['nginx', '-t']),
+    reload: argv().prefault(['nginx', '-s', 'reload']),
+  }),
+  strictObject({
+    type: z.literal('apisix'),
+    url: httpUrl('the Admin API URL, like http://127.0.0.1:9180'),
+    routeId: z
+      .union([text(), wholeNumber(0)], {error: 'must be the APISIX route id'})
+      .transform((id) => String(id)),
+    key: text().optional(),
+  }),
+  strictObject({
+    type: z.literal('http'),
+    url: httpUrl(),
+    token: text().optional(),
+  }),
+])
+
+// ── traffic ─────────────────────────────────────────────────────────────────
+
+const STICKY = new RegExp(`^(ip|(cookie|header|query):${FIELD_NAME.source.slice(1, -1)})$`)
+const STICKY_EXPECTED = 'must be cookie:NAME, header:NAME, query:NAME or ip'
+
+const sticky = z
+  .string({error: STICKY_EXPECTED})
+  .regex(STICKY, {error: STICKY_EXPECTED})
+  .transform((key): StickyKey => {
+    if (key === 'ip') return {kind: 'ip'}
+    const [kind, name] = key.split(/:(.*)/) as ['cookie' | 'header' | 'query', string]
+    return {kind, name}
+  })
+  .prefault('ip')
+  .describe('Key the percentage split hashes on, so one user stays on one side')
+
+const FIELDS = ['header', 'cookie', 'query'] as const
+const MATCHERS = ['equals', 'in', 'prefix', 'range'] as const
+
+const ruleValue = (what: string) => z.string({error: `must be ${what} (quote numbers: "1")`})
+
+const rule = strictObject({
+  header: fieldName().optional(),
+  cookie: fieldName().optional(),
+  query: fieldName().optional(),
+  equals: ruleValue('a string').optional(),
+  in: z
+    .array(ruleValue('a string'), {error: 'must be a list of strings'})
+    .min(1, {error: 'must list at least one value'})
+    .optional(),
+  prefix: ruleValue('a string').min(1, {error: 'must be a non-empty string'}).optional(),
+  range: z
+    .array(wholeNumber(Number.MIN_SAFE_INTEGER, 'a whole number'), {error: 'must be [lo, hi], two whole numbers'})
+    .length(2, {error: 'must be [lo, hi], two whole numbers'})
+    .optional(),
+  ip: z
+    .array(
+      z.string({error: 'must be a CIDR like 10.9.0.0/16 or 2001:db8::/32'}).refine(isCidr, {
+        error: 'must be a CIDR like 10.9.0.0/16 or 2001:db8::/32',
+      }),
+      {error: 'must be a list of CIDRs like [10.9.0.0/16]'},
+    )
+    .min(1, {error: 'must list at least one CIDR'})
+    .optional(),
+})
+  .superRefine((input, ctx) => {
+    const fields = FIELDS.filter((key) => input[key] !== undefined)
+    const matchers = MATCHERS.filter((key) => input[key] !== undefined)
+    const present = [...fields, ...matchers].join(', ')
+    if (input.ip !== undefined) {
+      if (present !== '') ctx.addIssue({code: 'custom', message: 'a rule with ip must have no other keys', params: {found: present}})
+      return
+    }
+    if (fields.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must name exactly one of header, cookie, query (or be {ip: [...]})',
+        params: {found: fields.length === 0 ? 'none' : fields.join(' and ')},
+      })
+    }
+    if (matchers.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must have exactly one of equals, in, prefix, range',
+        params: {found: matchers.length === 0 ? 'none' : matchers.join(' and ')},
+      })
+    }
+    const [lo, hi] = input.range ?? []
+    if (lo !== undefined && hi !== undefined && lo > hi) {
+      ctx.addIssue({code: 'custom', path: ['range'], message: 'must be [lo, hi] with lo <= hi'})
+    }
+  })
+  .transform((input): Rule => {
+    if (input.ip) return {kind: 'cidr', cidrs: input.ip}
+    const source = FIELDS.find((key) => input[key] !== undefined) as 'header' | 'cookie' | 'query'
+    const field = {source, name: input[source] as string}
+    if (input.in) return {kind: 'in', field, values: input.in}
+    if (input.prefix !== undefined) return {kind: 'prefix', field, value: input.prefix}
+    if (input.range) return {kind: 'range', field, min: input.range[0] as number, max: input.range[1] as number}
+    return {kind: 'equals', field, value: input.equals as string}
+  })
+  .describe('{header|cookie|query: NAME, equals|in|prefix|range: …} or {ip: [CIDR, …]}')
+
+const traffic = strictObject({
+  sticky,
+  rules: z
+    .array(rule, {error: 'must be a list of rules'})
+    .prefault([])
+    .describe('A request matching ANY rule always goes to gray'),
+  tag: strictObject({header: fieldName(), value: text()})
+    .optional()
+    .describe('Header set on gray requests, for downstream services'),
+}).prefault({})
+
+// ── steps ───────────────────────────────────────────────────────────────────
+
+const WEIGHT_EXPECTED = 'must be 0..100'
+
+const weight = z
+  .number({error: `${WEIGHT_EXPECTED} (a number)`})
+  .min(0, {error: WEIGHT_EXPECTED})
+  .max(100, {error: WEIGHT_EXPECTED})
+  .refine((value) => Math.abs(value * 100 - Math.round(value * 100)) < 1e-9, {
+    error: 'must have at most two decimals',
+  })
+
+const SHARE = /^(\d+(\.\d+)?)%$/
+const STEP_HOSTS_EXPECTED = 'must be a count of stable hosts like 2, or a share of them like "25%" (at most 100%)'
+
+const stepHosts = z.union(
+  [
+    wholeNumber(1, 'a count of stable hosts of at least 1').transform((count) => ({count})),
+    z
+      .string()
+      .regex(SHARE, {error: STEP_HOSTS_EXPECTED})
+      .transform((share) => Number.parseFloat(share))
+      .refine((percent) => percent > 0 && percent <= 100, {error: STEP_HOSTS_EXPECTED})
+      .transform((percent) => ({percent})),
+  ],
+  {error: STEP_HOSTS_EXPECTED},
+)
+
+const step = strictObject({
+  weight,
+  bake: duration({zero: true}).prefault('5m').describe('How long the step runs while gates are measured'),
+  pause: z.boolean({error: 'must be true or false'}).prefault(false).describe('Wait for `gray promote` before going on'),
+  hosts: stepHosts.optional().describe('Stable hosts to convert before this step: N or "N%"'),
+}).transform(({weight, bake, pause, hosts}): Step => (hosts ? {weight, bakeMs: bake, pause, hosts} : {weight, bakeMs: bake, pause}))
+
+const DEFAULT_STEPS = [{weight: 1}, {weight: 10}, {weight: 50}, {weight: 100}]
+
+const steps = z
+  .array(step, {error: 'must be a list of steps like {weight: 10, bake: 5m}'})
+  .min(1, {error: 'must list at least one step'})
+  .prefault(DEFAULT_STEPS)
+  .describe('Default: weights 1, 10, 50, 100, each baking 5m')
+
+// ── metrics ─────────────────────────────────────────────────────────────────
+
+export const SOURCE_TYPES = ['scrape', 'prometheus', 'sentry', 'command'] as const
+const SOURCE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
+
+const source = z.discriminatedUnion('type', [
+  strictObject({
+    type: z.literal('scrape'),
+    path: z
+      .string({error: 'must be a path starting with /'})
+      .startsWith('/', {error: 'must be a path starting with /'})
+      .prefault('/metrics'),
+    timeout: duration().prefault('5s'),
+  }).transform(({timeout, ...rest}) => ({...rest, timeoutMs: timeout})),
+  strictObject({
+    type: z.literal('prometheus'),
+    url: httpUrl(),
+    timeout: duration().prefault('10s'),
+    token: text().optional(),
+  }).transform(({timeout, ...rest}) => ({...rest, timeoutMs: timeout})),
+  strictObject({
+    type: z.literal('sentry'),
+    url: httpUrl(),
+    org: text(),
+    project: text(),
+    token: text().optional(),
+    timeout: duration().prefault('10s'),
+  }).transform(({timeout, ...rest}) => ({...rest, timeoutMs: timeout})),
+  strictObject({
+    type: z.literal('command'),
+    command: argv(),
+    timeout: duration().prefault('30s'),
+  }).transform(({timeout, ...rest}) => ({...rest, timeoutMs: timeout})),
+])
+
+const metrics = z
+  .record(
+    z.string().regex(SOURCE_NAME, {error: 'must be a source name of letters, digits, _ . -'}),
+    source,
+    {error: (issue) => (issue.code === 'invalid_type' ? 'must be a mapping of source names to sources' : undefined)},
+  )
+  .prefault({})
+  .describe('Named metric sources that gate checks read')
+
+// ── gates ───────────────────────────────────────────────────────────────────
+
+const check = strictObject({
+  name: text('a check name'),
+  source: text('the name of a source under metrics'),
+  errors: text('a query').optional().describe('Ratio checks: query counting bad events'),
+  total: text('a query').optional().describe('Ratio checks: query counting all events'),
+  query: text('a query').optional().describe('Value checks: query yielding the value itself'),
+  release: text('a release').optional().describe('Sentry: the release whose crash-free rate is read'),
+  max: z.number({error: 'must be a number'}).optional(),
+  min: z.number({error: 'must be a number'}).optional(),
+  baseline: strictObject({
+    maxIncrease: z.number({error: 'must be a number above 0'}).positive({error: 'must be a number above 0'}),
+    minDelta: z.number({error: 'must be a number of at least 0'}).min(0, {error: 'must be a number of at least 0'}).prefault(0.001),
+  })
+    .optional()
+    .describe('Also compare with the stable version measured the same way'),
+  minSamples: wholeNumber(0).prefault(1),
+  failures: wholeNumber(1).prefault(2).describe('Consecutive fails that roll back'),
+  critical: z.boolean({error: 'must be true or false'}).prefault(false).describe('Roll back on the first fail'),
+  noData: z.enum(['hold', 'fail'], {error: 'must be one of hold, fail'}).prefault('hold'),
+  errorLimit: wholeNumber(1).prefault(4),
+  failClosed: z.boolean({error: 'must be true or false'}).prefault(false),
+  window: duration().optional().describe('Default: gates.window'),
+  minPasses: wholeNumber(1).prefault(3),
+}).superRefine((input, ctx) => {
+  if (input.max === undefined && input.min === undefined) {
+    ctx.addIssue({code: 'custom', message: 'must set a limit, max or min', params: {found: 'neither'}})
+  }
+  if (input.max !== undefined && input.min !== undefined && input.min > input.max) {
+    ctx.addIssue({code: 'custom', path: ['min'], message: `must be at most max (${input.max})`})
+  }
+  const ratio = [input.errors, input.total].filter((q) => q !== undefined).length
+  if (ratio === 1) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [input.errors === undefined ? 'errors' : 'total'],
+      message: 'must be set too: a ratio check needs both errors and total',
+    })
+  }
+  if (ratio > 0 && input.query !== undefined) {
+    ctx.addIssue({code: 'custom', path: ['query'], message: 'must not be set with errors/total: a check is a ratio or a value, not both'})
+  }
+})
+
+const gates = strictObject({
+  interval: duration().prefault('30s').describe('How often every check is measured'),
+  window: duration().prefault('5m').describe('The range {window} stands for'),
+  checks: z.array(check, {error: 'must be a list of checks'}).min(1, {error: 'must list at least one check'}),
+}).describe('May be left out: plan and start then warn that nothing guards the run')
+
+// ── notify ──────────────────────────────────────────────────────────────────
+
+const NOTIFY_EVENTS = ['step', 'paused', 'rolled_back', 'completed'] as const
+
+const notify = z
+  .array(
+    strictObject({
+      webhook: httpUrl(),
+      on: z
+        .array(z.enum(NOTIFY_EVENTS, {error: `must be one of ${NOTIFY_EVENTS.join(', ')}`}), {
+          error: `must be a list of events: ${NOTIFY_EVENTS.join(', ')}`,
+        })
+        .min(1, {error: 'must list at least one event'})
+        .prefault([...NOTIFY_EVENTS]),
+    }),
+    {error: 'must be a list of {webhook, on}'},
+  )
+  .prefault([])
+
+// ── the whole file ──────────────────────────────────────────────────────────
+
+export const grayConfigSchema = strictObject({
+  service,
+  state,
+  hosts,
+  deploy,
+  gateway,
+  traffic,
+  steps,
+  metrics,
+  gates: gates.optional(),
+  notify,
+}, 'a mapping of gray.yaml keys: service, hosts, deploy, gateway, …').transform((input): ParsedConfig => {
+  const gateway =
+    input.gateway.type === 'nginx'
+      ? {...input.gateway, variable: input.gateway.variable ?? `gray_${input.service.replace(/[^A-Za-z0-9_]/g, '_')}_upstream`}
+      : input.gateway
+  return {
+    service: input.service,
+    state: input.state,
+    hosts: input.hosts,
+    deploy: input.deploy,
+    gateway,
+    traffic: input.traffic.tag ? input.traffic : {sticky: input.traffic.sticky, rules: input.traffic.rules},
+    steps: input.steps,
+    metrics: input.metrics,
+    ...(input.gates ? {gates: normaliseGates(input.gates)} : {}),
+    notify: input.notify,
+  }
+})
+
+type GatesInput = z.output<typeof gates>
+
+function normaliseGates(input: GatesInput): NonNullable<ParsedConfig['gates']> {
+  return {
+    intervalMs: input.interval,
+    windowMs: input.window,
+    checks: input.checks.map(({window, ...rest}): Check => dropUndefined({...rest, windowMs: window ?? input.window})),
+  }
+}
+
+/** optional keys the user left out stay absent rather than present-but-undefined */
+function dropUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T
+}

@@ -1,0 +1,117 @@
+// The small value types of gray.yaml: durations, addresses, CIDRs, argv, names.
+import ipaddr from 'ipaddr.js'
+import ms from 'ms'
+import {z} from 'zod'
+
+/** Lists the keys an object knows in its unknown-key issue, for "did you mean". */
+export const KNOWN_KEYS = 'known-keys:'
+
+/** A strict object: unknown keys are errors that name the known ones. */
+export function strictObject<T extends z.core.$ZodLooseShape>(shape: T, what = 'a mapping') {
+  const known = Object.keys(shape)
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code === 'unrecognized_keys') return `${KNOWN_KEYS}${known.join(',')}`
+      if (issue.code === 'invalid_type') return `must be ${what}`
+      return undefined
+    },
+  })
+}
+
+const DURATION = /^\d+(\.\d+)?(ms|s|m|h|d)$/
+
+/** milliseconds in a duration like 500ms, 30s, 5m, 1h, 1d; undefined when it is not one */
+export function parseDuration(text: string): number | undefined {
+  if (!DURATION.test(text)) return undefined
+  const value = ms(text as ms.StringValue)
+  return Number.isFinite(value) ? value : undefined
+}
+
+/** A duration written with its unit, in milliseconds. */
+export function duration(options: {zero?: boolean} = {}) {
+  const expected = options.zero
+    ? 'must be a duration with a unit like 500ms, 30s, 5m or 1h'
+    : 'must be a duration above zero with a unit like 500ms, 30s, 5m or 1h'
+  return z
+    .string({error: expected})
+    .regex(DURATION, {error: expected, abort: true})
+    .refine((text) => options.zero === true || (parseDuration(text) ?? 0) > 0, {error: expected})
+    .transform((text) => parseDuration(text) as number)
+}
+
+export function wholeNumber(min: number, what = `a whole number of at least ${min}`) {
+  return z
+    .number({error: `must be ${what}`})
+    .int({error: `must be ${what}`})
+    .min(min, {error: `must be ${what}`})
+}
+
+export function text(what = 'a non-empty string') {
+  return z.string({error: `must be ${what}`}).min(1, {error: `must be ${what}`})
+}
+
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/
+
+/** host:port with a port 1..65535; IPv6 hosts in brackets */
+export function isHostPort(value: string): boolean {
+  const match = HOST_PORT.exec(value)
+  if (!match) return false
+  const host = match[1] as string
+  const port = Number(match[3])
+  if (port < 1 || port > 65535) return false
+  if (host.startsWith('[')) return ipaddr.IPv6.isValid(host.slice(1, -1))
+  if (/^[\d.]+$/.test(host)) return ipaddr.IPv4.isValidFourPartDecimal(host)
+  return true
+}
+
+export function hostPort(what = 'an address host:port, like 10.0.0.21:8080') {
+  return z.string({error: `must be ${what}`}).refine(isHostPort, {error: `must be ${what}`})
+}
+
+/** an IPv4 or IPv6 network written as address/length */
+export function isCidr(value: string): boolean {
+  try {
+    const [address] = ipaddr.parseCIDR(value)
+    return address.kind() === 'ipv6' || ipaddr.IPv4.isValidCIDRFourPartDecimal(value)
+  } catch {
+    return false
+  }
+}
+
+export function httpUrl(what = 'an http(s) URL') {
+  return z.string({error: `must be ${what}`}).refine(isHttpUrl, {error: `must be ${what}`})
+}
+
+function isHttpUrl(value: string): boolean {
+  // placeholders such as {host.address} are filled later, so check a stand-in
+  const sample = value.replace(/\{[A-Za-z][A-Za-z0-9_.]*\}/g, 'x')
+  try {
+    const url = new URL(sample)
+    return url.protocol === 'http:' || url.protocol === 'https:'
+  } catch {
+    return false
+  }
+}
+
+const ARGV_EXPECTED = 'must be an argv list like [ssh, "{host.name}", "deploy {version}"]'
+
+/** A command as argv; a single string is refused because gray never runs a shell. */
+export function argv() {
+  return z
+    .array(z.string({error: 'must be a string (quote numbers)'}).min(1, {error: 'must be a non-empty string'}), {
+      error: (issue) =>
+        typeof issue.input === 'string'
+          ? `${ARGV_EXPECTED}; gray never runs a shell, so write the command as an argv array`
+          : ARGV_EXPECTED,
+    })
+    .min(1, {error: `${ARGV_EXPECTED} with at least the program`})
+}
+
+/** header, cookie and query names end up in gateway configs, so only plain token characters */
+export const FIELD_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
+
+export function fieldName() {
+  return z
+    .string({error: 'must be a name of letters, digits, _ . -'})
+    .regex(FIELD_NAME, {error: 'must be a name of letters, digits, _ . -'})
+}

@@ -1,0 +1,81 @@
+// What a run would do, step by step, computed from the config alone: used by
+// `gray plan` and by the checks that refuse a run that would strand traffic.
+import type {GrayConfig, Host} from './config/model.js'
+import type {Gateway, Policy} from './ports.js'
+import {convertTarget, toBasisPoints} from './run/policy.js'
+
+export interface PlannedStep {
+  index: number
+  weight: number
+  bakeMs: number
+  pause: boolean
+  /** stable hosts converted to the new version before this step's weight applies */
+  newHosts: Host[]
+  grayHosts: Host[]
+  stableHosts: Host[]
+  policy: Policy
+  native: string
+}
+
+export interface Plan {
+  service: string
+  version: string
+  previousVersion: string | null
+  grayPool: Host[]
+  steps: PlannedStep[]
+  completion: {hosts: Host[]}
+  gates: GrayConfig['gates'] | null
+  warnings: string[]
+}
+
+/** Problems that make a config unsafe to run, beyond what the schema can see. */
+export function planProblems(config: GrayConfig): string[] {
+  const problems: string[] = []
+  const stable = config.hosts.stable.length
+  config.steps.forEach((step, i) => {
+    const target = convertTarget(config.steps, stable, i)
+    if (target >= stable && stable > 0 && step.weight < 100) {
+      problems.push(`steps[${i}].hosts: must leave at least one stable host while the weight is below 100, got all ${stable} converted at weight ${step.weight}`)
+    }
+  })
+  return problems
+}
+
+export function buildPlan(config: GrayConfig, gateway: Gateway, version: string, previousVersion: string | null): Plan {
+  const stable = config.hosts.stable
+  const warnings: string[] = []
+  if (!config.gates || config.gates.checks.length === 0) warnings.push('no gates are configured: nothing guards this run but the bake times')
+  const last = config.steps.at(-1)
+  if (last && last.weight < 100) warnings.push(`the last step sends ${last.weight}% to gray; completion then moves all traffic without a bake at 100%`)
+  if (!gateway.capabilities().stickySplit) warnings.push(`the ${gateway.type} gateway splits per request, not per user: a user may see both versions`)
+  let converted = 0
+  const steps = config.steps.map((step, index): PlannedStep => {
+    const target = convertTarget(config.steps, stable.length, index)
+    const newHosts = stable.slice(converted, target)
+    converted = Math.max(converted, target)
+    const grayHosts = [...config.hosts.gray, ...stable.slice(0, converted)]
+    const stableHosts = stable.slice(converted)
+    const policy: Policy = {
+      service: config.service,
+      revision: `plan.${index + 1}`,
+      mode: 'split',
+      weightBp: toBasisPoints(step.weight),
+      sticky: config.traffic.sticky,
+      rules: config.traffic.rules,
+      tag: config.traffic.tag,
+      stable: stableHosts,
+      gray: grayHosts,
+    }
+    return {index, weight: step.weight, bakeMs: step.bakeMs, pause: step.pause, newHosts, grayHosts, stableHosts, policy, native: gateway.render(policy)}
+  })
+  return {
+    service: config.service,
+    version,
+    previousVersion,
+    grayPool: config.hosts.gray,
+    steps,
+    completion: {hosts: stable.slice(converted)},
+    gates: config.gates ?? null,
+    warnings,
+  }
+}

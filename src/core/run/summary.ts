@@ -1,0 +1,64 @@
+// One line per journal event, for `status`, progress output and history.
+import type {JournalEvent} from '../ports.js'
+import {fmt} from '../gates/judge.js'
+
+const pct = (bp: unknown) => `${fmt(Number(bp) / 100)}%`
+
+export function summarize(e: JournalEvent): string {
+  const d = e.data as Record<string, unknown>
+  const s = (k: string) => String(d[k] ?? '')
+  switch (e.type) {
+    case 'run.started':
+      return `run ${s('runId')} of ${s('version')} started (previous ${d.previousVersion ?? 'unknown'})`
+    case 'driver.attached':
+      return d.takeover ? `driver ${e.actor.user}@${e.actor.host} pid ${e.actor.pid} took over from ${s('from')}` : `driver ${e.actor.user}@${e.actor.host} pid ${e.actor.pid} attached`
+    case 'driver.detached':
+      return `driver detached: ${s('reason')}`
+    case 'host.deploy.started':
+      return `deploying ${s('version')} to ${s('name')} (${s('purpose')}, attempt ${s('attempt')})`
+    case 'host.deploy.succeeded':
+      return `${s('host')} runs ${s('version')} (${Math.round(Number(d.durationMs) / 100) / 10}s)`
+    case 'host.deploy.failed':
+      return `deploy of ${s('version')} to ${s('host')} failed: ${s('error')}`
+    case 'step.started':
+      return `step ${Number(d.index) + 1} started: ${s('weight')}%`
+    case 'gateway.publish.started':
+      return d.mode === 'plain' ? `publishing plain policy (${s('purpose')})` : `publishing ${pct(d.weightBp)} to gray (${s('purpose')}, ${s('rules')} rules)`
+    case 'gateway.publish.confirmed':
+      return d.mode === 'plain' ? `gateway serves plain policy ${s('revision')}` : `gateway serves ${pct(d.weightBp)} to gray (revision ${s('revision')})`
+    case 'gateway.publish.failed':
+      return d.purpose === 'rollback'
+        ? `ROLLBACK PUBLISH FAILED (attempt ${s('attempt')}): ${s('error')} — traffic may still reach gray; retrying`
+        : `publish failed (attempt ${s('attempt')}): ${s('error')}`
+    case 'gate.measured':
+      return `gate ${s('check')}: ${s('verdict')} — ${s('reason')}`
+    case 'step.passed':
+      return `step ${Number(d.index) + 1} passed (${s('by')})`
+    case 'step.waiting':
+      return `step ${Number(d.index) + 1} waits for \`gray promote\``
+    case 'request.received':
+      return `${s('kind')} requested by ${s('by')}${d.reason ? `: ${s('reason')}` : ''}`
+    case 'run.paused':
+      return `paused: ${s('reason')}`
+    case 'run.resumed':
+      return `resumed by ${s('by')}`
+    case 'run.promoted':
+      return `promoted${d.full ? ' (full)' : ''} by ${s('by')}`
+    case 'rollback.started':
+      return `ROLLING BACK: ${s('reason')}`
+    case 'rollback.warning':
+      return `warning: ${s('message')}`
+    case 'run.rolled_back':
+      return `rolled back: ${s('reason')}`
+    case 'run.completing':
+      return `completing: rolling out to the remaining hosts`
+    case 'run.completed':
+      return `completed: ${s('version')} is the current version`
+    case 'run.failed':
+      return `failed: ${s('error')}`
+    case 'journal.repaired':
+      return `journal repaired: dropped a torn last line of ${s('droppedBytes')} bytes`
+    default:
+      return e.type
+  }
+}

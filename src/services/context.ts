@@ -1,0 +1,31 @@
+// What every command needs: the validated config, the service's state store, and who is acting.
+import {hostname, userInfo} from 'node:os'
+
+import {loadConfig} from '../core/config/load.js'
+import type {GrayConfig} from '../core/config/model.js'
+import type {Actor} from '../core/ports.js'
+import {ServiceStore} from '../state/store.js'
+
+export interface Context {
+  config: GrayConfig
+  store: ServiceStore
+  actor: Actor
+}
+
+export function currentActor(): Actor {
+  let user = 'unknown'
+  try {
+    user = userInfo().username
+  } catch {
+    user = process.env.USER ?? 'unknown'
+  }
+  return {user, host: hostname(), pid: process.pid, ci: Boolean(process.env.CI)}
+}
+
+export function contextOf(config: GrayConfig): Context {
+  return {config, store: new ServiceStore(config.state.dir, config.service), actor: currentActor()}
+}
+
+export async function loadContext(file: string): Promise<Context> {
+  return contextOf(await loadConfig(file))
+}

@@ -1,0 +1,98 @@
+// `gray rollback | promote | pause | resume`: steer the current run. When a
+// live driver holds the lock the request goes to its inbox and is acted on
+// within a second; otherwise this process takes the lock and drives itself.
+import {setTimeout as delay} from 'node:timers/promises'
+
+import {ConfigError, ExitCode, type ExitCodeValue} from '../core/errors.js'
+import type {RequestKind} from '../core/ports.js'
+import {exitCodeOf} from '../core/run/driver.js'
+import {isTerminal, replay, type RunState} from '../core/run/state.js'
+import {postRequest} from '../state/inbox.js'
+import {readJournal} from '../state/journal.js'
+import {readHolder} from '../state/lock.js'
+import type {Context} from './context.js'
+import {driveRun, preflight, takeLock, type DriveOptions} from './drive.js'
+import {latestRun} from './runs.js'
+
+export interface ControlOptions extends DriveOptions {
+  reason?: string
+  full?: boolean
+  /** how long to wait for a live driver to take the request */
+  ackTimeoutMs?: number
+}
+
+export interface ControlResult {
+  state: RunState
+  exitCode: ExitCodeValue
+  /** who carried it out: the live driver (pid) or this process */
+  via: 'driver' | 'self'
+  driverPid?: number
+}
+
+export async function control(ctx: Context, kind: RequestKind, options: ControlOptions = {}): Promise<ControlResult> {
+  const latest = await latestRun(ctx.store)
+  if (!latest) throw new ConfigError(`${ctx.config.service} has no run to ${kind}`, 'start one with `gray start --version V`')
+  if (isTerminal(latest.state)) {
+    if (kind === 'rollback' && latest.state.status === 'rolled_back') return {state: latest.state, exitCode: ExitCode.rolledBack, via: 'self'}
+    throw new ConfigError(`run ${latest.id} of ${ctx.config.service} already ended (${latest.state.status}); there is nothing to ${kind}`)
+  }
+  const gateway = await preflight(ctx)
+  const holder = await readHolder(ctx.store.dir)
+  if (holder?.alive) {
+    const request = await postRequest(ctx.store.dir, {kind, reason: options.reason, full: options.full, actor: ctx.actor})
+    const acked = await follow(ctx, latest.id, (s, events) => events.some((e) => e.type === 'request.received' && e.data.id === request.id) && settled(kind, s), options)
+    if (acked) return {state: acked, exitCode: resultCode(kind, acked), via: 'driver', driverPid: holder.holder.pid}
+    // The driver did not answer: it died or hangs. Taking the lock waits for it to go stale.
+  }
+  const lock = await takeLock(ctx)
+  const outcome = await driveRun(ctx, lock, latest.id, gateway, {
+    ...options,
+    before: (driver) => driver.request(kind, {reason: options.reason, full: options.full}),
+  })
+  return {state: outcome.state, exitCode: outcome.exitCode, via: 'self'}
+}
+
+/** When the request counts as carried out by a live driver. */
+function settled(kind: RequestKind, s: RunState): boolean {
+  switch (kind) {
+    case 'rollback':
+      return s.status === 'rolled_back' || s.status === 'failed'
+    case 'pause':
+      return s.status === 'paused' || isTerminal(s)
+    default:
+      return true
+  }
+}
+
+function resultCode(kind: RequestKind, s: RunState): ExitCodeValue {
+  if (kind === 'promote' || kind === 'resume') return isTerminal(s) ? exitCodeOf(s) : ExitCode.ok
+  return exitCodeOf(s)
+}
+
+/** Follows the journal until `done` holds; null when the driver stops answering. */
+async function follow(
+  ctx: Context,
+  runId: string,
+  done: (s: RunState, events: Awaited<ReturnType<typeof readJournal>>['events']) => boolean,
+  options: ControlOptions,
+): Promise<RunState | null> {
+  const path = ctx.store.runPath(runId)
+  const ackTimeout = options.ackTimeoutMs ?? 5_000
+  const started = Date.now()
+  let seen = 0
+  let acked = false
+  for (;;) {
+    const {events} = await readJournal(path)
+    const state = replay(events)
+    for (const e of events.slice(seen)) options.observe?.(e, state)
+    seen = events.length
+    if (done(state, events)) return state
+    acked ||= events.some((e) => e.type === 'request.received' && e.actor.pid !== process.pid && Date.parse(e.at) >= started - 1000)
+    if (!acked && Date.now() - started > ackTimeout) return null
+    if (acked) {
+      const holder = await readHolder(ctx.store.dir)
+      if (!holder?.alive) return isTerminal(state) ? state : null
+    }
+    await delay(100)
+  }
+}

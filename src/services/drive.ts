@@ -1,0 +1,94 @@
+// Taking the driver's seat: the lock, the journal, the adapters, signals.
+import {createDeployer, createGateway, createSources} from '../adapters/factory.js'
+import {ruleSupportErrors} from '../core/config/validate.js'
+import {ConfigError} from '../core/errors.js'
+import {planProblems} from '../core/plan.js'
+import type {Gateway, JournalEvent} from '../core/ports.js'
+import {RunDriver, type DriverOptions, type Outcome} from '../core/run/driver.js'
+import type {RunState} from '../core/run/state.js'
+import {FileInbox} from '../state/inbox.js'
+import {JournalFile} from '../state/journal.js'
+import {acquireLock, type Lock} from '../state/lock.js'
+import type {Context} from './context.js'
+
+export type Observer = (event: JournalEvent, state: RunState) => void
+
+export interface DriveOptions {
+  observe?: Observer
+  /** what to do once the driver exists, before it drives (a request of this command) */
+  before?: (driver: RunDriver) => Promise<void> | void
+  /** SIGINT/SIGTERM pause the run (journaled) instead of killing the process */
+  handleSignals?: boolean
+  onSignal?: (signal: string) => void
+  driver?: Partial<DriverOptions>
+}
+
+/** Refuses, before anything is written, a config whose policy the gateway cannot express. */
+export async function preflight(ctx: Context): Promise<Gateway> {
+  const problems = planProblems(ctx.config)
+  if (problems.length > 0) throw new ConfigError(problems[0] as string)
+  const gateway = await createGateway(ctx.config)
+  const unsupported = ruleSupportErrors(ctx.config, gateway.capabilities())
+  if (unsupported.length > 0) throw new ConfigError(unsupported[0] as string, `the ${gateway.type} gateway cannot express it; remove the rule or choose another gateway`)
+  return gateway
+}
+
+export async function takeLock(ctx: Context): Promise<Lock> {
+  await ctx.store.ensureDirs()
+  return acquireLock(ctx.store.dir, {actor: ctx.actor, service: ctx.config.service})
+}
+
+/** Drives the run `runId` while holding `lock`; always releases the lock. */
+export async function driveRun(ctx: Context, lock: Lock, runId: string, gateway: Gateway, options: DriveOptions = {}): Promise<Outcome> {
+  const journal = await JournalFile.open(ctx.store.runPath(runId), {actor: ctx.actor, create: false, guard: () => lock.assertHeld()})
+  const [sources, deployer] = await Promise.all([createSources(ctx.config), createDeployer(ctx.config)])
+  const from = lock.takenOverFrom
+  const driver = new RunDriver({
+    config: ctx.config,
+    journal,
+    gateway,
+    deployer,
+    sources,
+    clock: {now: () => Date.now(), sleep},
+    inbox: new FileInbox(ctx.store.dir),
+    actor: ctx.actor,
+    epoch: lock.epoch,
+    takeover: from ? {from: `${from.user}@${from.host} (pid ${from.pid})`} : undefined,
+    observe: options.observe,
+    options: options.driver,
+  })
+  let signals = 0
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1
+    options.onSignal?.(signal)
+    // The first signal pauses at the next safe point; a publish under way finishes first.
+    if (signals === 1) void driver.request('pause', {reason: `interrupted by ${signal}`})
+  }
+  if (options.handleSignals) {
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  }
+  try {
+    await options.before?.(driver)
+    return await driver.drive()
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    await journal.close().catch(() => undefined)
+    await Promise.all([gateway.close?.(), ...Object.values(sources).map((s) => s.close?.())]).catch(() => undefined)
+    await lock.release().catch(() => undefined)
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve()
+    const timer = setTimeout(done, ms)
+    function done() {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    signal?.addEventListener('abort', done, {once: true})
+  })
+}

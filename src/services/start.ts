@@ -1,0 +1,58 @@
+// `gray start`: begin a run, or take over this version's unfinished run.
+import {ConfigError} from '../core/errors.js'
+import {runStarted} from '../core/run/begin.js'
+import type {Outcome} from '../core/run/driver.js'
+import {isTerminal} from '../core/run/state.js'
+import {JournalFile} from '../state/journal.js'
+import {newRunId} from '../state/store.js'
+import type {Context} from './context.js'
+import {driveRun, preflight, takeLock, type DriveOptions} from './drive.js'
+import {currentVersion, latestRun} from './runs.js'
+
+export interface StartOptions extends DriveOptions {
+  version: string
+  previousVersion?: string
+}
+
+export interface StartResult extends Outcome {
+  runId: string
+  resumed: boolean
+}
+
+export async function startRun(ctx: Context, options: StartOptions): Promise<StartResult> {
+  const gateway = await preflight(ctx)
+  // Look before locking too, so a refusal writes nothing.
+  await refuseOtherVersion(ctx, options.version)
+  const lock = await takeLock(ctx)
+  let runId: string
+  let resumed = false
+  try {
+    const latest = await refuseOtherVersion(ctx, options.version)
+    if (latest && !isTerminal(latest.state)) {
+      runId = latest.id
+      resumed = true
+    } else {
+      const previousVersion = options.previousVersion ?? (await currentVersion(ctx.store))
+      runId = newRunId()
+      const journal = await JournalFile.open(ctx.store.runPath(runId), {actor: ctx.actor, create: true, guard: () => lock.assertHeld()})
+      await journal.append('run.started', runStarted(ctx.config, runId, options.version, previousVersion) as unknown as Record<string, unknown>)
+      await journal.close()
+    }
+  } catch (error) {
+    await lock.release().catch(() => undefined)
+    throw error
+  }
+  const outcome = await driveRun(ctx, lock, runId, gateway, options)
+  return {...outcome, runId, resumed}
+}
+
+async function refuseOtherVersion(ctx: Context, version: string) {
+  const latest = await latestRun(ctx.store)
+  if (latest && !isTerminal(latest.state) && latest.state.version !== version) {
+    throw new ConfigError(
+      `${ctx.config.service} has an unfinished run ${latest.id} of ${latest.state.version} (${latest.state.status}), not ${version}`,
+      `finish it with \`gray start --version ${latest.state.version}\` or end it with \`gray rollback\``,
+    )
+  }
+  return latest
+}

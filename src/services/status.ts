@@ -1,0 +1,106 @@
+// `gray status`: the run as the journal and the gateway tell it. Takes no lock, writes nothing.
+import {createGateway} from '../adapters/factory.js'
+import {errorMessage} from '../core/errors.js'
+import type {AppliedPolicy} from '../core/ports.js'
+import {summarize} from '../core/run/summary.js'
+import type {RunState} from '../core/run/state.js'
+import {readHolder} from '../state/lock.js'
+import type {Context} from './context.js'
+import {latestRun, readRun} from './runs.js'
+
+export interface StatusDocument {
+  service: string
+  run: null | {
+    id: string
+    version: string
+    previousVersion: string | null
+    state: RunState['status']
+    step: {index: number; count: number; weight: number | null; startedAt: string | null; bakeEndsAt: string | null}
+    gateway: {intendedWeight: number | null; appliedWeight: number | null; mode: 'split' | 'plain' | null; revision: string | null; drift: boolean; error?: string}
+    hosts: Array<{name: string; address: string; pool: string; version: string | null; healthy: boolean | null; deploying: string | null; error?: string}>
+    gates: Array<{name: string; verdict: string | null; value: number | null; limit: number | null; baseline: number | null; samples: number | null; at: string | null; reason: string | null; passes: number; trend: Array<number | null>}>
+    driver: {pid: number; host: string; user: string; alive: boolean; since?: string} | null
+    reason: string | null
+    warnings: string[]
+    startedAt: string
+    updatedAt: string
+  }
+  events: Array<{seq: number; at: string; type: string; summary: string}>
+}
+
+export async function statusOf(ctx: Context, options: {runId?: string; events?: number; readBack?: boolean} = {}): Promise<StatusDocument> {
+  const run = options.runId ? await readRun(ctx.store, options.runId) : await latestRun(ctx.store)
+  if (!run) return {service: ctx.config.service, run: null, events: []}
+  const s = run.state
+  const step = s.steps[s.stepIndex]
+  const bakeEndsAt = s.bakeStartedAt && step ? new Date(Date.parse(s.bakeStartedAt) + step.bakeMs).toISOString() : null
+  const [served, holder] = await Promise.all([options.readBack === false ? null : readBack(ctx), readHolder(ctx.store.dir)])
+  const intended = s.intended ? weightOf(s.intended, s.status) : null
+  const applied = served && 'applied' in served ? served.applied : null
+  const driverAlive = Boolean(holder?.alive)
+  return {
+    service: ctx.config.service,
+    run: {
+      id: run.id,
+      version: s.version,
+      previousVersion: s.previousVersion,
+      state: s.status,
+      step: {index: s.stepIndex, count: s.steps.length, weight: step?.weight ?? null, startedAt: s.stepStartedAt, bakeEndsAt},
+      gateway: {
+        intendedWeight: intended,
+        appliedWeight: applied ? weightOf(applied, s.status) : null,
+        mode: applied?.mode ?? null,
+        revision: applied?.revision ?? null,
+        // drift: the gateway serves something other than what the journal last confirmed
+        drift: Boolean(applied && s.applied && !s.publishPending && applied.revision !== s.applied.revision),
+        ...(served && 'error' in served ? {error: served.error} : {}),
+      },
+      hosts: s.hosts.map((h) => ({
+        name: h.name,
+        address: h.address,
+        pool: h.pool,
+        version: h.version,
+        healthy: h.healthy,
+        deploying: h.pending?.version ?? null,
+        ...(h.lastError && h.healthy === false ? {error: h.lastError} : {}),
+      })),
+      gates: Object.values(s.gates).map((g) => ({
+        name: g.name,
+        verdict: g.last?.verdict ?? null,
+        value: g.last?.value ?? null,
+        limit: g.last?.limit ?? null,
+        baseline: g.last?.baseline ?? null,
+        samples: g.last?.samples ?? null,
+        at: g.last?.at ?? null,
+        reason: g.last?.reason ?? null,
+        passes: g.passes,
+        trend: g.history,
+      })),
+      driver: holder ? {pid: holder.holder.pid, host: holder.holder.host, user: holder.holder.user, alive: driverAlive, since: holder.holder.since} : null,
+      reason: s.reason,
+      warnings: s.warnings,
+      startedAt: s.startedAt,
+      updatedAt: s.updatedAt,
+    },
+    events: run.events.slice(-(options.events ?? 10)).map((e) => ({seq: e.seq, at: e.at, type: e.type, summary: summarize(e)})),
+  }
+}
+
+/** A plain policy has no split: it sends everything to the new version once the run completed, else to the old one. */
+function weightOf(p: {weightBp: number; mode: string}, status: RunState['status']): number {
+  if (p.mode === 'plain') return status === 'completed' ? 100 : 0
+  return p.weightBp / 100
+}
+
+async function readBack(ctx: Context): Promise<{applied: AppliedPolicy | null} | {error: string}> {
+  try {
+    const gateway = await createGateway(ctx.config)
+    try {
+      return {applied: await gateway.readBack(AbortSignal.timeout(3_000))}
+    } finally {
+      await gateway.close?.()
+    }
+  } catch (error) {
+    return {error: errorMessage(error)}
+  }
+}

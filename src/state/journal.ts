@@ -1,0 +1,220 @@
+// One run's append-only NDJSON journal: one event per line, seq +1 each line,
+// fsynced before an append resolves, never rewritten except a torn tail.
+import {open, readFile, type FileHandle} from 'node:fs/promises'
+import {dirname} from 'node:path'
+
+import type {Actor, JournalEvent, JournalWriter} from '../core/ports.js'
+import {GrayError, errorMessage} from '../core/errors.js'
+import {ensurePrivateDir} from './files.js'
+
+export interface JournalOptions {
+  actor: Actor
+  /** create the file (and its directory) when missing; false: a missing journal is an error */
+  create: boolean
+  /** called before every write; throws when this process may no longer write (lock fencing) */
+  guard?: () => void
+  /** epoch ms for the `at` of new events; defaults to the system clock */
+  now?: () => number
+}
+
+export type AppendListener = (event: JournalEvent) => void
+
+interface ParsedJournal {
+  events: JournalEvent[]
+  /** bytes up to the end of the last complete line */
+  goodBytes: number
+  /** the torn last line, if any */
+  torn: Buffer | null
+}
+
+const DROPPED_TEXT_LIMIT = 200
+
+export class JournalFile implements JournalWriter {
+  readonly path: string
+  private readonly file: FileHandle
+  private readonly options: JournalOptions
+  private readonly written: JournalEvent[]
+  private readonly listeners = new Set<AppendListener>()
+  private queue: Promise<unknown> = Promise.resolve()
+  private failure: unknown = null
+  private closed = false
+
+  private constructor(path: string, file: FileHandle, events: JournalEvent[], options: JournalOptions) {
+    this.path = path
+    this.file = file
+    this.written = events
+    this.options = options
+  }
+
+  static async open(path: string, options: JournalOptions): Promise<JournalFile> {
+    const content = await readExisting(path, options.create)
+    const parsed = parseJournal(path, content ?? Buffer.alloc(0))
+    if (content === null) await ensurePrivateDir(dirname(path))
+
+    const file = await open(path, 'a', 0o600)
+    const journal = new JournalFile(path, file, parsed.events, options)
+    try {
+      if (parsed.torn) await journal.repair(parsed.goodBytes, parsed.torn)
+    } catch (error) {
+      await file.close()
+      throw error
+    }
+
+    return journal
+  }
+
+  /** appends one event; concurrent calls are written one after another with consecutive seq */
+  append(type: string, data: Record<string, unknown>): Promise<JournalEvent> {
+    if (this.closed) return Promise.reject(new GrayError(`journal ${this.path} is closed; this is a bug in gray, please report it`))
+    const write = this.queue.then(() => this.write(type, data))
+    this.queue = write.catch(() => undefined)
+    return write
+  }
+
+  events(): readonly JournalEvent[] {
+    return this.written
+  }
+
+  onAppend(listener: AppendListener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.queue
+    await this.file.close()
+  }
+
+  private async repair(goodBytes: number, torn: Buffer): Promise<void> {
+    this.options.guard?.()
+    await this.file.truncate(goodBytes)
+    await this.file.sync()
+    await this.append('journal.repaired', {
+      droppedBytes: torn.length,
+      droppedText: torn.toString('utf8').slice(0, DROPPED_TEXT_LIMIT),
+    })
+  }
+
+  private async write(type: string, data: Record<string, unknown>): Promise<JournalEvent> {
+    if (this.failure) throw this.failure
+    this.options.guard?.()
+
+    const last = this.written.at(-1)
+    const event: JournalEvent = {
+      seq: (last?.seq ?? 0) + 1,
+      at: new Date(this.options.now?.() ?? Date.now()).toISOString(),
+      actor: this.options.actor,
+      type,
+      data,
+    }
+    const line = Buffer.from(JSON.stringify(event) + '\n', 'utf8')
+
+    try {
+      let offset = 0
+      while (offset < line.length) {
+        const {bytesWritten} = await this.file.write(line, offset, line.length - offset)
+        offset += bytesWritten
+      }
+
+      await this.file.sync()
+    } catch (error) {
+      // a half-written line may be on disk: stop appending so it stays the torn tail that open() repairs
+      this.failure = new GrayError(`could not write journal ${this.path}: ${errorMessage(error)}; check the disk and resume the run`, {cause: error})
+      throw this.failure
+    }
+
+    this.written.push(event)
+    for (const listener of this.listeners) {
+      try {
+        listener(event)
+      } catch {
+        // a failing observer (the UI) must not stop the run
+      }
+    }
+
+    return event
+  }
+}
+
+/** Reads a journal without changing it (for `status`): a torn last line is ignored and reported. */
+export async function readJournal(path: string): Promise<{events: JournalEvent[]; torn: boolean}> {
+  const content = await readExisting(path, false)
+  const parsed = parseJournal(path, content ?? Buffer.alloc(0))
+  return {events: parsed.events, torn: parsed.torn !== null}
+}
+
+async function readExisting(path: string, create: boolean): Promise<Buffer | null> {
+  try {
+    return await readFile(path)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      if (create) return null
+      throw new GrayError(`no journal at ${path}; check the run id with \`gray status\``)
+    }
+
+    throw new GrayError(`could not read journal ${path}: ${errorMessage(error)}`, {cause: error})
+  }
+}
+
+function parseJournal(path: string, content: Buffer): ParsedJournal {
+  const events: JournalEvent[] = []
+  let start = 0
+  let lineNumber = 0
+
+  while (start < content.length) {
+    lineNumber++
+    const end = content.indexOf(0x0a, start)
+    if (end === -1) return {events, goodBytes: start, torn: content.subarray(start)}
+
+    const parsed = parseEvent(content.subarray(start, end))
+    const isLast = end + 1 === content.length
+    if (typeof parsed === 'string') {
+      if (isLast && TORN_REASONS.has(parsed)) return {events, goodBytes: start, torn: content.subarray(start)}
+      throw damaged(path, lineNumber, parsed)
+    }
+
+    const expected = events.length + 1
+    if (parsed.seq !== expected) throw damaged(path, lineNumber, `has seq ${parsed.seq} where ${expected} was expected`)
+    events.push(parsed)
+    start = end + 1
+  }
+
+  return {events, goodBytes: content.length, torn: null}
+}
+
+const EMPTY = 'is empty'
+const NOT_JSON = 'is not valid JSON'
+/** what an interrupted write leaves as the last line; anything else there is damage */
+const TORN_REASONS = new Set([EMPTY, NOT_JSON])
+
+/** the event, or why the line is not one */
+function parseEvent(raw: Buffer): JournalEvent | string {
+  if (raw.length === 0) return EMPTY
+  let value: unknown
+  try {
+    value = JSON.parse(raw.toString('utf8'))
+  } catch {
+    return NOT_JSON
+  }
+
+  if (!isRecord(value)) return 'is not a JSON object'
+  const {seq, at, actor, type, data} = value
+  if (!Number.isInteger(seq)) return 'has no whole-number seq'
+  if (typeof at !== 'string' || typeof type !== 'string' || !isRecord(actor) || !isRecord(data)) {
+    return 'lacks one of at, actor, type, data'
+  }
+
+  return value as unknown as JournalEvent
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function damaged(path: string, line: number, reason: string): GrayError {
+  return new GrayError(
+    `journal ${path} line ${line} ${reason}; nothing was changed: move the file aside (or fix that line) and retry`,
+  )
+}

@@ -1,0 +1,276 @@
+// One driver per service. proper-lockfile holds `<dir>/driver.lock` and keeps its
+// mtime fresh (the heartbeat); holder.json says who holds it and under which
+// epoch, so a holder that hung past the staleness limit can tell it lost the lock.
+import {readFileSync, statSync} from 'node:fs'
+import {open, readFile, stat, unlink} from 'node:fs/promises'
+import {hostname} from 'node:os'
+import {basename, join, resolve} from 'node:path'
+import lockfile from 'proper-lockfile'
+
+import type {Actor} from '../core/ports.js'
+import {GrayError, LockedError, errorMessage} from '../core/errors.js'
+import {ensurePrivateDir, writeAtomic} from './files.js'
+
+export interface Holder extends Actor {
+  /** ISO time the lock was taken */
+  since: string
+  epoch: number
+}
+
+export interface Lock {
+  readonly epoch: number
+  readonly holder: Holder
+  /** the holder whose lock was taken over because it had stopped */
+  readonly takenOverFrom?: Holder
+  release(): Promise<void>
+  onCompromised(listener: (error: GrayError) => void): () => void
+  /** throws when this process no longer holds the lock; call before every write */
+  assertHeld(): void
+}
+
+export interface LockOptions {
+  actor: Actor
+  /** a heartbeat older than this means the holder stopped (proper-lockfile's minimum is 2000) */
+  staleMs?: number
+  updateMs?: number
+  /** how long to wait for a stopped holder's lock to go stale; default staleMs + 2s */
+  waitForDeadMs?: number
+  /** for messages; defaults to the directory's name, which is the service */
+  service?: string
+}
+
+export interface HolderState {
+  holder: Holder
+  alive: boolean
+  /** the last heartbeat, when the lock is still on disk */
+  heartbeatAt?: string
+}
+
+const MIN_STALE_MS = 2000
+const RETRY_EVERY_MS = 250
+
+const driverFile = (dir: string) => join(resolve(dir), 'driver')
+const lockDirOf = (dir: string) => `${driverFile(dir)}.lock`
+const holderFile = (dir: string) => join(dir, 'holder.json')
+const epochFile = (dir: string) => join(dir, 'epoch')
+
+/** the Lock objects of this process by lock target, so a superseded one never releases its successor */
+const heldHere = new Map<string, DriverLock>()
+
+export async function acquireLock(dir: string, options: LockOptions): Promise<Lock> {
+  const staleMs = Math.max(options.staleMs ?? 10_000, MIN_STALE_MS)
+  const service = options.service ?? basename(resolve(dir))
+  await ensurePrivateDir(dir)
+  await (await open(driverFile(dir), 'a', 0o600)).close()
+
+  const target = driverFile(dir)
+  let compromised: ((error: Error) => void) | undefined
+  const lockOptions = {
+    stale: staleMs,
+    update: options.updateMs ?? 1000,
+    realpath: false,
+    onCompromised: (error: Error) => compromised?.(error),
+  }
+
+  let release = await tryLock(target, lockOptions)
+  if (!release) {
+    const state = await readHolder(dir, {staleMs})
+    if (!state || state.alive) throw lockedError(service, dir, state?.holder)
+    release = await waitForStaleLock(dir, service, target, lockOptions, options.waitForDeadMs ?? staleMs + 2000, staleMs)
+  }
+
+  try {
+    const lockDir = statSync(lockDirOf(dir))
+    // a holder file left behind means its holder never released: we took over
+    const previous = await readHolderFile(dir)
+    const epoch = Math.max(await readEpoch(dir), previous?.epoch ?? 0) + 1
+    const holder: Holder = {...options.actor, since: new Date().toISOString(), epoch}
+    await writeAtomic(epochFile(dir), `${epoch}\n`)
+    await writeAtomic(holderFile(dir), JSON.stringify(holder, null, 2) + '\n')
+
+    const lock = new DriverLock(dir, service, holder, release, lockDir.ino, staleMs, previous ?? undefined)
+    compromised = (error) => lock.compromise(error)
+    heldHere.set(target, lock)
+    return lock
+  } catch (error) {
+    await release().catch(() => undefined)
+    throw new GrayError(`could not record the lock holder in ${dir}: ${errorMessage(error)}`, {cause: error})
+  }
+}
+
+/** Who drives the service, without taking the lock (for `status`); null when nobody holds it. */
+export async function readHolder(dir: string, options: {staleMs?: number} = {}): Promise<HolderState | null> {
+  const holder = await readHolderFile(dir)
+  if (!holder) return null
+  const staleMs = Math.max(options.staleMs ?? 10_000, MIN_STALE_MS)
+
+  let heartbeat: number
+  try {
+    heartbeat = (await stat(lockDirOf(dir))).mtimeMs
+  } catch {
+    return {holder, alive: false}
+  }
+
+  const fresh = heartbeat >= Date.now() - staleMs
+  const alive = fresh && (holder.host !== hostname() || processExists(holder.pid))
+  return {holder, alive, heartbeatAt: new Date(heartbeat).toISOString()}
+}
+
+class DriverLock implements Lock {
+  readonly takenOverFrom?: Holder
+  private readonly listeners = new Set<(error: GrayError) => void>()
+  private lost: GrayError | null = null
+  private released = false
+
+  constructor(
+    private readonly dir: string,
+    private readonly service: string,
+    readonly holder: Holder,
+    private readonly releaseLock: () => Promise<void>,
+    /** a successor's lock directory is a new directory */
+    private readonly lockDirIno: number,
+    private readonly staleMs: number,
+    takenOverFrom?: Holder,
+  ) {
+    this.takenOverFrom = takenOverFrom
+  }
+
+  get epoch(): number {
+    return this.holder.epoch
+  }
+
+  assertHeld(): void {
+    if (this.released) throw this.lostError('this process already released it')
+    if (this.lost) throw this.lost
+    const reason = this.whyNotHeld()
+    if (reason) throw this.lostError(reason)
+  }
+
+  onCompromised(listener: (error: GrayError) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return
+    this.released = true
+    const target = driverFile(this.dir)
+    if (heldHere.get(target) === this) heldHere.delete(target)
+    if (this.lost) return
+
+    if (this.whyNotHeld()) {
+      // superseded: forget our lock without removing the successor's
+      if (!heldHere.has(target)) await lockfile.unlock(target, {realpath: false, fs: {rmdir: (_path: string, done: () => void) => done()}}).catch(() => undefined)
+      return
+    }
+
+    await unlink(holderFile(this.dir)).catch(() => undefined)
+    await this.releaseLock().catch(() => undefined)
+  }
+
+  compromise(cause: Error): void {
+    if (this.released || this.lost) return
+    this.lost = this.lostError(errorMessage(cause))
+    for (const listener of this.listeners) listener(this.lost)
+  }
+
+  /** null while we hold the lock; otherwise why not */
+  private whyNotHeld(): string | null {
+    let lockDir
+    try {
+      lockDir = statSync(lockDirOf(this.dir))
+    } catch {
+      return 'its lock directory is gone'
+    }
+
+    if (lockDir.ino !== this.lockDirIno) return 'another process took it over'
+    if (lockDir.mtimeMs < Date.now() - this.staleMs) return 'this process missed its heartbeat'
+    let current: Holder | null
+    try {
+      current = JSON.parse(readFileSync(holderFile(this.dir), 'utf8')) as Holder
+    } catch {
+      return 'its holder file is gone'
+    }
+
+    if (current.epoch !== this.holder.epoch) return `another process holds it now (epoch ${current.epoch})`
+    return null
+  }
+
+  private lostError(reason: string): GrayError {
+    return new GrayError(`${this.service} is no longer driven by this process (${reason}); nothing more was written, see \`gray status\``)
+  }
+}
+
+async function tryLock(target: string, options: lockfile.LockOptions): Promise<(() => Promise<void>) | null> {
+  try {
+    return await lockfile.lock(target, {...options, retries: 0})
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') return null
+    throw new GrayError(`could not lock ${target}: ${errorMessage(error)}`, {cause: error})
+  }
+}
+
+/** the holder has stopped: wait until proper-lockfile finds its lock stale, unless someone alive takes it first */
+async function waitForStaleLock(
+  dir: string,
+  service: string,
+  target: string,
+  options: lockfile.LockOptions,
+  waitMs: number,
+  staleMs: number,
+): Promise<() => Promise<void>> {
+  const deadline = Date.now() + waitMs
+  for (;;) {
+    const release = await tryLock(target, options)
+    if (release) return release
+    const state = await readHolder(dir, {staleMs})
+    if (state?.alive || Date.now() >= deadline) throw lockedError(service, dir, state?.holder)
+    await new Promise((done) => setTimeout(done, RETRY_EVERY_MS))
+  }
+}
+
+function lockedError(service: string, dir: string, holder: Holder | undefined): LockedError {
+  if (!holder) {
+    return new LockedError(`${service} is driven by another gray process; wait for it, or if none runs remove ${lockDirOf(dir)} and retry`)
+  }
+
+  return new LockedError(
+    `${service} is driven by ${holder.user}@${holder.host} (pid ${holder.pid}) since ${clockTime(holder.since)}; wait for it, or stop it and retry`,
+  )
+}
+
+function clockTime(iso: string): string {
+  const time = new Date(iso)
+  if (Number.isNaN(time.getTime())) return iso
+  const local = new Date(time.getTime() - time.getTimezoneOffset() * 60_000).toISOString()
+  const sameDay = Date.now() - time.getTime() < 12 * 3600_000
+  return sameDay ? local.slice(11, 19) : `${local.slice(0, 10)} ${local.slice(11, 19)}`
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+async function readHolderFile(dir: string): Promise<Holder | null> {
+  try {
+    const value = JSON.parse(await readFile(holderFile(dir), 'utf8')) as Partial<Holder>
+    if (typeof value.pid !== 'number' || typeof value.epoch !== 'number' || typeof value.host !== 'string') return null
+    return value as Holder
+  } catch {
+    return null
+  }
+}
+
+async function readEpoch(dir: string): Promise<number> {
+  try {
+    const epoch = Number.parseInt(await readFile(epochFile(dir), 'utf8'), 10)
+    return Number.isFinite(epoch) ? epoch : 0
+  } catch {
+    return 0
+  }
+}

@@ -1,0 +1,65 @@
+// The base of every command: common flags, one-line errors with the documented
+// exit codes, and `--json` (one document on stdout; progress on stderr).
+import {Command, Flags, Interfaces} from '@oclif/core'
+
+import {ExitCode, GrayError, type ExitCodeValue} from '../core/errors.js'
+import {redact} from './redact.js'
+
+export const EXIT_CODES_HELP = `EXIT CODES
+  0  success: run completed, or the command did what it was asked
+  1  unexpected failure (a bug, or infrastructure unreachable after retries)
+  2  usage or config error; nothing was changed
+  3  the run was rolled back
+  4  the run is paused or waiting for \`gray promote\`
+  5  refused: another process holds this service's run lock`
+
+export type GrayFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof GrayCommand)['baseFlags'] & T['flags']>
+
+export abstract class GrayCommand extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    config: Flags.string({
+      char: 'c',
+      summary: 'Path of the gray.yaml to use.',
+      env: 'GRAY_CONFIG',
+      default: 'gray.yaml',
+      helpGroup: 'GLOBAL',
+    }),
+  }
+
+  /** Ends the command with `code` after printing `result` (as JSON under --json). */
+  finish<T>(result: T, code: ExitCodeValue): T {
+    process.exitCode = code
+    return result
+  }
+
+  /** Progress and notes go to stderr, so stdout stays one JSON document under --json. */
+  protected note(line: string): void {
+    process.stderr.write(`${line}\n`)
+  }
+
+  protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
+    const debug = /(^|,)\s*gray/.test(process.env.DEBUG ?? '')
+    const gray = error instanceof GrayError
+    const code: number = gray ? error.exitCode : error.oclif?.exit === 2 || isParseError(error) ? ExitCode.usage : (error.oclif?.exit ?? ExitCode.failure)
+    if (error.oclif?.exit === 0 && !gray) return
+    const message = redact(oneLine(error.message || String(error)))
+    const hint = gray && error.hint ? redact(error.hint) : undefined
+    if (this.jsonEnabled()) {
+      this.logJson({error: {message, hint: hint ?? null, exitCode: code}})
+    }
+    process.stderr.write(`gray: ${message}${hint ? `\n  ${hint}` : ''}\n`)
+    if (code === ExitCode.failure && !gray && !debug) process.stderr.write('  (this looks like a bug in gray; rerun with DEBUG=gray* to see where)\n')
+    if (debug && error.stack) process.stderr.write(`${redact(error.stack)}\n`)
+    this.exit(code)
+  }
+}
+
+function isParseError(error: Error): boolean {
+  return /Unexpected argument|Missing required flag|Expected --|Nonexistent flag|--\w+ must|Parsing --|flag .* expects/.test(error.message) || error.name === 'FailedFlagValidationError'
+}
+
+function oneLine(text: string): string {
+  return text.split('\n').map((l) => l.trim()).filter(Boolean).join(' ')
+}

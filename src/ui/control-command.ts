@@ -1,0 +1,33 @@
+// The shared body of rollback / promote / pause / resume.
+import type {RequestKind} from '../core/ports.js'
+import {loadContext} from '../services/context.js'
+import {control} from '../services/control.js'
+import {statusOf, type StatusDocument} from '../services/status.js'
+import type {GrayCommand} from './base.js'
+import {confirm} from './interactive.js'
+import {createProgress} from './progress.js'
+import {describeEnd} from './run-result.js'
+
+export async function runControl(
+  command: GrayCommand,
+  kind: RequestKind,
+  flags: {config: string; yes?: boolean; reason?: string; full?: boolean},
+  question?: string,
+): Promise<StatusDocument> {
+  const json = command.jsonEnabled()
+  const ctx = await loadContext(flags.config)
+  if (question) await confirm(question.replace('{service}', ctx.config.service), {yes: Boolean(flags.yes), json, action: `gray ${kind}`})
+  const progress = createProgress({json})
+  const result = await control(ctx, kind, {
+    reason: flags.reason,
+    full: flags.full,
+    observe: (e, s) => progress.observe(e, s),
+    handleSignals: true,
+  })
+  await progress.end(result.state)
+  if (!json) {
+    if (result.via === 'driver') process.stderr.write(`the driver (pid ${result.driverPid}) took the ${kind} request\n`)
+    process.stdout.write(`${describeEnd(result.state, ctx.config.service)}\n`)
+  }
+  return command.finish(await statusOf(ctx, {runId: result.state.runId}), result.exitCode)
+}

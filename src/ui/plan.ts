@@ -1,0 +1,30 @@
+import chalk from 'chalk'
+
+import {fmt} from '../core/gates/judge.js'
+import type {Plan} from '../core/plan.js'
+
+const duration = (ms: number) => (ms % 60_000 === 0 ? `${ms / 60_000}m` : `${fmt(ms / 1000)}s`)
+const names = (hosts: Array<{name: string}>) => hosts.map((h) => h.name).join(', ') || 'none'
+
+export function renderPlan(plan: Plan): string {
+  const out: string[] = []
+  out.push(chalk.bold(`Plan: ${plan.service} ${plan.previousVersion ?? '(unknown)'} → ${plan.version}`))
+  for (const w of plan.warnings) out.push(chalk.yellow(`warning: ${w}`))
+  out.push('', `1. deploy ${plan.version} to the gray pool: ${names(plan.grayPool)} (health-checked)`)
+  for (const step of plan.steps) {
+    out.push('', chalk.bold(`${step.index + 2}. step ${step.index + 1}: ${fmt(step.weight)}% to gray, bake ${duration(step.bakeMs)}${step.pause ? ', then wait for `gray promote`' : ''}`))
+    if (step.newHosts.length) out.push(`   first deploy ${plan.version} to ${names(step.newHosts)} (drained from stable first)`)
+    out.push(`   gray upstream: ${names(step.grayHosts)}; stable upstream: ${names(step.stableHosts)}`)
+    out.push('   gateway policy:', ...step.native.split('\n').map((l) => `     ${l}`))
+  }
+  out.push('', `${plan.steps.length + 2}. complete: deploy ${plan.version} to ${names(plan.completion.hosts)}, then the plain policy (no split, no rules)`)
+  if (plan.gates) {
+    out.push('', chalk.bold(`gates, measured every ${duration(plan.gates.intervalMs)}:`))
+    for (const c of plan.gates.checks) {
+      const limit = c.max !== undefined ? `max ${c.max}` : `min ${c.min}`
+      out.push(`   ${c.name} (${c.source}): ${limit}${c.baseline ? `, ≤ ${c.baseline.maxIncrease}x stable` : ''}, ${c.minPasses} passes per step, rollback after ${c.critical ? '1 fail (critical)' : `${c.failures} fails in a row`}`)
+    }
+  }
+  out.push('', `rollback at any point: weight 0 and no rules first, then every host that got ${plan.version} back to ${plan.previousVersion ?? 'the previous version (pass --previous-version)'}`)
+  return out.join('\n')
+}

@@ -1,0 +1,63 @@
+// `gray status` for people: what on-call needs at 3 a.m., top to bottom.
+import chalk from 'chalk'
+
+import {fmt} from '../core/gates/judge.js'
+import type {StatusDocument} from '../services/status.js'
+import {redact} from './redact.js'
+
+const BARS = '▁▂▃▄▅▆▇█'
+
+export function sparkline(values: Array<number | null>): string {
+  const nums = values.filter((v): v is number => v !== null && Number.isFinite(v))
+  if (nums.length === 0) return ''
+  const lo = Math.min(...nums)
+  const hi = Math.max(...nums)
+  return values
+    .map((v) => (v === null || !Number.isFinite(v) ? ' ' : BARS[hi === lo ? 0 : Math.round(((v - lo) / (hi - lo)) * (BARS.length - 1))]))
+    .join('')
+}
+
+const STATE_COLOR: Record<string, (s: string) => string> = {
+  completed: chalk.green,
+  rolled_back: chalk.red,
+  rolling_back: chalk.red.bold,
+  failed: chalk.red,
+  paused: chalk.yellow,
+  waiting: chalk.yellow,
+}
+
+export function renderStatus(doc: StatusDocument, options: {trend: boolean}): string {
+  const run = doc.run
+  if (!run) return `${doc.service}: no run yet`
+  const out: string[] = []
+  const color = STATE_COLOR[run.state] ?? chalk.cyan
+  out.push(`${chalk.bold(doc.service)} ${run.previousVersion ?? '?'} → ${chalk.bold(run.version)}  ${color(run.state.toUpperCase())}  run ${run.id}`)
+  if (run.reason) out.push(`  reason: ${redact(run.reason)}`)
+  for (const w of run.warnings) out.push(chalk.yellow(`  warning: ${redact(w)}`))
+  const step = run.step.index >= 0 ? `step ${run.step.index + 1}/${run.step.count} (${fmt(run.step.weight ?? 0)}%)` : 'before step 1'
+  const bake = run.step.bakeEndsAt && run.state === 'baking' ? `, bake ends ${run.step.bakeEndsAt.slice(11, 19)}` : ''
+  out.push(`  ${step}${bake}`)
+  const g = run.gateway
+  const applied = g.error ? chalk.red(`unreadable: ${redact(g.error)}`) : g.appliedWeight === null ? 'nothing published' : `${fmt(g.appliedWeight)}%`
+  out.push(`  gateway: intended ${g.intendedWeight === null ? '-' : `${fmt(g.intendedWeight)}%`}, serving ${applied}${g.drift ? chalk.red.bold('  DRIFT: the gateway serves another revision than the journal says') : ''}`)
+  if (run.state === 'waiting') out.push(chalk.yellow('  gates are not watched while the run waits for `gray promote`'))
+  out.push('  hosts:')
+  for (const h of run.hosts) {
+    const state = h.deploying ? chalk.yellow(`deploying ${h.deploying}`) : h.healthy === false ? chalk.red(`unhealthy${h.error ? `: ${redact(h.error)}` : ''}`) : ''
+    out.push(`    ${h.name.padEnd(16)} ${(h.version ?? '?').padEnd(10)} ${h.pool.padEnd(6)} ${state}`)
+  }
+  if (run.gates.length) out.push('  gates:')
+  for (const gate of run.gates) {
+    const v = gate.verdict
+    const c = v === 'pass' ? chalk.green : v === 'fail' ? chalk.red : chalk.yellow
+    const value = gate.value === null ? '-' : fmt(gate.value)
+    const base = gate.baseline === null ? '' : ` stable ${fmt(gate.baseline)}`
+    const trend = options.trend ? ` ${sparkline(gate.trend)}` : ''
+    out.push(`    ${gate.name.padEnd(20)} ${c((v ?? 'not measured').padEnd(8))} ${value} (limit ${gate.limit ?? '-'}${base}, ${gate.samples ?? '-'} samples)${trend}`)
+  }
+  const d = run.driver
+  out.push(`  driver: ${d ? `${d.user}@${d.host} pid ${d.pid} ${d.alive ? chalk.green('alive') : chalk.dim('not running')}` : 'none'}`)
+  if (doc.events.length) out.push('  recent events:')
+  for (const e of doc.events) out.push(`    ${e.at.slice(11, 19)} ${redact(e.summary)}`)
+  return out.join('\n')
+}

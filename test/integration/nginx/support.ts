@@ -1,0 +1,124 @@
+// Upstreams that answer with their cohort, a keep-alive client, and the nginx
+// server block gray's docs tell users to write.
+import {Agent, createServer, request, type Server} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import type {Host, Rule} from '../../../src/core/config/model.js'
+import type {Policy} from '../../../src/core/ports.js'
+
+export const SERVICE = 'checkout'
+export const VARIABLE = 'gray_checkout_upstream'
+export const TAG = {header: 'X-Gray-Tag', value: 'gray'}
+
+export interface CohortServer {
+  host: Host
+  close(): Promise<void>
+}
+
+/** Answers {"cohort": ..., "tag": <X-Gray-Tag or null>}. */
+export async function cohortServer(cohort: string, name: string): Promise<CohortServer> {
+  const server: Server = createServer((req, res) => {
+    const tag = req.headers['x-gray-tag']
+    res.setHeader('content-type', 'application/json')
+    res.end(JSON.stringify({cohort, host: name, tag: typeof tag === 'string' ? tag : null}))
+  })
+  server.keepAliveTimeout = 30_000
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const {port} = server.address() as AddressInfo
+  return {
+    host: {name, address: `127.0.0.1:${port}`},
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+export interface Answer {
+  status: number
+  cohort: string
+  tag: string | null
+}
+
+export class Client {
+  readonly agent = new Agent({keepAlive: true, maxSockets: 32})
+  constructor(private readonly baseUrl: string) {}
+
+  get(path: string, headers: Record<string, string> = {}): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+      const req = request(`${this.baseUrl}${path}`, {agent: this.agent, headers}, (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => (body += chunk))
+        res.on('end', () => {
+          try {
+            const data = JSON.parse(body) as {cohort: string; tag: string | null}
+            resolve({status: res.statusCode ?? 0, cohort: data.cohort, tag: data.tag})
+          } catch {
+            resolve({status: res.statusCode ?? 0, cohort: '?', tag: null})
+          }
+        })
+      })
+      req.on('error', reject)
+      req.end()
+    })
+  }
+
+  /** runs `count` requests, `concurrency` at a time */
+  async many<T>(count: number, one: (i: number) => Promise<T>, concurrency = 32): Promise<T[]> {
+    const results = new Array<T>(count)
+    let next = 0
+    await Promise.all(
+      Array.from({length: concurrency}, async () => {
+        while (next < count) {
+          const i = next++
+          results[i] = await one(i)
+        }
+      }),
+    )
+    return results
+  }
+
+  close(): void {
+    this.agent.destroy()
+  }
+}
+
+/** The server block users write around gray's include. */
+export function userServer(port: number): string {
+  return `    server {
+        listen 127.0.0.1:${port};
+        keepalive_requests 100000;
+        location / {
+            proxy_pass http://$${VARIABLE};
+            proxy_set_header ${TAG.header} $${VARIABLE}_tag;
+            add_header X-Gray-Revision $${VARIABLE}_revision always;
+        }
+    }`
+}
+
+let revisionCounter = 0
+
+export function policy(stable: Host[], gray: Host[], overrides: Partial<Policy> = {}): Policy {
+  return {
+    service: SERVICE,
+    revision: `r${++revisionCounter}-${process.pid}`,
+    mode: 'split',
+    weightBp: 0,
+    sticky: {kind: 'cookie', name: 'uid'},
+    rules: [],
+    tag: TAG,
+    stable,
+    gray,
+    ...overrides,
+  }
+}
+
+export const RULES: Rule[] = [
+  {kind: 'equals', field: {source: 'header', name: 'X-Gray'}, value: '1'},
+  {kind: 'in', field: {source: 'cookie', name: 'device_id'}, values: ['d-42', 'd-43']},
+  {kind: 'range', field: {source: 'header', name: 'X-Uid'}, min: 1000, max: 1999},
+  {kind: 'prefix', field: {source: 'query', name: 'build'}, value: 'beta.'},
+  {kind: 'equals', field: {source: 'cookie', name: 'team-name'}, value: 'dogfood'},
+  {kind: 'cidr', cidrs: ['10.9.0.0/16']},
+]

@@ -1,0 +1,123 @@
+import {createServer, type IncomingMessage, type Server} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {afterEach, describe, expect, it} from 'vitest'
+
+import {startLoad} from '../../../src/demo/load.js'
+
+interface Seen {
+  cookies: string[]
+  testers: number
+  sockets: Set<unknown>
+}
+
+/** A gateway stand-in: X-Gray: 1 goes to "gray" (v2), everything else to "stable" (v1). */
+async function gateway(delayMs = 0): Promise<{server: Server; url: string; seen: Seen}> {
+  const seen: Seen = {cookies: [], testers: 0, sockets: new Set()}
+  const server = createServer((req: IncomingMessage, res) => {
+    seen.cookies.push(req.headers.cookie ?? '')
+    seen.sockets.add(req.socket)
+    const gray = req.headers['x-gray'] === '1'
+    if (gray) seen.testers++
+    const body = JSON.stringify({service: 'demo', version: gray ? 'v2' : 'v1'})
+    setTimeout(() => {
+      res.writeHead(200, {'content-type': 'application/json', 'x-gray-route': gray ? 'gray' : 'stable'}).end(body)
+    }, delayMs)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const {port} = server.address() as AddressInfo
+  return {server, url: `http://127.0.0.1:${port}/`, seen}
+}
+
+describe('startLoad', () => {
+  const servers: Server[] = []
+  afterEach(() => {
+    for (const server of servers.splice(0)) {
+      server.closeAllConnections()
+      server.close()
+    }
+  })
+
+  it('sends no more than rps, from many users, a share of them testers', async () => {
+    const {server, url, seen} = await gateway()
+    servers.push(server)
+    const started = performance.now()
+    const load = startLoad({url, rps: 40, users: 7, grayHeaderShare: 0.25})
+    await sleep(1000)
+    await load.stop()
+    const elapsedS = (performance.now() - started) / 1000
+
+    const stats = load.stats()
+    expect(seen.cookies.length).toBe(stats.sent)
+    expect(stats.sent).toBeGreaterThan(0)
+    expect(stats.sent).toBeLessThanOrEqual(40 * elapsedS + 2)
+    expect(new Set(seen.cookies)).toEqual(new Set(['uid=u1', 'uid=u2', 'uid=u3', 'uid=u4', 'uid=u5', 'uid=u6', 'uid=u7']))
+    expect(stats.users).toBe(7)
+    expect(seen.testers).toBe(Math.floor(stats.sent * 0.25))
+
+    expect(stats.errors).toBe(0)
+    expect(stats.responses).toBe(stats.sent)
+    expect(stats.byRoute).toEqual({gray: seen.testers, stable: stats.sent - seen.testers})
+    expect(stats.byVersion).toEqual({v2: seen.testers, v1: stats.sent - seen.testers})
+    expect(stats.byStatus).toEqual({200: stats.sent})
+    expect(stats.grayShare).toBeCloseTo(seen.testers / stats.sent)
+    // one keep-alive agent: far fewer connections than requests
+    expect(seen.sockets.size).toBeLessThan(stats.sent)
+  })
+
+  it('stops by itself when the signal aborts', async () => {
+    const {server, url, seen} = await gateway()
+    servers.push(server)
+    const controller = new AbortController()
+    const load = startLoad({url, rps: 50, users: 3, signal: controller.signal})
+    await sleep(300)
+    controller.abort()
+    await sleep(200)
+    const received = seen.cookies.length
+    expect(received).toBeGreaterThan(0)
+    await sleep(300)
+    expect(seen.cookies.length).toBe(received)
+    expect(load.stats().sent).toBe(received)
+    await load.stop()
+  })
+
+  it('stop resolves once the requests in flight have their answers', async () => {
+    const {server, url} = await gateway(300)
+    servers.push(server)
+    const load = startLoad({url, rps: 50, users: 3})
+    await sleep(100)
+    await load.stop()
+    const stats = load.stats()
+    expect(stats.sent).toBeGreaterThan(0)
+    expect(stats.responses).toBe(stats.sent)
+    expect(stats.errors).toBe(0)
+  })
+
+  it('counts connection failures as errors', async () => {
+    const {server, url} = await gateway()
+    await new Promise((resolve) => server.close(resolve))
+    const load = startLoad({url, rps: 20, users: 2})
+    await sleep(300)
+    await load.stop()
+    const stats = load.stats()
+    expect(stats.sent).toBeGreaterThan(0)
+    expect(stats.errors).toBe(stats.sent)
+    expect(stats.responses).toBe(0)
+    expect(stats.grayShare).toBeNull()
+    expect(stats.lastError).toContain('ECONNREFUSED')
+  })
+
+  it('reports the routes of recent responses only in the recent window', async () => {
+    const {server, url} = await gateway()
+    servers.push(server)
+    const load = startLoad({url, rps: 20, users: 2, grayHeaderShare: 1})
+    await sleep(300)
+    await load.stop()
+    const stats = load.stats()
+    expect(stats.grayShare).toBe(1)
+    expect(stats.recent.responses).toBe(stats.responses)
+    await sleep(50)
+    expect(load.stats(10).recent.responses).toBe(0)
+    expect(load.stats(10).grayShare).toBeNull()
+  })
+})
