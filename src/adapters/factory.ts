@@ -11,8 +11,22 @@ export async function createGateway(config: GrayConfig): Promise<Gateway> {
       const {SandboxGateway} = await import('./gateways/sandbox/index.js')
       return new SandboxGateway(gateway, config.service)
     }
-    default:
-      throw new ConfigError(`gateway.type: the ${gateway.type} gateway is not available in this version of gray, got "${gateway.type}"`, 'use type: sandbox')
+    case 'nginx': {
+      const {NginxGateway} = await import('./gateways/nginx/index.js')
+      return new NginxGateway(gateway, config.service)
+    }
+    case 'http': {
+      const {HttpGateway} = await import('./gateways/http/index.js')
+      return new HttpGateway(gateway, config.service)
+    }
+    case 'apisix': {
+      const {ApisixGateway} = await import('./gateways/apisix/index.js')
+      return new ApisixGateway(gateway, config.service)
+    }
+    default: {
+      const type = (gateway as {type: string}).type
+      throw new ConfigError(`gateway.type: the ${type} gateway is not available in this version of gray, got "${type}"`, 'use type: nginx, apisix, http or sandbox')
+    }
   }
 }
 

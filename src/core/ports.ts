@@ -57,6 +57,8 @@ export interface MeasureRequest {
   cohort: Cohort
   /** the version this cohort runs (placeholders {version} are filled with it) */
   version: string
+  /** the version the run replaces, for {previousVersion} in queries */
+  previousVersion?: string
   service: string
   /** hosts of the cohort, for sources that read the hosts themselves */
   hosts: Host[]

@@ -9,7 +9,7 @@ export function canPrompt(json = false): boolean {
 export async function confirm(question: string, options: {yes: boolean; json: boolean; action: string}): Promise<void> {
   if (options.yes) return
   if (!canPrompt(options.json)) {
-    throw new ConfigError(`${options.action} needs confirmation and nobody can answer here`, 'pass --yes to confirm')
+    throw new ConfigError(`${options.action} needs confirmation: pass --yes (there is no terminal to ask on here)`)
   }
   const {confirm: ask} = await import('@inquirer/prompts')
   const ok = await ask({message: question, default: false})

@@ -246,12 +246,13 @@ export interface CountingService {
   address: string
   name: string
   version: string
-  /** from now on every request is answered 500 (failing) or 200 */
-  setFailing(failing: boolean): void
+  /** from now on this share of requests (true: all, false: none), evenly spread, is answered 500 */
+  setFailing(failing: boolean | number): void
   /** switches the version it runs (a deploy); counters of the old version stay */
   setVersion(version: string): void
   /** Date.now() of its first 500, of the last request it received, and of the last one received while failing */
   readonly times: {firstFailure: number | null; lastRequest: number | null; lastWhileFailing: number | null}
+  resetTimes(): void
   /** requests it served, by code */
   readonly served: Record<string, number>
   close(): Promise<void>
@@ -261,9 +262,20 @@ export interface CountingService {
  * A tiny real HTTP service: answers {version} and counts
  * http_requests_total{service,version,code}; /metrics is not counted.
  */
-export async function startCountingService(options: {service: string; version: string; name?: string}): Promise<CountingService> {
+export async function startCountingService(options: {
+  service: string
+  version: string
+  name?: string
+  /** codes whose counters exist at 0 for every version it runs (the Prometheus advice for known label values) */
+  initCodes?: string[]
+}): Promise<CountingService> {
   const counters = new Map<string, number>()
-  let failing = false
+  const initialise = (v: string) => {
+    for (const code of options.initCodes ?? []) if (!counters.has(`${v}\u0000${code}`)) counters.set(`${v}\u0000${code}`, 0)
+  }
+  initialise(options.version)
+  let failShare = 0
+  let failDebt = 0
   const served: Record<string, number> = {}
   const times: CountingService['times'] = {firstFailure: null, lastRequest: null, lastWhileFailing: null}
   let version = options.version
@@ -281,9 +293,12 @@ export async function startCountingService(options: {service: string; version: s
     }
     const now = Date.now()
     times.lastRequest = now
-    if (failing) times.lastWhileFailing = now
-    const code = failing ? 500 : 200
-    if (failing) times.firstFailure ??= now
+    if (failShare > 0) times.lastWhileFailing = now
+    failDebt += failShare
+    const fails = failDebt >= 1
+    if (fails) failDebt -= 1
+    const code = fails ? 500 : 200
+    if (fails) times.firstFailure ??= now
     const key = `${version}\u0000${code}`
     counters.set(key, (counters.get(key) ?? 0) + 1)
     served[code] = (served[code] ?? 0) + 1
@@ -299,12 +314,19 @@ export async function startCountingService(options: {service: string; version: s
       return version
     },
     setFailing: (f) => {
-      failing = f
+      failShare = f === true ? 1 : f === false ? 0 : Math.min(1, Math.max(0, f))
+      failDebt = 0
     },
     setVersion: (v) => {
       version = v
+      initialise(v)
     },
     times,
+    resetTimes: () => {
+      times.firstFailure = null
+      times.lastRequest = null
+      times.lastWhileFailing = null
+    },
     served,
     close: () =>
       new Promise((resolve) => {

@@ -158,7 +158,7 @@ export class RunDriver {
   private async handle(reqs: ControlRequest[], cause: 'request' | 'signal'): Promise<void> {
     for (const req of reqs) {
       const by = actorName(req.actor)
-      await this.record('request.received', {id: req.id, kind: req.kind, reason: req.reason, full: req.full, by})
+      await this.record('request.received', {id: req.id, kind: req.kind, reason: req.reason, full: req.full, by, requestedAt: req.at})
       const s = this.state()
       if (s.outcome || (s.rollback && req.kind !== 'rollback')) continue
       switch (req.kind) {
@@ -394,7 +394,7 @@ export class RunDriver {
         const check = stableServes || !declared.baseline ? declared : {...declared, baseline: undefined}
         const windowMs = Math.max(1, Math.min(check.windowMs, at - bakeStart))
         const source = this.deps.sources[check.source]
-        const base = {check, service: s.service, windowMs, at, signal}
+        const base = {check, service: s.service, previousVersion: s.previousVersion ?? undefined, windowMs, at, signal}
         let judgement: Judgement
         let gray: Measurement | undefined
         let stable: Measurement | undefined

@@ -54,7 +54,7 @@ export interface EventData {
   }
   'step.passed': {index: number; by: 'gates' | 'promote'}
   'step.waiting': {index: number}
-  'request.received': {id: string; kind: RequestKind; reason?: string; full?: boolean; by: string}
+  'request.received': {id: string; kind: RequestKind; reason?: string; full?: boolean; by: string; requestedAt: string}
   'run.paused': {reason: string; cause: 'request' | 'signal' | 'gates' | 'deploy' | 'gateway'}
   'run.resumed': {by: string}
   'run.promoted': {full: boolean; by: string}

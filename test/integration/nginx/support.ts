@@ -40,13 +40,32 @@ export interface Answer {
   tag: string | null
 }
 
+/**
+ * A keep-alive client. A GET whose connection was closed before any byte of
+ * an answer is sent again on a new connection, at most twice (RFC 9112 §9.3.1
+ * allows it for idempotent requests): an nginx worker leaving after a reload
+ * closes the connections it holds without a request in progress.
+ */
 export class Client {
   readonly agent = new Agent({keepAlive: true, maxSockets: 32})
+  /** requests sent again after their connection closed before any answer */
+  resent = 0
   constructor(private readonly baseUrl: string) {}
 
-  get(path: string, headers: Record<string, string> = {}): Promise<Answer> {
+  async get(path: string, headers: Record<string, string> = {}): Promise<Answer> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.once(path, headers, attempt > 0)
+      } catch (error) {
+        if (!(error as {unanswered?: boolean}).unanswered || attempt >= 2) throw error
+        this.resent++
+      }
+    }
+  }
+
+  private once(path: string, headers: Record<string, string>, fresh = false): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      const req = request(`${this.baseUrl}${path}`, {agent: this.agent, headers}, (res) => {
+      const req = request(`${this.baseUrl}${path}`, {agent: fresh ? false : this.agent, headers}, (res) => {
         let body = ''
         res.setEncoding('utf8')
         res.on('data', (chunk: string) => (body += chunk))
@@ -59,7 +78,9 @@ export class Client {
           }
         })
       })
-      req.on('error', reject)
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        reject(Object.assign(error, {unanswered: error.code === 'ECONNRESET' || error.message === 'socket hang up'}))
+      })
       req.end()
     })
   }

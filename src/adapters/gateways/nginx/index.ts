@@ -11,6 +11,7 @@ import {pause} from '../retry.js'
 import {readInclude, replaceInclude, restoreInclude} from './include-file.js'
 import {renderInclude} from './render.js'
 import {askServed} from './served.js'
+import {OLD_WORKER_GRACE_MS, oldWorkersAccepting} from './workers.js'
 
 export interface NginxTimings {
   /** how long the test and reload commands may run */
@@ -93,6 +94,10 @@ export class NginxGateway implements Gateway {
   }
 
   async readBack(signal?: AbortSignal): Promise<AppliedPolicy | null> {
+    return (await this.served(signal))?.policy ?? null
+  }
+
+  private async served(signal?: AbortSignal): Promise<{policy: AppliedPolicy; worker: number | null} | null> {
     let answer
     try {
       answer = await askServed(this.statusSocket, this.timings.readTimeoutMs, signal)
@@ -103,7 +108,7 @@ export class NginxGateway implements Gateway {
       if (answer.service !== this.service) {
         throw new GatewayError(`${this.statusSocket} answers for service "${answer.service}", not "${this.service}"; give each service its own include file.`, {permanent: true})
       }
-      return answer.policy
+      return {policy: answer.policy, worker: answer.worker}
     }
     if (answer.kind === 'invalid') {
       throw new GatewayError(`nginx answered on ${this.statusSocket} with something that is not gray's policy status (${answer.body}); give gray's include file a path of its own.`, {permanent: true})
@@ -114,15 +119,21 @@ export class NginxGateway implements Gateway {
     )
   }
 
-  /** Reload is asynchronous: the new workers answer once they run the new file. */
+  /**
+   * Reload is asynchronous: the new workers answer once they run the new file,
+   * and the old ones accept connections a little longer.
+   */
   private async awaitServed(revision: string, signal?: AbortSignal): Promise<AppliedPolicy> {
     const deadline = Date.now() + this.timings.confirmTimeoutMs
     let last: string = 'nothing'
     for (;;) {
       try {
-        const served = await this.readBack(signal)
-        if (served?.revision === revision) return served
-        last = served ? `revision ${served.revision}` : 'nothing'
+        const served = await this.served(signal)
+        if (served?.policy.revision === revision) {
+          await this.awaitOldWorkers(served.worker, deadline, signal)
+          return served.policy
+        }
+        last = served ? `revision ${served.policy.revision}` : 'nothing'
       } catch (error) {
         if (error instanceof GatewayError && error.permanent) throw error
         last = errorMessage(error)
@@ -132,6 +143,23 @@ export class NginxGateway implements Gateway {
         throw new GatewayError(
           `nginx still serves ${last} ${this.timings.confirmTimeoutMs / 1000} s after reloading for revision ${revision}; check nginx's error log.`,
         )
+      }
+      await pause(this.timings.confirmIntervalMs, signal)
+    }
+  }
+
+  private async awaitOldWorkers(worker: number | null, deadline: number, signal?: AbortSignal): Promise<void> {
+    const started = Date.now()
+    for (;;) {
+      const old = worker === null ? null : await oldWorkersAccepting(worker)
+      if (old === null) {
+        // cannot see the workers: wait out the master's pause before it stops the old ones
+        await pause(Math.max(0, started + OLD_WORKER_GRACE_MS - Date.now()), signal)
+        return
+      }
+      if (old.length === 0 || signal?.aborted) return
+      if (Date.now() >= deadline) {
+        throw new GatewayError(`nginx loaded the new policy, but its old workers (pids ${old.join(', ')}) still accept connections; check nginx's error log.`)
       }
       await pause(this.timings.confirmIntervalMs, signal)
     }

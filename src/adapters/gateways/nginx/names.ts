@@ -3,7 +3,8 @@
 // out of the raw header by a regex map instead.
 import type {Field, StickyKey} from '../../../core/config/model.js'
 import {GatewayError} from '../../../core/errors.js'
-import {quoted, regexLiteral} from './syntax.js'
+import {regexLiteral} from '../patterns.js'
+import {quoted} from './syntax.js'
 
 const VARIABLE_NAME = /^[A-Za-z0-9_]+$/
 /** what nginx accepts in a header name by default (ignore_invalid_headers on, underscores_in_headers off) */

@@ -8,7 +8,8 @@ import {stickyText} from '../../../core/policy/document.js'
 import {FULL_WEIGHT_BP, percentText} from '../../../core/policy/hash.js'
 import type {Policy} from '../../../core/ports.js'
 import {fieldVariable, stickyVariable} from './names.js'
-import {integerRangePattern, quoted, regexKey, regexLiteral, singleQuoted} from './syntax.js'
+import {integerRangePattern, regexLiteral} from '../patterns.js'
+import {quoted, regexKey, singleQuoted} from './syntax.js'
 
 export interface RenderOptions {
   /** the variable users proxy_pass to, e.g. gray_checkout_upstream */
@@ -166,7 +167,8 @@ function tagBlocks(policy: Policy, v: string, gray: string): string {
 function statusServer(policy: Policy, socket: string): string {
   const body = JSON.stringify({service: policy.service, revision: policy.revision, mode: policy.mode, weightBp: policy.weightBp})
   // "$" would start a variable in return's text; JSON lets it be written as \u0024
-  const text = body.replaceAll('$', '\\u0024')
+  // nginx fills in $pid: the worker that answers, so gray can tell old workers from new
+  const text = `${body.replaceAll('$', '\\u0024').slice(0, -1)},"worker":$pid}`
   return [
     '# nginx itself answers which policy it has loaded; gray reads it after a reload (reload is asynchronous)',
     'server {',

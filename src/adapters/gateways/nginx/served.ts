@@ -4,7 +4,7 @@ import {request} from 'node:http'
 import type {AppliedPolicy} from '../../../core/ports.js'
 import {STATUS_PATH} from './render.js'
 
-export type ServedAnswer = {kind: 'served'; service: string; policy: AppliedPolicy} | {kind: 'absent'} | {kind: 'invalid'; body: string}
+export type ServedAnswer = {kind: 'served'; service: string; policy: AppliedPolicy; worker: number | null} | {kind: 'absent'} | {kind: 'invalid'; body: string}
 
 /** Resolves 'absent' when nothing listens on the socket; rejects on timeout or other socket errors. */
 export function askServed(socketPath: string, timeoutMs: number, signal?: AbortSignal): Promise<ServedAnswer> {
@@ -31,9 +31,9 @@ function parseAnswer(status: number, body: string): ServedAnswer {
   if (status !== 200) return {kind: 'invalid', body: `HTTP ${status}`}
   try {
     const data = JSON.parse(body) as Record<string, unknown>
-    const {service, revision, mode, weightBp} = data
+    const {service, revision, mode, weightBp, worker} = data
     if (typeof service === 'string' && typeof revision === 'string' && (mode === 'split' || mode === 'plain') && typeof weightBp === 'number') {
-      return {kind: 'served', service, policy: {revision, mode, weightBp}}
+      return {kind: 'served', service, policy: {revision, mode, weightBp}, worker: typeof worker === 'number' ? worker : null}
     }
   } catch {
     // falls through to invalid

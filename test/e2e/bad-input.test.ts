@@ -1,0 +1,87 @@
+// Bad input through the real CLI: exit 2, one line naming the problem, no
+// stack trace, no .gray/ written, and the gateway never touched.
+import {cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {startSandbox} from '../../src/adapters/gateways/sandbox/server.js'
+import {run} from '../support/cli.js'
+
+const BAD = path.resolve('test/fixtures/configs/bad')
+const corpus = readdirSync(BAD)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => f.slice(0, -5))
+  .sort()
+
+function expectRefusal(r: {exitCode: number; stdout: string; stderr: string}, fragment?: string) {
+  expect(r.exitCode, r.stderr).toBe(2)
+  const first = r.stderr.split('\n')[0] ?? ''
+  expect(first).toMatch(/^gray: /)
+  if (fragment) expect(first).toContain(fragment)
+  expect(r.stderr).not.toMatch(/\n\s+at .+[:(]\d+/)
+  expect(r.stderr.split('\n').filter(Boolean).length).toBeLessThanOrEqual(2)
+}
+
+describe('the bad-config corpus through `gray start`', () => {
+  it.each(corpus)('%s: exit 2, one line, nothing written', async (name) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gray-bad-'))
+    cpSync(path.join(BAD, `${name}.yaml`), path.join(dir, 'gray.yaml'))
+    const expected = readFileSync(path.join(BAD, `${name}.expect`), 'utf8').trim()
+    const r = await run(['start', '--version', 'v2', '--yes'], {cwd: dir})
+    // YAML errors name the file as given on the command line
+    expectRefusal(r, expected.replace(/^[^:]*\.yaml:/, 'gray.yaml:'))
+    expect(existsSync(path.join(dir, '.gray')), 'a .gray/ was written').toBe(false)
+  })
+})
+
+describe('bad flags and states against a live sandbox gateway', () => {
+  let sandbox: Awaited<ReturnType<typeof startSandbox>>
+  let dir: string
+  beforeAll(async () => {
+    sandbox = await startSandbox({listen: '127.0.0.1:0', admin: '127.0.0.1:0'})
+    dir = mkdtempSync(path.join(tmpdir(), 'gray-flags-'))
+    const host = (url: string) => new URL(url).host
+    writeFileSync(
+      path.join(dir, 'gray.yaml'),
+      `service: checkout
+hosts: {stable: [127.0.0.1:9], gray: [127.0.0.1:10]}
+deploy: {command: [node, -e, "process.exit(0)"]}
+gateway: {type: sandbox, listen: "${host(sandbox.listenUrl)}", admin: "${host(sandbox.adminUrl)}"}
+steps: [{weight: 50, bake: 1s}, {weight: 100, bake: 1s}]
+`,
+    )
+  })
+  afterAll(async () => sandbox.close())
+
+  it.each([
+    [['start'], 'Missing required flag'],
+    [['start', '--version', 'v2'], 'pass --yes'],
+    [['start', '--version', 'v2', '--yes', '--bogus'], 'Nonexistent flag'],
+    [['plan'], 'Missing required flag'],
+    [['status', '--timeout', '5m'], '--wait'],
+    [['status', '--wait', '--timeout', 'soon'], '--timeout'],
+    [['start', '--version', 'v2', '--yes', '-c', 'missing.yaml'], 'missing.yaml'],
+    [['rollback', '--yes'], 'has no run to rollback'],
+    [['promote', '--yes'], 'has no run to promote'],
+    [['resume'], 'has no run to resume'],
+    [['history', 'extra-arg'], 'takes no argument'],
+    [['deploy-everything'], 'no command'],
+  ])('gray %j → exit 2: %s', async (args, fragment) => {
+    const r = await run(args, {cwd: dir})
+    expectRefusal(r, fragment)
+  })
+
+  it('wrote no .gray/ and published nothing to the gateway', async () => {
+    expect(existsSync(path.join(dir, '.gray'))).toBe(false)
+    const served = await fetch(`${sandbox.adminUrl}/v1/policy/checkout`)
+    expect(served.status).toBe(404)
+  })
+
+  it('under --json, the error is one JSON document on stdout as well', async () => {
+    const r = await run(['start', '--version', 'v2', '--json'], {cwd: dir})
+    expect(r.exitCode).toBe(2)
+    expect(JSON.parse(r.stdout)).toMatchObject({error: {exitCode: 2}})
+    expect(JSON.parse(r.stdout).error.message).toContain('--yes')
+  })
+})
