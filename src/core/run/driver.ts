@@ -4,6 +4,7 @@
 import pLimit from 'p-limit'
 
 import type {GrayConfig} from '../config/model.js'
+import {faultPoint} from '../faults.js'
 import {DeployError, errorMessage, ExitCode, GatewayError, GrayError, type ExitCodeValue} from '../errors.js'
 import {errorJudgement, judge, type Judgement} from '../gates/judge.js'
 import type {
@@ -128,7 +129,9 @@ export class RunDriver {
   }
 
   private async record<T extends EventType>(type: T, data: EventData[T]): Promise<JournalEvent> {
+    faultPoint('before', type)
     const event = await this.deps.journal.append(type, data as unknown as Record<string, unknown>)
+    faultPoint('after', type)
     this.deps.observe?.(event, this.state())
     return event
   }

@@ -3,6 +3,8 @@
 import {readFile} from 'node:fs/promises'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 import {NginxGateway} from '../../../src/adapters/gateways/nginx/index.js'
+import {askServed} from '../../../src/adapters/gateways/nginx/served.js'
+import {oldWorkersAccepting} from '../../../src/adapters/gateways/nginx/workers.js'
 import {GatewayError} from '../../../src/core/errors.js'
 import {decide, parseCookies, parseQuery} from '../../../src/core/policy/decide.js'
 import {inGray} from '../../../src/core/policy/hash.js'
@@ -177,6 +179,16 @@ describe.skipIf(!hasNginx)('nginx gateway on a real nginx', () => {
     expect(await readFile(nginx.includePath, 'utf8')).toBe(before)
     expect(await gateway.readBack()).toEqual({revision: good.revision, mode: 'split', weightBp: 10_000})
     expect((await client.get('/')).cohort).toBe('gray')
+  })
+
+  test.runIf(process.platform === 'linux')('after a confirmed publish a new worker answers and no old worker still accepts', async () => {
+    const published = split({weightBp: 2000})
+    await gateway.publish(published)
+    const answer = await askServed(gateway.statusSocket, 1000)
+    expect(answer.kind === 'served' && answer.policy.revision).toBe(published.revision)
+    const worker = answer.kind === 'served' ? answer.worker : null
+    expect(worker).toEqual(expect.any(Number))
+    expect(await oldWorkersAccepting(worker as number)).toEqual([])
   })
 
   test('publishing the same policy again is confirmed without another reload', async () => {
