@@ -29,3 +29,13 @@ export function contextOf(config: GrayConfig): Context {
 export async function loadContext(file: string): Promise<Context> {
   return contextOf(await loadConfig(file))
 }
+
+/**
+ * How long a silent driver keeps its lock before another may take over
+ * (GRAY_LOCK_STALE_MS, at least 2 s; default 10 s). A driver hung longer than
+ * this loses the lock and its late writes are refused.
+ */
+export function lockStaleMs(env: Record<string, string | undefined> = process.env): number {
+  const n = Number(env.GRAY_LOCK_STALE_MS)
+  return Number.isFinite(n) && n >= 2_000 ? n : 10_000
+}

@@ -10,7 +10,7 @@ import {isTerminal, replay, type RunState} from '../core/run/state.js'
 import {postRequest} from '../state/inbox.js'
 import {readJournal} from '../state/journal.js'
 import {readHolder} from '../state/lock.js'
-import type {Context} from './context.js'
+import {lockStaleMs, type Context} from './context.js'
 import {driveRun, preflight, takeLock, type DriveOptions} from './drive.js'
 import {latestRun} from './runs.js'
 
@@ -37,7 +37,7 @@ export async function control(ctx: Context, kind: RequestKind, options: ControlO
     throw new ConfigError(`run ${latest.id} of ${ctx.config.service} already ended (${latest.state.status}); there is nothing to ${kind}`)
   }
   const gateway = await preflight(ctx)
-  const holder = await readHolder(ctx.store.dir)
+  const holder = await readHolder(ctx.store.dir, {staleMs: lockStaleMs()})
   if (holder?.alive) {
     const request = await postRequest(ctx.store.dir, {kind, reason: options.reason, full: options.full, actor: ctx.actor})
     const acked = await follow(ctx, latest.id, (s, events) => events.some((e) => e.type === 'request.received' && e.data.id === request.id) && settled(kind, s), options)
@@ -90,7 +90,7 @@ async function follow(
     acked ||= events.some((e) => e.type === 'request.received' && e.actor.pid !== process.pid && Date.parse(e.at) >= started - 1000)
     if (!acked && Date.now() - started > ackTimeout) return null
     if (acked) {
-      const holder = await readHolder(ctx.store.dir)
+      const holder = await readHolder(ctx.store.dir, {staleMs: lockStaleMs()})
       if (!holder?.alive) return isTerminal(state) ? state : null
     }
     await delay(100)

@@ -9,7 +9,7 @@ import type {RunState} from '../core/run/state.js'
 import {FileInbox} from '../state/inbox.js'
 import {JournalFile} from '../state/journal.js'
 import {acquireLock, type Lock} from '../state/lock.js'
-import type {Context} from './context.js'
+import {lockStaleMs, type Context} from './context.js'
 
 export type Observer = (event: JournalEvent, state: RunState) => void
 
@@ -35,7 +35,7 @@ export async function preflight(ctx: Context): Promise<Gateway> {
 
 export async function takeLock(ctx: Context): Promise<Lock> {
   await ctx.store.ensureDirs()
-  return acquireLock(ctx.store.dir, {actor: ctx.actor, service: ctx.config.service})
+  return acquireLock(ctx.store.dir, {actor: ctx.actor, service: ctx.config.service, staleMs: lockStaleMs()})
 }
 
 /** Drives the run `runId` while holding `lock`; always releases the lock. */

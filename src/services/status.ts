@@ -5,7 +5,7 @@ import type {AppliedPolicy} from '../core/ports.js'
 import {summarize} from '../core/run/summary.js'
 import type {RunState} from '../core/run/state.js'
 import {readHolder} from '../state/lock.js'
-import type {Context} from './context.js'
+import {lockStaleMs, type Context} from './context.js'
 import {latestRun, readRun} from './runs.js'
 
 export interface StatusDocument {
@@ -34,7 +34,7 @@ export async function statusOf(ctx: Context, options: {runId?: string; events?: 
   const s = run.state
   const step = s.steps[s.stepIndex]
   const bakeEndsAt = s.bakeStartedAt && step ? new Date(Date.parse(s.bakeStartedAt) + step.bakeMs).toISOString() : null
-  const [served, holder] = await Promise.all([options.readBack === false ? null : readBack(ctx), readHolder(ctx.store.dir)])
+  const [served, holder] = await Promise.all([options.readBack === false ? null : readBack(ctx), readHolder(ctx.store.dir, {staleMs: lockStaleMs()})])
   const intended = s.intended ? weightOf(s.intended, s.status) : null
   const applied = served && 'applied' in served ? served.applied : null
   const driverAlive = Boolean(holder?.alive)

@@ -197,7 +197,7 @@ class DriverLock implements Lock {
   }
 
   private lostError(reason: string): GrayError {
-    return new GrayError(`${this.service} is no longer driven by this process (${reason}); nothing more was written, see \`gray status\``)
+    return new LockedError(`${this.service} is no longer driven by this process (${reason}); nothing more was written, see \`gray status\``)
   }
 }
 

@@ -1,0 +1,101 @@
+// `gray cohort uid=u42`: is this user in gray now, and at each step — and what decides it.
+import {gatewayCapabilities} from '../adapters/gateways/capabilities.js'
+import type {GrayConfig, Rule} from '../core/config/model.js'
+import {ConfigError} from '../core/errors.js'
+import {bucketOf} from '../core/policy/hash.js'
+import {decide, type Decision, type RequestView} from '../core/policy/decide.js'
+import {ruleToDocument, stickyText} from '../core/policy/document.js'
+import type {Policy} from '../core/ports.js'
+import {toBasisPoints} from '../core/run/policy.js'
+import type {Context} from './context.js'
+import {latestRun} from './runs.js'
+
+export interface CohortAnswer {
+  service: string
+  sticky: string
+  key: string | null
+  /** the key's place on the 0..9999 basis-point scale: gray exactly while the weight is above it */
+  bucket: number | null
+  /** false where the gateway splits per request (APISIX): the answer is a chance, not a cohort */
+  stickySplit: boolean
+  now: {state: string; weight: number; target: 'gray' | 'stable'; why: string} | null
+  steps: Array<{index: number; weight: number; target: 'gray' | 'stable'; why: string}>
+}
+
+/** Reads `name=value` pairs: the sticky key's own name (uid=u42), or header:/cookie:/query:NAME=value, or ip=ADDR. */
+export function requestFrom(config: GrayConfig, pairs: string[]): RequestView {
+  const req: RequestView = {headers: {}, cookies: {}, query: {}, ip: '192.0.2.1'}
+  const sticky = config.traffic.sticky
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) throw new ConfigError(`"${pair}": must be NAME=VALUE, like uid=u42 or header:X-Gray=1`)
+    const name = pair.slice(0, eq)
+    const value = pair.slice(eq + 1)
+    const [kind, field] = name.includes(':') ? (name.split(':', 2) as [string, string]) : [undefined, name]
+    if (name === 'ip') req.ip = value
+    else if (kind === 'header') req.headers[field.toLowerCase()] = value
+    else if (kind === 'cookie') req.cookies[field] = value
+    else if (kind === 'query') req.query[field] = value
+    else if (kind === undefined && sticky.kind !== 'ip' && sticky.name === field) {
+      if (sticky.kind === 'header') req.headers[field.toLowerCase()] = value
+      else if (sticky.kind === 'cookie') req.cookies[field] = value
+      else req.query[field] = value
+    } else {
+      throw new ConfigError(`"${pair}": ${field} is not the sticky key (${stickyText(sticky)}); write header:NAME=, cookie:NAME=, query:NAME= or ip=`)
+    }
+  }
+  return req
+}
+
+function why(d: Decision, rules: Rule[]): string {
+  switch (d.reason.kind) {
+    case 'plain':
+      return 'plain policy: no split'
+    case 'rule':
+      const rule = rules[d.reason.index]
+      return `rule traffic.rules[${d.reason.index}] matches${rule ? ` ${JSON.stringify(ruleToDocument(rule))}` : ''}`
+    case 'no-key':
+      return 'no sticky key in the request: the split never sends it to gray'
+    case 'weight':
+      return `hash bucket ${d.reason.bucket} ${d.reason.inGray ? '<' : '>='} weight ${d.reason.weightBp} (basis points)`
+  }
+}
+
+export async function cohortOf(ctx: Context, pairs: string[]): Promise<CohortAnswer> {
+  const {config} = ctx
+  const req = requestFrom(config, pairs)
+  const sticky = config.traffic.sticky
+  const key = sticky.kind === 'ip' ? req.ip : sticky.kind === 'header' ? req.headers[sticky.name.toLowerCase()] : sticky.kind === 'cookie' ? req.cookies[sticky.name] : req.query[sticky.name]
+  const policyAt = (weightBp: number, mode: Policy['mode'] = 'split'): Policy => ({
+    service: config.service,
+    revision: 'cohort',
+    mode,
+    weightBp,
+    sticky,
+    rules: config.traffic.rules,
+    stable: config.hosts.stable,
+    gray: config.hosts.gray,
+  })
+  const run = await latestRun(ctx.store)
+  let now: CohortAnswer['now'] = null
+  if (run) {
+    const s = run.state
+    const applied = s.applied
+    const live = applied && !['completed', 'rolled_back', 'failed'].includes(s.status)
+    const policy = live && applied.mode === 'split' ? {...policyAt(applied.weightBp), rules: applied.purpose === 'step' ? config.traffic.rules : []} : policyAt(0, 'plain')
+    const d = decide(policy, req)
+    now = {state: s.status, weight: policy.mode === 'plain' ? 0 : policy.weightBp / 100, target: d.target, why: why(d, policy.rules)}
+  }
+  return {
+    service: config.service,
+    sticky: stickyText(sticky),
+    key: key ?? null,
+    bucket: key ? bucketOf(key) : null,
+    stickySplit: gatewayCapabilities(config.gateway.type).stickySplit,
+    now,
+    steps: config.steps.map((step, index) => {
+      const d = decide(policyAt(toBasisPoints(step.weight)), req)
+      return {index, weight: step.weight, target: d.target, why: why(d, config.traffic.rules)}
+    }),
+  }
+}

@@ -1,0 +1,68 @@
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {describe, expect, it} from 'vitest'
+
+import {configFromObject} from '../../../src/core/config/load.js'
+import {inGray} from '../../../src/core/policy/hash.js'
+import {runStarted} from '../../../src/core/run/begin.js'
+import {cohortOf} from '../../../src/services/cohort.js'
+import {contextOf} from '../../../src/services/context.js'
+import {JournalFile} from '../../../src/state/journal.js'
+import {testActor} from '../../support/fakes.js'
+
+function ctx() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gray-cohort-'))
+  const config = configFromObject(
+    {
+      service: 'shop',
+      hosts: {stable: ['127.0.0.1:9'], gray: ['127.0.0.1:10']},
+      deploy: {command: ['true']},
+      gateway: {type: 'sandbox'},
+      traffic: {sticky: 'cookie:uid', rules: [{header: 'X-Gray', equals: '1'}, {ip: ['10.9.0.0/16']}]},
+    },
+    path.join(dir, 'gray.yaml'),
+  )
+  return contextOf(config)
+}
+
+describe('gray cohort', () => {
+  it('answers per step with the same buckets as nginx split_clients, and never moves a user out of gray as the weight grows', async () => {
+    const c = ctx()
+    for (const uid of ['u1', 'u42', 'u999', 'alice']) {
+      const answer = await cohortOf(c, [`uid=${uid}`])
+      expect(answer.steps.map((s) => s.target)).toEqual([1, 10, 50, 100].map((w) => (inGray(uid, w * 100) || w === 100 ? 'gray' : 'stable')))
+      const firstGray = answer.steps.findIndex((s) => s.target === 'gray')
+      expect(answer.steps.slice(firstGray).every((s) => s.target === 'gray')).toBe(true)
+      expect(answer.now).toBeNull()
+    }
+  })
+
+  it('names the rule that sends a request to gray, and says when there is no key', async () => {
+    const c = ctx()
+    const byHeader = await cohortOf(c, ['header:X-Gray=1'])
+    expect(byHeader.steps[0]).toMatchObject({target: 'gray', why: expect.stringContaining('traffic.rules[0]')})
+    const byIp = await cohortOf(c, ['ip=10.9.3.4'])
+    expect(byIp.steps[0]!.why).toContain('traffic.rules[1]')
+    const none = await cohortOf(c, ['header:X-Other=1'])
+    expect(none.steps[0]).toMatchObject({target: 'stable', why: expect.stringContaining('no sticky key')})
+  })
+
+  it('reports where the user is now from the run the journal describes', async () => {
+    const c = ctx()
+    await c.store.ensureDirs()
+    const j = await JournalFile.open(c.store.runPath('20261122T000000000Z-aaaaaa'), {actor: testActor, create: true})
+    await j.append('run.started', runStarted(c.config, 'r', 'v2', 'v1') as never)
+    await j.append('step.started', {index: 2, weight: 50})
+    await j.append('gateway.publish.started', {revision: 'r.3', weightBp: 5000, mode: 'split', purpose: 'step', step: 2, rules: 2, gray: [], stable: []})
+    await j.append('gateway.publish.confirmed', {revision: 'r.3', weightBp: 5000, mode: 'split', purpose: 'step', step: 2})
+    await j.close()
+    const uid = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'].find((u) => inGray(u, 5000))!
+    const answer = await cohortOf(c, [`uid=${uid}`])
+    expect(answer.now).toMatchObject({state: 'baking', weight: 50, target: 'gray'})
+  })
+
+  it('refuses a key that is not the sticky key', async () => {
+    await expect(cohortOf(ctx(), ['user=u1'])).rejects.toThrow(/not the sticky key \(cookie:uid\)/)
+  })
+})
