@@ -51,9 +51,10 @@ function why(d: Decision, rules: Rule[]): string {
   switch (d.reason.kind) {
     case 'plain':
       return 'plain policy: no split'
-    case 'rule':
+    case 'rule': {
       const rule = rules[d.reason.index]
       return `rule traffic.rules[${d.reason.index}] matches${rule ? ` ${JSON.stringify(ruleToDocument(rule))}` : ''}`
+    }
     case 'no-key':
       return 'no sticky key in the request: the split never sends it to gray'
     case 'weight':
