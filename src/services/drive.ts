@@ -35,7 +35,9 @@ export async function preflight(ctx: Context): Promise<Gateway> {
 
 export async function takeLock(ctx: Context): Promise<Lock> {
   await ctx.store.ensureDirs()
-  return acquireLock(ctx.store.dir, {actor: ctx.actor, service: ctx.config.service, staleMs: lockStaleMs()})
+  const staleMs = lockStaleMs()
+  // the heartbeat beats several times within the staleness limit, so a busy machine never looks dead
+  return acquireLock(ctx.store.dir, {actor: ctx.actor, service: ctx.config.service, staleMs, updateMs: Math.min(1_000, staleMs / 4)})
 }
 
 /** Drives the run `runId` while holding `lock`; always releases the lock. */

@@ -3,6 +3,7 @@
 // next timer, so a 10-minute bake runs in milliseconds, deterministically.
 import type {Check, GrayConfig, Host} from '../../src/core/config/model.js'
 import {DeployError, GatewayError, MetricError} from '../../src/core/errors.js'
+import {fromDocument, toDocument} from '../../src/core/policy/document.js'
 import type {
   Actor,
   AppliedPolicy,
@@ -161,6 +162,12 @@ export class MemoryGateway implements Gateway {
     if (this.failNext > 0) {
       this.failNext -= 1
       throw new GatewayError('gateway answered 503')
+    }
+    // what every real gateway checks: a policy it could not serve is refused
+    try {
+      fromDocument(toDocument(policy))
+    } catch (error) {
+      throw new GatewayError(String(error), {permanent: true})
     }
     this.served = structuredClone(policy)
     this.published.push(this.served)

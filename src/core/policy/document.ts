@@ -89,12 +89,17 @@ const documentSchema = z
     rules: z.array(rule),
     tag: z.object({header: z.string().regex(HEADER_NAME, 'must be a header name'), value: z.string()}).strict().nullable(),
     upstreams: z
-      .object({stable: z.array(host).min(1, 'must list at least one host'), gray: z.array(host)})
+      .object({stable: z.array(host), gray: z.array(host)})
       .strict(),
   })
   .strict()
   .superRefine((doc, ctx) => {
     const routesToGray = doc.mode === 'split' && (doc.weightBasisPoints > 0 || doc.rules.length > 0)
+    // at 100% with no split left, stable takes nothing and may be empty (the last hosts are being converted)
+    const routesToStable = doc.mode === 'plain' || doc.weightBasisPoints < 10_000
+    if (routesToStable && doc.upstreams.stable.length === 0) {
+      ctx.addIssue({code: 'custom', path: ['upstreams', 'stable'], message: 'must list at least one host while the policy can send traffic to stable'})
+    }
     if (routesToGray && doc.upstreams.gray.length === 0) {
       ctx.addIssue({code: 'custom', path: ['upstreams', 'gray'], message: 'must list at least one host when the split can send traffic to gray'})
     }

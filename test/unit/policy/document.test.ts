@@ -79,6 +79,12 @@ describe('policy document', () => {
     expect(problem.message).toContain(`invalid at ${field}:`)
   })
 
+  test('accepts an empty stable upstream only at 100%, where stable takes no traffic', () => {
+    const full = documentWith({weightBasisPoints: 10_000, upstreams: {stable: [], gray: [{name: 'g', address: 'h:1'}]}})
+    expect(fromDocument(full).stable).toEqual([])
+    expect(problemOf(documentWith({weightBasisPoints: 9_999, upstreams: {stable: [], gray: [{name: 'g', address: 'h:1'}]}})).field).toBe('upstreams.stable')
+  })
+
   test('rejects what is not a document at all', () => {
     expect(problemOf('nope').message).toMatch(/^The policy document is invalid/)
     expect(problemOf(documentWith({extra: true})).message).toContain('extra')
