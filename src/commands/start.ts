@@ -1,10 +1,13 @@
 import {Flags} from '@oclif/core'
 
+import {checkVersion} from '../core/version.js'
 import {loadContext} from '../services/context.js'
+import {control} from '../services/control.js'
 import {startRun} from '../services/start.js'
 import {statusOf, type StatusDocument} from '../services/status.js'
 import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
 import {confirm} from '../ui/interactive.js'
+import {askRollbackAfterInterrupt} from '../ui/interrupt.js'
 import {createProgress} from '../ui/progress.js'
 import {describeEnd} from '../ui/run-result.js'
 
@@ -27,6 +30,7 @@ ${EXIT_CODES_HELP}`
 
   async run(): Promise<StatusDocument> {
     const {flags} = await this.parse(Start)
+    checkVersion(flags.version, '--version')
     const ctx = await loadContext(flags.config)
     const json = this.jsonEnabled()
     await confirm(`Start rolling out ${ctx.config.service} ${flags.version}?`, {yes: flags.yes, json, action: 'gray start'})
@@ -36,10 +40,16 @@ ${EXIT_CODES_HELP}`
       previousVersion: flags['previous-version'],
       observe: (e, s) => progress.observe(e, s),
       handleSignals: true,
-      onSignal: (signal) => this.note(`\n${signal}: pausing at the current weight once the step in progress settles…`),
+      onSignal: (signal, count) =>
+        this.note(count === 1 ? `\n${signal}: pausing at the current weight once the step in progress settles…` : `${signal}: still pausing; a publish under way finishes first, so no policy is left half-applied`),
     })
     await progress.end(result.state)
     if (!json) this.log(describeEnd(result.state, ctx.config.service))
+    if (result.state.paused?.cause === 'signal' && (await askRollbackAfterInterrupt(result.state, json))) {
+      const rolled = await control(ctx, 'rollback', {reason: 'rolled back after Ctrl-C', observe: (e, s) => progress.observe(e, s)})
+      if (!json) this.log(describeEnd(rolled.state, ctx.config.service))
+      return this.finish(await statusOf(ctx, {runId: result.runId}), rolled.exitCode)
+    }
     return this.finish(await statusOf(ctx, {runId: result.runId}), result.exitCode)
   }
 }

@@ -19,7 +19,7 @@ export interface DriveOptions {
   before?: (driver: RunDriver) => Promise<void> | void
   /** SIGINT/SIGTERM pause the run (journaled) instead of killing the process */
   handleSignals?: boolean
-  onSignal?: (signal: string) => void
+  onSignal?: (signal: string, count: number) => void
   driver?: Partial<DriverOptions>
 }
 
@@ -62,7 +62,7 @@ export async function driveRun(ctx: Context, lock: Lock, runId: string, gateway:
   let signals = 0
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1
-    options.onSignal?.(signal)
+    options.onSignal?.(signal, signals)
     // The first signal pauses at the next safe point; a publish under way finishes first.
     if (signals === 1) void driver.request('pause', {reason: `interrupted by ${signal}`})
   }

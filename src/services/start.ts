@@ -1,6 +1,7 @@
 // `gray start`: begin a run, or take over this version's unfinished run.
 import {ConfigError} from '../core/errors.js'
 import {runStarted} from '../core/run/begin.js'
+import {checkVersion} from '../core/version.js'
 import type {Outcome} from '../core/run/driver.js'
 import {isTerminal} from '../core/run/state.js'
 import {JournalFile} from '../state/journal.js'
@@ -20,6 +21,8 @@ export interface StartResult extends Outcome {
 }
 
 export async function startRun(ctx: Context, options: StartOptions): Promise<StartResult> {
+  checkVersion(options.version, '--version')
+  if (options.previousVersion !== undefined) checkVersion(options.previousVersion, '--previous-version')
   const gateway = await preflight(ctx)
   // Look before locking too, so a refusal writes nothing.
   await refuseOtherVersion(ctx, options.version)

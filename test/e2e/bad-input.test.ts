@@ -66,6 +66,12 @@ steps: [{weight: 50, bake: 1s}, {weight: 100, bake: 1s}]
     [['promote', '--yes'], 'has no run to promote'],
     [['resume'], 'has no run to resume'],
     [['history', 'extra-arg'], 'takes no argument'],
+    [['start', '--version', '$(rm -rf /)', '--yes'], '--version: must be letters, digits'],
+    [['start', '--version', 'v2;reboot', '--yes'], '--version: must be letters, digits'],
+    [['start', '--version', '../../etc', '--yes'], '--version: must be letters, digits'],
+    [['start', '--version', 'v2', '--previous-version', 'v1 `id`', '--yes'], '--previous-version: must be letters, digits'],
+    [['plan', '--version', 'v2"} or vector(1)'], '--version: must be letters, digits'],
+    [['cohort', 'uid'], 'must be NAME=VALUE'],
     [['deploy-everything'], 'no command'],
   ])('gray %j → exit 2: %s', async (args, fragment) => {
     const r = await run(args, {cwd: dir})
@@ -73,9 +79,32 @@ steps: [{weight: 50, bake: 1s}, {weight: 100, bake: 1s}]
   })
 
   it('wrote no .gray/ and published nothing to the gateway', async () => {
+    // (runs before the hostile-host test below, which publishes for another service)
     expect(existsSync(path.join(dir, '.gray'))).toBe(false)
     const served = await fetch(`${sandbox.adminUrl}/v1/policy/checkout`)
     expect(served.status).toBe(404)
+  })
+
+  it('a host name full of shell metacharacters reaches the deploy command as one literal argument', async () => {
+    const host = (url: string) => new URL(url).host
+    const hostile = `web-1; touch ${dir}/pwned; $(touch ${dir}/pwned2) \`touch ${dir}/pwned3\``
+    const seen = path.join(dir, 'argv.log')
+    writeFileSync(
+      path.join(dir, 'hostile.yaml'),
+      JSON.stringify({
+        service: 'hostile',
+        state: {dir: path.join(dir, '.gray-hostile')},
+        hosts: {stable: ['127.0.0.1:9'], gray: [{name: hostile, address: '127.0.0.1:10'}]},
+        deploy: {command: [process.execPath, '-e', "require('fs').appendFileSync(process.argv[1], JSON.stringify(process.argv.slice(2)) + '\\n')", seen, '{host.name}', '{version}']},
+        gateway: {type: 'sandbox', listen: host(sandbox.listenUrl), admin: host(sandbox.adminUrl)},
+        steps: [{weight: 100, bake: '100ms'}],
+      }),
+    )
+    const r = await run(['start', '-c', 'hostile.yaml', '--version', 'v2', '--previous-version', 'v1', '--yes'], {cwd: dir})
+    expect(r.exitCode, r.stderr).toBe(0)
+    const calls = readFileSync(seen, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    expect(calls).toContainEqual([hostile, 'v2'])
+    for (const f of ['pwned', 'pwned2', 'pwned3']) expect(existsSync(path.join(dir, f))).toBe(false)
   })
 
   it('under --json, the error is one JSON document on stdout as well', async () => {

@@ -3,6 +3,7 @@
 import {errorMessage, MetricError} from '../../core/errors.js'
 import type {MeasureRequest} from '../../core/ports.js'
 import {fillTemplate, type TemplateVars} from '../../core/template.js'
+import {certificateProblem} from '../tls.js'
 
 /** A window as a Prometheus duration in whole seconds, rounded up: 1500 ms → "2s". */
 export function windowDuration(windowMs: number): string {
@@ -44,5 +45,5 @@ export function transportProblem(error: unknown, timeoutMs: number): string {
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host name not found'
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') return `no answer within ${timeoutMs} ms`
   if (code === 'ERR_CANCELED') return 'cancelled'
-  return code ?? errorMessage(error)
+  return certificateProblem(code) ?? code ?? errorMessage(error)
 }

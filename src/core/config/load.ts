@@ -1,6 +1,6 @@
 // Reads gray.yaml: YAML (duplicate keys are errors) → ${VAR} from the
 // environment → schema → meaning checks. Any problem is an InvalidConfigError.
-import {readFile} from 'node:fs/promises'
+import {readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
 import {LineCounter, parseDocument} from 'yaml'
 import {ConfigError} from '../errors.js'
@@ -13,12 +13,20 @@ import {validateConfig} from './validate.js'
 
 type Env = Record<string, string | undefined>
 
+/** a gray.yaml is a page or two; anything this big is a mistake (or an attack on the parser) */
+const MAX_CONFIG_BYTES = 1024 * 1024
+
 export async function loadConfig(file: string, env: Env = process.env): Promise<GrayConfig> {
   const absolute = path.resolve(file)
   let text: string
   try {
+    const size = (await stat(absolute)).size
+    if (size > MAX_CONFIG_BYTES) {
+      throw new InvalidConfigError([problem(file, 'must be a gray config of at most 1 MiB', `${(size / 1024 / 1024).toFixed(1)} MiB`)])
+    }
     text = await readFile(absolute, 'utf8')
   } catch (error) {
+    if (error instanceof InvalidConfigError) throw error
     throw unreadable(file, absolute, error)
   }
   return configFromObject(parseYaml(text, file), absolute, env)
@@ -56,7 +64,7 @@ function parseYaml(text: string, file: string): unknown {
       throw new InvalidConfigError([problem(at, 'must not repeat a key', key ? `${JSON.stringify(key)} a second time` : 'a key a second time')])
     }
     if (error.code === 'MULTIPLE_DOCS') throw new InvalidConfigError([problem(at, 'must hold one YAML document', 'a second one after ---')])
-    throw new InvalidConfigError([problem(at, 'must be valid YAML', firstLine(error.message))])
+    throw new InvalidConfigError([problem(at, 'must be valid YAML', /call stack/i.test(error.message) ? 'nesting too deep to read' : firstLine(error.message))])
   }
   try {
     return doc.toJS({maxAliasCount: 100})

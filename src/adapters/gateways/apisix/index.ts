@@ -9,6 +9,8 @@ import type {AppliedPolicy, Gateway, GatewayCapabilities, Policy} from '../../..
 import {gatewayCapabilities} from '../capabilities.js'
 import {withRetry, type RetryOptions} from '../retry.js'
 import {appliedFrom, labelsOf, trafficSplitOf} from './traffic-split.js'
+import {httpsAgent} from '../../tls.js'
+import {certificateProblem} from '../../tls.js'
 
 export const KEY_ENV = 'APISIX_ADMIN_KEY'
 const PLUGIN = 'traffic-split'
@@ -116,7 +118,7 @@ export class ApisixGateway implements Gateway {
       if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
         throw new GatewayError(`The APISIX Admin API at ${this.config.url} did not answer within ${this.timings.requestTimeoutMs / 1000} s.`)
       }
-      throw new GatewayError(`The APISIX Admin API at ${this.config.url} could not be reached (${code ?? 'network error'}); check gateway.url.`)
+      throw new GatewayError(`The APISIX Admin API at ${this.config.url} could not be reached: ${certificateProblem(code) ?? `${code ?? 'network error'}; check gateway.url`}.`)
     }
   }
 
@@ -138,6 +140,7 @@ export class ApisixGateway implements Gateway {
         timeout: this.timings.requestTimeoutMs,
         validateStatus: () => true,
         proxy: false,
+        httpsAgent: httpsAgent(),
         headers: {'content-type': 'application/json', ...(key ? {'X-API-KEY': key} : {})},
       }),
     )

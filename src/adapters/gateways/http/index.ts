@@ -9,6 +9,8 @@ import type {AppliedPolicy, Gateway, GatewayCapabilities, Policy} from '../../..
 import {fillTemplate} from '../../../core/template.js'
 import {gatewayCapabilities} from '../capabilities.js'
 import {DEFAULT_RETRY, pause, withRetry, type RetryOptions} from '../retry.js'
+import {httpsAgent} from '../../tls.js'
+import {certificateProblem} from '../../tls.js'
 
 export interface HttpTimings {
   requestTimeoutMs: number
@@ -112,7 +114,7 @@ export class HttpGateway implements Gateway {
       return new GatewayError(`The control plane at ${this.shownUrl} did not answer within ${this.timings.requestTimeoutMs / 1000} s.`)
     }
     if (code === 'ERR_CANCELED') return new GatewayError(`The request to the control plane at ${this.shownUrl} was cancelled.`)
-    return new GatewayError(`The control plane at ${this.shownUrl} could not be reached (${code ?? 'network error'}); check gateway.url.`)
+    return new GatewayError(`The control plane at ${this.shownUrl} could not be reached: ${certificateProblem(code) ?? `${code ?? 'network error'}; check gateway.url`}.`)
   }
 
   private axios(): Promise<AxiosInstance> {
@@ -121,6 +123,7 @@ export class HttpGateway implements Gateway {
         timeout: this.timings.requestTimeoutMs,
         validateStatus: () => true,
         proxy: false,
+        httpsAgent: httpsAgent(),
         headers: {
           accept: 'application/json',
           'content-type': 'application/json',

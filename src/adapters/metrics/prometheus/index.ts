@@ -6,6 +6,7 @@ import {MetricError} from '../../../core/errors.js'
 import type {MeasureRequest, Measurement, MetricSource} from '../../../core/ports.js'
 import {displayUrl, fillQuery, transportProblem} from '../query-vars.js'
 import {isErrorBody, valueOfAnswer, type InstantValue} from './result.js'
+import {httpsAgent} from '../../tls.js'
 
 /** Prometheus error types that mean the query itself is wrong: retrying cannot help. */
 const QUERY_ERRORS = new Set(['bad_data', 'execution', 'not_found'])
@@ -82,6 +83,7 @@ export class PrometheusSource implements MetricSource {
         transformResponse: [(data: unknown) => data],
         validateStatus: () => true,
         proxy: false,
+        httpsAgent: httpsAgent(),
         headers: {
           accept: 'application/json',
           'content-type': 'application/x-www-form-urlencoded',

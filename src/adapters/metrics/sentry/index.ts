@@ -5,6 +5,7 @@ import type {SentrySourceConfig} from '../../../core/config/model.js'
 import {MetricError} from '../../../core/errors.js'
 import type {MeasureRequest, Measurement, MetricSource} from '../../../core/ports.js'
 import {displayUrl, fillQuery, transportProblem} from '../query-vars.js'
+import {httpsAgent} from '../../tls.js'
 
 const CRASH_FREE = 'crash_free_rate(session)'
 const SESSIONS = 'sum(session)'
@@ -113,6 +114,7 @@ export class SentrySource implements MetricSource {
         transformResponse: [(data: unknown) => data],
         validateStatus: () => true,
         proxy: false,
+        httpsAgent: httpsAgent(),
         headers: {accept: 'application/json', ...(this.config.token ? {authorization: `Bearer ${this.config.token}`} : {})},
       }),
     )
