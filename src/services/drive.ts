@@ -1,5 +1,7 @@
 // Taking the driver's seat: the lock, the journal, the adapters, signals.
+import {runAdapters} from '../adapters/deploy/run-adapters.js'
 import {createDeployer, createGateway, createSources} from '../adapters/factory.js'
+import {withNotifications} from '../adapters/notify/webhook.js'
 import {ruleSupportErrors} from '../core/config/validate.js'
 import {ConfigError} from '../core/errors.js'
 import {planProblems} from '../core/plan.js'
@@ -46,6 +48,7 @@ export async function driveRun(ctx: Context, lock: Lock, runId: string, gateway:
   const [sources, deployer] = await Promise.all([createSources(ctx.config), createDeployer(ctx.config)])
   const from = lock.takenOverFrom
   const driver = new RunDriver({
+    ...(await runAdapters(ctx.store.dir, runId)),
     config: ctx.config,
     journal,
     gateway,
@@ -56,7 +59,7 @@ export async function driveRun(ctx: Context, lock: Lock, runId: string, gateway:
     actor: ctx.actor,
     epoch: lock.epoch,
     takeover: from ? {from: `${from.user}@${from.host} (pid ${from.pid})`} : undefined,
-    observe: options.observe,
+    observe: withNotifications(ctx.config, options.observe),
     options: options.driver,
   })
   let signals = 0

@@ -1,5 +1,5 @@
-// Deploys one host by running the configured argv (never through a shell),
-// then waits for the host's health check.
+// Deploys one host by running the configured argv (never through a shell;
+// with deploy.ssh, on the host over ssh), then waits for the host's health check.
 import {execa, ExecaError, type Result} from 'execa'
 
 import type {CommandDeploy, Host} from '../../core/config/model.js'
@@ -8,6 +8,7 @@ import type {DeployRequest, DeployResult, Deployer} from '../../core/ports.js'
 import {fillArgv, type TemplateVars} from '../../core/template.js'
 import {formatDuration} from './duration.js'
 import {checkHealth, waitForHealth, type HealthProbe} from './health.js'
+import {sshArgv} from './ssh.js'
 
 const TAIL_LINES = 20
 
@@ -29,7 +30,8 @@ export class CommandDeployer implements Deployer {
 
     let argv: string[]
     try {
-      argv = fillArgv(this.config.command, vars)
+      const command = fillArgv(this.config.command, vars)
+      argv = this.config.ssh ? sshArgv(this.config.ssh, host, command) : command
     } catch (error) {
       throw fail(`could not start: ${errorMessage(error)}`)
     }
@@ -57,7 +59,7 @@ export class CommandDeployer implements Deployer {
         GRAY_HOST_ADDRESS: host.address,
       },
     })
-    const failure = describeFailure(result, file, this.config.timeoutMs)
+    const failure = describeFailure(result, file, this.config.timeoutMs, Boolean(this.config.ssh))
     if (failure) throw fail(failure, execaError(result)?.cause)
 
     if (this.config.health) {
@@ -95,7 +97,7 @@ function deployVars(req: DeployRequest): TemplateVars {
 }
 
 /** Why the command failed, as the end of a sentence; undefined when it succeeded. */
-function describeFailure(result: Result, file: string, timeoutMs: number): string | undefined {
+function describeFailure(result: Result, file: string, timeoutMs: number, overSsh: boolean): string | undefined {
   if (!result.failed) return undefined
   if (result.isCanceled) return 'was cancelled'
   if (result.timedOut) return `timed out after ${formatDuration(timeoutMs)}`
@@ -103,6 +105,7 @@ function describeFailure(result: Result, file: string, timeoutMs: number): strin
   const code = error?.code
   if (code === 'ENOENT') return `failed: command not found: ${file}`
   if (code === 'EACCES') return `failed: permission denied running ${file}`
+  if (overSsh && result.exitCode === 255) return 'failed with exit code 255 (ssh could not connect or log in, or the remote command exited 255)'
   if (result.exitCode !== undefined) return `failed with exit code ${result.exitCode}`
   if (result.signal) return `failed: the command was killed by ${result.signal}`
   if (result.isMaxBuffer) return 'failed: the command printed more output than gray keeps'

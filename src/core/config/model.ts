@@ -46,6 +46,22 @@ export interface HealthCheck {
   intervalMs: number
 }
 
+/** A count of hosts, or a share of them (rounded down, at least 1). */
+export type HostShare = {count: number} | {percent: number}
+
+export type KnownHostsPolicy = 'strict' | 'accept-new' | 'off'
+
+/** With `deploy.ssh`, `deploy.command` is the argv run on the host over ssh. */
+export interface SshOptions {
+  user?: string
+  port?: number
+  identityFile?: string
+  /** strict: the host key must be known; accept-new: learn unknown keys, refuse changed ones; off: never check */
+  knownHosts: KnownHostsPolicy
+  knownHostsFile?: string
+  connectTimeoutMs: number
+}
+
 export interface CommandDeploy {
   type: 'command'
   command: string[]
@@ -53,6 +69,11 @@ export interface CommandDeploy {
   timeoutMs: number
   retries: number
   health?: HealthCheck
+  /** hosts out of service at once while converting and completing; absent: 25% of all hosts */
+  maxUnavailable?: HostShare
+  /** share of all hosts whose completion deploy may fail and the run still completes; absent: 0 */
+  maxFailPercent?: number
+  ssh?: SshOptions
 }
 
 export type DeployConfig = CommandDeploy
@@ -157,6 +178,12 @@ export interface Notify {
   on: NotifyEvent[]
 }
 
+export const HOOK_STAGES = ['beforeDeploy', 'afterDeploy', 'beforeTraffic', 'afterTraffic', 'onRollback', 'onComplete'] as const
+export type HookStage = (typeof HOOK_STAGES)[number]
+
+/** Commands (argv) run at the stages of a run; a failing before-hook holds the run. */
+export type Hooks = {timeoutMs: number} & Partial<Record<HookStage, string[]>>
+
 export interface GrayConfig {
   /** absolute path of the file this came from */
   file: string
@@ -171,4 +198,5 @@ export interface GrayConfig {
   /** absent: nothing guards the run, and plan/start warn */
   gates?: Gates
   notify: Notify[]
+  hooks?: Hooks
 }

@@ -2,7 +2,7 @@
 // (durations in ms, hosts as {name, address}, defaults filled). The editor JSON
 // Schema is generated from this same source (./json-schema.ts).
 import {z} from 'zod'
-import type {Check, GrayConfig, Host, Rule, StickyKey, Step} from './model.js'
+import type {Check, GrayConfig, Host, HostShare, Rule, StickyKey, Step} from './model.js'
 import {argv, duration, fieldName, FIELD_NAME, hostPort, httpUrl, isCidr, strictObject, text, wholeNumber} from './values.js'
 
 /** What the schema yields; the loader adds `file` and resolves paths against it. */
@@ -59,14 +59,69 @@ const health = strictObject({
   interval: duration().prefault('1s'),
 }).transform(({url, expect, timeout, interval}) => ({url, expect, timeoutMs: timeout, intervalMs: interval}))
 
+const SHARE_OF_HOSTS = /^(\d+(\.\d+)?)%$/
+
+/** A count of hosts like 2, or a share of them like "25%". */
+const hostShare = (expected: string) =>
+  z.union(
+    [
+      wholeNumber(1, expected).transform((count): HostShare => ({count})),
+      z
+        .string()
+        .regex(SHARE_OF_HOSTS, {error: expected})
+        .transform((share) => Number.parseFloat(share))
+        .refine((percent) => percent > 0 && percent <= 100, {error: expected})
+        .transform((percent): HostShare => ({percent})),
+    ],
+    {error: expected},
+  )
+
+const ssh = strictObject({
+  user: text('a user name').optional(),
+  port: wholeNumber(1, 'a port 1..65535').max(65535, {error: 'must be a port 1..65535'}).optional(),
+  identityFile: text('the path of a private key').optional().describe('Private key for ssh -i: an absolute path or ~/…'),
+  knownHosts: z
+    .enum(['strict', 'accept-new', 'off'], {error: 'must be one of strict, accept-new, off'})
+    .prefault('strict')
+    .describe('strict: the host key must be known; accept-new: learn new keys, refuse changed ones; off: never check'),
+  knownHostsFile: text('the path of a known_hosts file').optional(),
+  connectTimeout: duration().prefault('10s'),
+})
+  .transform(({connectTimeout, ...rest}) => ({...rest, connectTimeoutMs: connectTimeout}))
+  .describe('Run deploy.command on each host over ssh (BatchMode): ssh connects to the host name, or to the host part of a bare host:port')
+
 const deploy = strictObject({
   type: z.literal('command', {error: 'must be one of command'}).prefault('command'),
-  command: argv().describe('argv run once per host; placeholders {version} {previousVersion} {service} {host.name} {host.address}'),
+  command: argv().describe('argv run once per host (on the host, with ssh); placeholders {version} {previousVersion} {service} {host.name} {host.address}'),
   concurrency: wholeNumber(1).prefault(10),
   timeout: duration().prefault('5m'),
   retries: wholeNumber(0).prefault(1),
   health: health.optional(),
+  maxUnavailable: hostShare('must be a count of hosts like 2, or a share of all hosts like "25%" (at most 100%)')
+    .optional()
+    .describe('Hosts out of service at once while converting and completing; default 25% of all hosts (at least 1)'),
+  maxFailPercent: z
+    .number({error: 'must be a percentage 0..100'})
+    .min(0, {error: 'must be a percentage 0..100'})
+    .max(100, {error: 'must be a percentage 0..100'})
+    .optional()
+    .describe('Share of all hosts whose completion deploy may fail while the run still completes; default 0'),
+  ssh: ssh.optional(),
 }).transform(({timeout, ...rest}) => ({...rest, timeoutMs: timeout}))
+
+// ── hooks ───────────────────────────────────────────────────────────────────
+
+const hooks = strictObject({
+  timeout: duration().prefault('5m').describe('How long one hook may run'),
+  beforeDeploy: argv().optional().describe('Before hosts get the new version (the gray pool, a step, the completion); failing holds the run'),
+  afterDeploy: argv().optional().describe('After those hosts run the new version and are healthy'),
+  beforeTraffic: argv().optional().describe("Before a step's weight, the completion's 100% or the plain form is published; failing holds the run"),
+  afterTraffic: argv().optional().describe('After the gateway confirmed that traffic change'),
+  onRollback: argv().optional().describe('Once a rollback has moved traffic and reverted the hosts'),
+  onComplete: argv().optional().describe('Once the gateway serves the plain form of a completed run'),
+})
+  .transform(({timeout, ...stages}) => ({timeoutMs: timeout, ...stages}))
+  .describe('argv commands run at the stages of a run, with GRAY_* variables in their environment; a failing before-hook holds the run')
 
 // ── gateway ─────────────────────────────────────────────────────────────────
 
@@ -370,6 +425,7 @@ export const grayConfigSchema = strictObject({
   metrics,
   gates: gates.optional(),
   notify,
+  hooks: hooks.optional(),
 }, 'a mapping of gray.yaml keys: service, hosts, deploy, gateway, …').transform((input): ParsedConfig => {
   const gateway =
     input.gateway.type === 'nginx'
@@ -386,6 +442,7 @@ export const grayConfigSchema = strictObject({
     metrics: input.metrics,
     ...(input.gates ? {gates: normaliseGates(input.gates)} : {}),
     notify: input.notify,
+    ...(input.hooks ? {hooks: dropUndefined(input.hooks)} : {}),
   }
 })
 

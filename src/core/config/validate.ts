@@ -3,11 +3,12 @@
 // refer to something, placeholders that can be filled where they stand).
 import type {GatewayCapabilities} from '../ports.js'
 import {unknownPlaceholders} from '../template.js'
-import type {GrayConfig, Rule, StickyKey} from './model.js'
+import {HOOK_STAGES, type GrayConfig, type Rule, type StickyKey} from './model.js'
 import {describeFound, EnvFilled, problem, type ConfigPath} from './problems.js'
 
 export const DEPLOY_PLACEHOLDERS = ['version', 'previousVersion', 'service', 'host.name', 'host.address'] as const
 export const QUERY_PLACEHOLDERS = ['version', 'previousVersion', 'service', 'window'] as const
+export const HOOK_PLACEHOLDERS = ['version', 'previousVersion', 'service'] as const
 
 type Config = Omit<GrayConfig, 'file'>
 
@@ -61,6 +62,7 @@ function placeholderProblems(config: Config, found: Found): string[] {
   config.gates?.checks.forEach((gate, i) => {
     for (const key of ['errors', 'total', 'query', 'release'] as const) check(['gates', 'checks', i, key], gate[key], QUERY_PLACEHOLDERS)
   })
+  for (const stage of HOOK_STAGES) config.hooks?.[stage]?.forEach((arg, i) => check(['hooks', stage, i], arg, HOOK_PLACEHOLDERS))
   return problems
 }
 

@@ -1,10 +1,13 @@
 // The run engine: reads the run's state from the journal, decides the next
 // action (./next.ts), carries it out through the ports, journals intent and
 // confirmation, and repeats until the run ends or must wait for a person.
+import {setMaxListeners} from 'node:events'
+
 import pLimit from 'p-limit'
 
-import type {GrayConfig} from '../config/model.js'
+import type {GrayConfig, HookStage} from '../config/model.js'
 import {faultPoint} from '../faults.js'
+import {hookCommand, isBeforeHook, type HookContext, type HookRunner} from '../hooks.js'
 import {DeployError, errorMessage, ExitCode, GatewayError, GrayError, type ExitCodeValue} from '../errors.js'
 import {errorJudgement, judge, type Judgement} from '../gates/judge.js'
 import type {
@@ -21,8 +24,9 @@ import type {
   Policy,
   RequestKind,
 } from '../ports.js'
+import type {DeployLogs} from './deploy-logs.js'
 import type {DeployPurpose, EventData, EventType, PublishPurpose} from './events.js'
-import {nextAction, type Action} from './next.js'
+import {failureBudget, hookDone, nextAction, type Action} from './next.js'
 import {plainPolicy, splitPolicy, toBasisPoints} from './policy.js'
 import {advance, grayUpstream, replay, stableUpstream, type HostState, type RunState} from './state.js'
 
@@ -40,6 +44,10 @@ export interface DriverDeps {
   takeover?: {from: string}
   /** called after every journaled event, for progress display */
   observe?: (event: JournalEvent, state: RunState) => void
+  /** keeps each deploy attempt's full output; without it only the journal's tail remains */
+  deployLogs?: DeployLogs
+  /** runs config.hooks; required when hooks are configured */
+  hooks?: HookRunner
   options?: Partial<DriverOptions>
 }
 
@@ -97,6 +105,10 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   })
 }
 
+function configuredHooks(config: GrayConfig): HookStage[] {
+  return (Object.keys(config.hooks ?? {}) as Array<HookStage | 'timeoutMs'>).filter((k): k is HookStage => k !== 'timeoutMs' && Boolean(hookCommand(config.hooks, k)))
+}
+
 function actorName(actor: Actor): string {
   return `${actor.user}@${actor.host} (pid ${actor.pid})`
 }
@@ -116,6 +128,8 @@ export class RunDriver {
     this.deps = deps
     this.config = deps.config
     this.opts = {...DEFAULTS, ...deps.options}
+    // every deploy in flight listens for a rollback on this signal
+    setMaxListeners(Math.max(10, 4 * deps.config.deploy.concurrency + 10), this.phase.signal)
   }
 
   private cached: RunState | null = null
@@ -184,6 +198,10 @@ export class RunDriver {
 
   /** Drives the run until it ends or must wait; the journal must already hold run.started. */
   async drive(): Promise<Outcome> {
+    const configured = configuredHooks(this.config)
+    if (configured.length > 0 && !this.deps.hooks) {
+      throw new GrayError(`hooks ${configured.join(', ')} are configured but this driver was given no hook runner; this is a bug in gray, please report it`)
+    }
     const unsubscribe = this.deps.inbox?.onArrival(() => void this.pollInbox())
     try {
       await this.record('driver.attached', {epoch: this.deps.epoch ?? 0, takeover: Boolean(this.deps.takeover), from: this.deps.takeover?.from})
@@ -212,6 +230,8 @@ export class RunDriver {
         return this.rollback()
       case 'deploy':
         return this.deployHosts(action.hosts, state.version, action.purpose, action.step)
+      case 'hook':
+        return void (await this.runHook(action.stage, action.key, {step: action.step, weight: action.weight, hosts: action.hosts?.map((h) => h.name)}))
       case 'drain':
         return void (await this.publish(splitPolicy(this.config, state, {weightBp: state.applied?.weightBp ?? 0, rules: true, exclude: action.hosts.map((h) => h.address)}), 'drain', state.stepIndex))
       case 'start-step':
@@ -233,10 +253,11 @@ export class RunDriver {
         await this.publish(splitPolicy(this.config, state, {weightBp: 10_000, rules: false}), 'complete', state.stepIndex)
         return
       case 'complete-plain':
-        await this.publish(plainPolicy(this.config, state, state.hosts), 'complete', state.stepIndex)
+        // hosts left behind (deploy.maxFailPercent) or unhealthy take no traffic
+        await this.publish(plainPolicy(this.config, state, state.hosts.filter((h) => h.version === state.version && !h.pending && !h.abandoned)), 'complete', state.stepIndex)
         return
       case 'finish':
-        return void (await this.record('run.completed', {version: state.version}))
+        return void (await this.record('run.completed', {version: state.version, failedHosts: state.hosts.filter((h) => h.abandoned).map((h) => h.address)}))
     }
   }
 
@@ -292,29 +313,52 @@ export class RunDriver {
   private async deployHosts(hosts: HostState[], version: string, purpose: DeployPurpose, step?: number): Promise<void> {
     const limit = pLimit(Math.max(1, this.config.deploy.concurrency))
     const signal = purpose === 'revert' ? undefined : this.phase.signal
-    const failed: string[] = []
+    const failed: Array<{host: HostState; error: string; log?: string}> = []
     await Promise.all(
       hosts.map((host) =>
         limit(async () => {
+          let last: {error: string; log?: string} | undefined
           for (let attempt = 1; attempt <= 1 + this.config.deploy.retries; attempt++) {
+            if (attempt > 1) await this.deps.clock.sleep(this.backoff(attempt - 1), signal)
             if (signal?.aborted) return
-            const ok = await this.deployOne(host, version, purpose, attempt, step, signal)
-            if (ok) return
+            last = await this.deployOne(host, version, purpose, attempt, step, signal)
+            if (!last) return
           }
-          failed.push(host.name)
+          if (last) failed.push({host, ...last})
         }),
       ),
     )
-    if (failed.length > 0 && purpose !== 'revert' && !this.rollbackRequested) {
-      await this.record('run.paused', {
-        reason: `deploy of ${version} failed on ${failed.join(', ')}; see \`gray status\`, then \`gray resume\` to retry or \`gray rollback\``,
-        cause: 'deploy',
-      })
+    if (failed.length === 0 || purpose === 'revert' || this.rollbackRequested) return
+    if (purpose === 'complete') {
+      const s = this.state()
+      const alreadyLeft = s.hosts.filter((h) => h.abandoned).length
+      if (alreadyLeft + failed.length <= failureBudget(this.config, s.hosts.length)) {
+        for (const {host, error} of failed) await this.record('host.abandoned', {host: host.address, name: host.name, version, error})
+        return
+      }
     }
+    const first = failed[0] as {host: HostState; error: string; log?: string}
+    const more = failed.length > 1 ? ` (and ${failed.length - 1} more: ${failed.slice(1).map((f) => f.host.name).join(', ')})` : ''
+    const log = first.log ? `; full output in ${first.log}` : ''
+    await this.record('run.paused', {
+      reason: `deploy of ${version} failed on ${first.host.name}: ${first.error}${more}${log}; see \`gray status\`, then \`gray resume\` to retry or \`gray rollback\``,
+      cause: 'deploy',
+    })
   }
 
-  private async deployOne(host: HostState, version: string, purpose: DeployPurpose, attempt: number, step: number | undefined, signal?: AbortSignal): Promise<boolean> {
+  /** One deploy attempt; resolves undefined when the host runs the version, else why it does not. */
+  private async deployOne(
+    host: HostState,
+    version: string,
+    purpose: DeployPurpose,
+    attempt: number,
+    step: number | undefined,
+    signal?: AbortSignal,
+  ): Promise<{error: string; log?: string} | undefined> {
     await this.record('host.deploy.started', {host: host.address, name: host.name, version, purpose, attempt, step})
+    const count = this.state().hosts.find((h) => h.address === host.address)?.attempts ?? attempt
+    const log = this.deps.deployLogs?.open({name: host.name, address: host.address}, count)
+    log?.write(`# gray: deploy ${version} to ${host.name} (${host.address}), ${purpose}, attempt ${attempt}, ${new Date(this.deps.clock.now()).toISOString()}`)
     try {
       const result = await this.deps.deployer.deploy({
         host: {name: host.name, address: host.address},
@@ -322,19 +366,50 @@ export class RunDriver {
         previousVersion: this.state().previousVersion ?? undefined,
         service: this.config.service,
         signal,
+        onOutput: log ? (line) => log.write(line) : undefined,
       })
-      await this.record('host.deploy.succeeded', {host: host.address, version, durationMs: result.durationMs, outputTail: result.outputTail})
-      return true
+      log?.write(`# gray: ${host.name} runs ${version}`)
+      await log?.close()
+      await this.record('host.deploy.succeeded', {host: host.address, version, durationMs: result.durationMs, outputTail: result.outputTail, log: log?.where})
+      return undefined
     } catch (error) {
+      const message = errorMessage(error)
+      log?.write(`# gray: ${message}`)
+      await log?.close()
       await this.record('host.deploy.failed', {
         host: host.address,
         version,
-        error: errorMessage(error),
+        error: message,
         outputTail: error instanceof DeployError ? error.outputTail : [],
         attempt,
         cancelled: signal?.aborted || undefined,
+        log: log?.where,
       })
-      return false
+      return {error: message, log: log?.where}
+    }
+  }
+
+  /**
+   * Runs a hook once per stage and key: hook.started before, hook.ran after, so
+   * a driver that takes over never runs again a hook that has run. A failing
+   * before-hook holds the run; the others leave a warning.
+   */
+  private async runHook(stage: HookStage, key: string, at: {step?: number; weight: number; hosts?: string[]}): Promise<void> {
+    const argv = hookCommand(this.config.hooks, stage)
+    const runner = this.deps.hooks
+    if (!argv || !runner || hookDone(this.state(), stage, key)) return
+    const s = this.state()
+    const ctx: HookContext = {service: s.service, runId: s.runId, version: s.version, previousVersion: s.previousVersion, ...at}
+    await this.record('hook.started', {stage, key, step: at.step, weight: at.weight})
+    const signal = stage === 'onRollback' ? undefined : this.phase.signal
+    const result = await runner.run(stage, argv, ctx, {timeoutMs: this.config.hooks?.timeoutMs ?? 300_000, signal})
+    await this.record('hook.ran', {stage, key, ok: result.ok, exitCode: result.exitCode, error: result.error, outputTail: result.outputTail, durationMs: result.durationMs})
+    if (!result.ok && isBeforeHook(stage) && !this.rollbackRequested) {
+      const last = result.outputTail.at(-1)
+      await this.record('run.paused', {
+        reason: `hook ${stage} (${argv[0]}) ${result.error ?? 'failed'}${last ? `: ${last}` : ''}; fix it, then \`gray resume\` runs it again, or \`gray rollback\``,
+        cause: 'hook',
+      })
     }
   }
 
@@ -482,6 +557,8 @@ export class RunDriver {
     if (notReverted.length === 0 && s.previousVersion && !(s.applied?.mode === 'plain' && !s.publishPending)) {
       await this.publish(plainPolicy(this.config, s, s.hosts), 'plain', s.stepIndex)
     }
+    s = this.state()
+    await this.runHook('onRollback', 'rollback', {weight: (s.applied?.weightBp ?? 0) / 100})
     s = this.state()
     await this.record('run.rolled_back', {
       reason: s.rollback?.reason ?? 'rolled back',

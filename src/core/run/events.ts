@@ -1,6 +1,6 @@
 // Journal event types and their data. The journal is the run's only memory:
 // replaying these events (./state.ts) gives the run's state.
-import type {Host, Step} from '../config/model.js'
+import type {Host, HookStage, Step} from '../config/model.js'
 import type {Verdict} from '../gates/judge.js'
 import type {RequestKind} from '../ports.js'
 
@@ -22,8 +22,14 @@ export interface EventData {
   'driver.attached': {epoch: number; takeover: boolean; from?: string}
   'driver.detached': {reason: string}
   'host.deploy.started': {host: string; name: string; version: string; purpose: DeployPurpose; attempt: number; step?: number}
-  'host.deploy.succeeded': {host: string; version: string; durationMs: number; outputTail: string[]}
-  'host.deploy.failed': {host: string; version: string; error: string; outputTail: string[]; attempt: number; cancelled?: boolean}
+  /** `log`: where the attempt's full output is kept, when it is */
+  'host.deploy.succeeded': {host: string; version: string; durationMs: number; outputTail: string[]; log?: string}
+  'host.deploy.failed': {host: string; version: string; error: string; outputTail: string[]; attempt: number; cancelled?: boolean; log?: string}
+  /** the completion goes on without this host: its failures stay within deploy.maxFailPercent */
+  'host.abandoned': {host: string; name: string; version: string; error: string}
+  /** `key` names the moment (gray, step-2, complete, plain, rollback): a hook runs once per stage and key */
+  'hook.started': {stage: HookStage; key: string; step?: number; weight: number}
+  'hook.ran': {stage: HookStage; key: string; ok: boolean; exitCode: number | null; error?: string; outputTail: string[]; durationMs: number}
   'step.started': {index: number; weight: number}
   'gateway.publish.started': {
     revision: string
@@ -55,14 +61,15 @@ export interface EventData {
   'step.passed': {index: number; by: 'gates' | 'promote'}
   'step.waiting': {index: number}
   'request.received': {id: string; kind: RequestKind; reason?: string; full?: boolean; by: string; requestedAt: string}
-  'run.paused': {reason: string; cause: 'request' | 'signal' | 'gates' | 'deploy' | 'gateway'}
+  'run.paused': {reason: string; cause: 'request' | 'signal' | 'gates' | 'deploy' | 'gateway' | 'hook'}
   'run.resumed': {by: string}
   'run.promoted': {full: boolean; by: string}
   'rollback.started': {reason: string; by: string}
   'rollback.warning': {message: string}
   'run.rolled_back': {reason: string; reverted: string[]; notReverted: string[]}
   'run.completing': {hosts: string[]}
-  'run.completed': {version: string}
+  /** `failedHosts`: hosts left behind within deploy.maxFailPercent (addresses) */
+  'run.completed': {version: string; failedHosts?: string[]}
   'run.failed': {error: string}
   'journal.repaired': {droppedBytes: number; droppedText: string}
 }

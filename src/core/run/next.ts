@@ -1,10 +1,11 @@
 // What the run does next, decided from its replayed state alone. Because the
 // decision needs nothing but the journal, a run taken over after a crash
 // continues exactly where the journal says it stands.
-import type {GrayConfig} from '../config/model.js'
+import type {GrayConfig, HostShare, HookStage} from '../config/model.js'
+import {hookCommand, isBeforeHook} from '../hooks.js'
 import type {DeployPurpose} from './events.js'
 import {convertTarget} from './policy.js'
-import type {HostState, RunState} from './state.js'
+import {hookId, type HostState, type RunState} from './state.js'
 
 export type Action =
   | {kind: 'done'}
@@ -12,6 +13,7 @@ export type Action =
   | {kind: 'rollback'}
   | {kind: 'deploy'; hosts: HostState[]; purpose: DeployPurpose; step?: number}
   | {kind: 'drain'; hosts: HostState[]}
+  | {kind: 'hook'; stage: HookStage; key: string; step?: number; weight: number; hosts?: HostState[]}
   | {kind: 'start-step'; index: number}
   | {kind: 'publish-step'}
   | {kind: 'bake'}
@@ -22,49 +24,80 @@ export type Action =
   | {kind: 'complete-plain'}
   | {kind: 'finish'}
 
-export function nextAction(s: RunState, _config: GrayConfig): Action {
+/** Hosts out of service at once when none is configured: a quarter of the fleet. */
+export const DEFAULT_MAX_UNAVAILABLE: HostShare = {percent: 25}
+
+/** How many hosts may be drained and deployed at once: deploy.maxUnavailable (at least 1), and no more than deploy.concurrency. */
+export function batchSize(config: GrayConfig, hostCount: number): number {
+  const share = config.deploy.maxUnavailable ?? DEFAULT_MAX_UNAVAILABLE
+  const cap = 'count' in share ? share.count : Math.floor((hostCount * share.percent) / 100)
+  return Math.max(1, Math.min(cap, config.deploy.concurrency))
+}
+
+/** Hosts whose completion deploy may fail while the run still completes. */
+export function failureBudget(config: GrayConfig, hostCount: number): number {
+  return Math.floor((hostCount * (config.deploy.maxFailPercent ?? 0)) / 100)
+}
+
+/** A hook has had its turn: a before-hook once it passed, any other once it ran. */
+export function hookDone(s: RunState, stage: HookStage, key: string): boolean {
+  const run = s.hooks[hookId(stage, key)]
+  if (!run || run.status === 'started') return false
+  return run.status === 'ok' || !isBeforeHook(stage)
+}
+
+export function nextAction(s: RunState, config: GrayConfig): Action {
   if (s.outcome) return {kind: 'done'}
   if (s.rollback) return {kind: 'rollback'}
   if (s.paused) return {kind: 'hold'}
   if (s.waiting && !s.promote) return {kind: 'hold'}
 
+  const appliedWeight = (s.applied?.weightBp ?? 0) / 100
+  /** the hook due at this moment, when one is configured and has not had its turn */
+  const hook = (stage: HookStage, key: string, extra: {step?: number; weight?: number; hosts?: HostState[]} = {}): Action | null =>
+    hookCommand(config.hooks, stage) && !hookDone(s, stage, key) ? {kind: 'hook', stage, key, weight: appliedWeight, ...extra} : null
+  const afterDeploy = (phase: string, step?: number) => (s.deployedPhases.includes(phase) ? hook('afterDeploy', phase, {step}) : null)
+
   const onVersion = (h: HostState) => h.version === s.version && !h.pending
+  const batch = batchSize(config, s.hosts.length)
   const grayPool = s.hosts.filter((h) => h.pool === 'gray')
   const grayTodo = grayPool.filter((h) => !onVersion(h))
-  if (grayTodo.length > 0) return {kind: 'deploy', hosts: grayTodo, purpose: 'gray'}
+  // the gray pool takes no traffic before the run's first publish: concurrency alone limits it
+  if (grayTodo.length > 0) return hook('beforeDeploy', 'gray', {hosts: grayTodo}) ?? {kind: 'deploy', hosts: grayTodo, purpose: 'gray'}
+  const afterGray = afterDeploy('gray')
+  if (afterGray) return afterGray
 
-  if (s.completing) {
-    const applied = s.applied
-    const fullInForce = applied && !s.publishPending && (applied.mode === 'plain' || applied.weightBp === 10_000)
-    if (!fullInForce) return {kind: 'complete-full-weight'}
-    const remaining = s.hosts.filter((h) => !onVersion(h))
-    if (remaining.length > 0) return {kind: 'deploy', hosts: remaining, purpose: 'complete'}
-    if (!(applied.mode === 'plain' && applied.purpose === 'complete')) return {kind: 'complete-plain'}
-    return {kind: 'finish'}
-  }
+  if (s.completing) return completion(s, batch, hook, afterDeploy)
 
   if (s.stepIndex < 0) return {kind: 'start-step', index: 0}
   const step = s.steps[s.stepIndex]
   if (!step) return {kind: 'begin-completion', hosts: s.hosts.filter((h) => !onVersion(h))}
+  const phase = `step-${s.stepIndex}`
 
-  // Hosts before traffic: the step's share of stable hosts runs the new version first.
+  // Hosts before traffic: the step's share of stable hosts runs the new version first,
+  // a batch at a time, each drained from the stable upstream before it is deployed.
   const stable = s.hosts.filter((h) => h.pool === 'stable')
   const target = convertTarget(s.steps, stable.length, s.stepIndex)
   const converted = stable.filter((h) => h.converted && onVersion(h))
   if (converted.length < target) {
     const failedConversions = stable.filter((h) => h.converted && !onVersion(h))
     const fresh = stable.filter((h) => !h.converted)
-    const todo = [...failedConversions, ...fresh].slice(0, target - converted.length)
-    // Take hosts out of the stable upstream before they are deployed; before
-    // gray's first publish, assume every stable host serves.
+    const todo = [...failedConversions, ...fresh].slice(0, Math.min(batch, target - converted.length))
+    const before = hook('beforeDeploy', phase, {step: s.stepIndex, hosts: todo})
+    if (before) return before
+    // before gray's first publish, assume every stable host serves
     const served = new Set(s.applied ? s.applied.stable : stable.map((h) => h.address))
     const stillServing = todo.filter((h) => served.has(h.address))
     if (stillServing.length > 0) return {kind: 'drain', hosts: stillServing}
     return {kind: 'deploy', hosts: todo, purpose: 'step', step: s.stepIndex}
   }
+  const afterStepDeploy = afterDeploy(phase, s.stepIndex)
+  if (afterStepDeploy) return afterStepDeploy
 
   const published = s.applied && !s.publishPending && s.applied.purpose === 'step' && s.applied.step === s.stepIndex
-  if (!published) return {kind: 'publish-step'}
+  if (!published) return hook('beforeTraffic', phase, {step: s.stepIndex, weight: step.weight}) ?? {kind: 'publish-step'}
+  const afterTraffic = hook('afterTraffic', phase, {step: s.stepIndex, weight: step.weight})
+  if (afterTraffic) return afterTraffic
 
   if (s.promote && !s.stepPassed) return {kind: 'pass-by-promote'}
   if (!s.stepPassed) return {kind: 'bake'}
@@ -73,4 +106,33 @@ export function nextAction(s: RunState, _config: GrayConfig): Action {
   const last = s.stepIndex >= s.steps.length - 1
   if (last || s.promote?.full) return {kind: 'begin-completion', hosts: s.hosts.filter((h) => !onVersion(h))}
   return {kind: 'start-step', index: s.stepIndex + 1}
+}
+
+type HookAt = (stage: HookStage, key: string, extra?: {step?: number; weight?: number; hosts?: HostState[]}) => Action | null
+
+/**
+ * Completion: all traffic to the new version, then the remaining hosts in
+ * batches (they take no traffic at 100%, so none needs draining), then the
+ * plain form with every healthy host.
+ */
+function completion(s: RunState, batch: number, hook: HookAt, afterDeploy: (phase: string) => Action | null): Action {
+  const applied = s.applied
+  const fullInForce = applied && !s.publishPending && (applied.mode === 'plain' || applied.weightBp === 10_000)
+  if (!fullInForce) return hook('beforeTraffic', 'complete', {weight: 100}) ?? {kind: 'complete-full-weight'}
+  if (applied.mode === 'split' && applied.purpose === 'complete') {
+    const after = hook('afterTraffic', 'complete', {weight: 100})
+    if (after) return after
+  }
+
+  const remaining = s.hosts.filter((h) => !(h.version === s.version && !h.pending) && !h.abandoned)
+  if (remaining.length > 0) {
+    const todo = remaining.slice(0, batch)
+    return hook('beforeDeploy', 'complete', {weight: 100, hosts: remaining}) ?? {kind: 'deploy', hosts: todo, purpose: 'complete'}
+  }
+  const afterCompletion = afterDeploy('complete')
+  if (afterCompletion) return afterCompletion
+
+  const plainInForce = applied.mode === 'plain' && applied.purpose === 'complete' && !s.publishPending
+  if (!plainInForce) return hook('beforeTraffic', 'plain', {weight: 100}) ?? {kind: 'complete-plain'}
+  return hook('afterTraffic', 'plain', {weight: 100}) ?? hook('onComplete', 'complete', {weight: 100}) ?? {kind: 'finish'}
 }

@@ -1,5 +1,5 @@
 // Replaying the journal gives the run's state. Pure: no I/O, no clock.
-import type {Host, Step} from '../config/model.js'
+import type {Host, HookStage, Step} from '../config/model.js'
 import type {Verdict} from '../gates/judge.js'
 import type {JournalEvent} from '../ports.js'
 import type {DeployPurpose, EventData, EventType, PublishPurpose} from './events.js'
@@ -28,6 +28,16 @@ export interface HostState extends Host {
   converted: boolean
   lastError?: string
   failures: number
+  /** deploys started on this host in this run (names its log files) */
+  attempts: number
+  /** the completion went on without this host (deploy.maxFailPercent); it takes no traffic */
+  abandoned: boolean
+}
+
+export interface HookRun {
+  stage: HookStage
+  /** ran: finished (ok or not); started: began and has not reported (its driver died) */
+  status: 'started' | 'ok' | 'failed'
 }
 
 export interface GateMeasurement {
@@ -92,6 +102,10 @@ export interface RunState {
   applied: PublishState | null
   publishPending: boolean
   hosts: HostState[]
+  /** deploy phases that started a host deploy: gray, step-N, complete, revert */
+  deployedPhases: string[]
+  /** by `${stage}:${key}` */
+  hooks: Record<string, HookRun>
   gates: Record<string, GateState>
   driver: {epoch: number; pid: number; host: string; user: string} | null
 }
@@ -107,7 +121,7 @@ function initial(event: JournalEvent): RunState {
   const hosts: HostState[] = [
     ...d.hosts.gray.map((h) => ({...h, pool: 'gray' as const})),
     ...d.hosts.stable.map((h) => ({...h, pool: 'stable' as const})),
-  ].map((h) => ({...h, version: d.previousVersion, pending: null, healthy: null, converted: false, failures: 0}))
+  ].map((h) => ({...h, version: d.previousVersion, pending: null, healthy: null, converted: false, failures: 0, attempts: 0, abandoned: false}))
   return {
     runId: d.runId,
     service: d.service,
@@ -135,6 +149,8 @@ function initial(event: JournalEvent): RunState {
     applied: null,
     publishPending: false,
     hosts,
+    deployedPhases: [],
+    hooks: {},
     gates: Object.fromEntries(
       d.checks.map((name) => [name, {name, last: null, history: [], passes: 0, measurements: 0, consecutiveFails: 0, consecutiveErrors: 0}]),
     ),
@@ -158,8 +174,27 @@ function apply(s: RunState, e: JournalEvent): void {
       if (h) {
         h.pending = {version: d.version, purpose: d.purpose}
         h.healthy = null
+        h.attempts += 1
         if (d.purpose === 'step' || d.purpose === 'complete') h.converted = true
       }
+      const phase = deployPhase(d.purpose, d.step)
+      if (!s.deployedPhases.includes(phase)) s.deployedPhases.push(phase)
+      break
+    }
+    case 'host.abandoned': {
+      const h = host(data(e, 'host.abandoned').host)
+      if (h) h.abandoned = true
+      break
+    }
+    case 'hook.started': {
+      const d = data(e, 'hook.started')
+      s.hooks[hookId(d.stage, d.key)] = {stage: d.stage, status: 'started'}
+      break
+    }
+    case 'hook.ran': {
+      const d = data(e, 'hook.ran')
+      s.hooks[hookId(d.stage, d.key)] = {stage: d.stage, status: d.ok ? 'ok' : 'failed'}
+      if (!d.ok && !d.stage.startsWith('before')) s.warnings.push(`hook ${d.stage} ${d.error ?? 'failed'}`)
       break
     }
     case 'host.deploy.succeeded': {
@@ -323,6 +358,15 @@ export function advance(state: RunState, events: readonly JournalEvent[]): RunSt
     if (e.seq > state.lastSeq) apply(state, e)
   }
   return state
+}
+
+/** The deploy phase a deploy belongs to; deploy hooks run once per phase. */
+export function deployPhase(purpose: DeployPurpose, step?: number): string {
+  return purpose === 'step' ? `step-${step ?? 0}` : purpose
+}
+
+export function hookId(stage: HookStage, key: string): string {
+  return `${stage}:${key}`
 }
 
 export function isTerminal(s: RunState): boolean {

@@ -20,6 +20,12 @@ export function summarize(e: JournalEvent): string {
       return `${s('host')} runs ${s('version')} (${Math.round(Number(d.durationMs) / 100) / 10}s)`
     case 'host.deploy.failed':
       return `deploy of ${s('version')} to ${s('host')} failed: ${s('error')}`
+    case 'host.abandoned':
+      return `left ${s('name')} behind (within deploy.maxFailPercent): ${s('error')}`
+    case 'hook.started':
+      return `hook ${s('stage')} (${s('key')}) started`
+    case 'hook.ran':
+      return d.ok ? `hook ${s('stage')} (${s('key')}) ran` : `hook ${s('stage')} (${s('key')}) ${s('error')}`
     case 'step.started':
       return `step ${Number(d.index) + 1} started: ${s('weight')}%`
     case 'gateway.publish.started':
@@ -52,8 +58,10 @@ export function summarize(e: JournalEvent): string {
       return `rolled back: ${s('reason')}`
     case 'run.completing':
       return `completing: rolling out to the remaining hosts`
-    case 'run.completed':
-      return `completed: ${s('version')} is the current version`
+    case 'run.completed': {
+      const left = Array.isArray(d.failedHosts) ? (d.failedHosts as string[]) : []
+      return `completed: ${s('version')} is the current version${left.length > 0 ? `; not on it: ${left.join(', ')}` : ''}`
+    }
     case 'run.failed':
       return `failed: ${s('error')}`
     case 'journal.repaired':

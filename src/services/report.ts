@@ -1,0 +1,45 @@
+// `gray report [RUN]`: one self-contained HTML file of a run, from its journal.
+import {writeFile} from 'node:fs/promises'
+import path from 'node:path'
+
+import {ConfigError} from '../core/errors.js'
+import type {RunState} from '../core/run/state.js'
+import {renderReport} from '../ui/report/html.js'
+import {reportModel} from '../ui/report/model.js'
+import type {Context} from './context.js'
+import {readRun} from './runs.js'
+
+export interface ReportResult {
+  service: string
+  runId: string
+  version: string
+  state: RunState['status']
+  file: string
+  bytes: number
+}
+
+/** The run named by an id or an unambiguous prefix of one; the latest run without one. */
+export async function findRunId(ctx: Context, wanted?: string): Promise<string> {
+  const ids = await ctx.store.listRuns()
+  if (ids.length === 0) throw new ConfigError(`${ctx.config.service} has no runs yet; there is nothing to report`, 'start one with `gray start --version V`')
+  if (!wanted || wanted === 'latest') return ids.at(-1) as string
+  const matches = ids.filter((id) => id.startsWith(wanted))
+  if (matches.length === 1) return matches[0] as string
+  const known = ids.slice(-3).reverse().join(', ')
+  if (matches.length === 0) throw new ConfigError(`${ctx.config.service} has no run "${wanted}"`, `\`gray history\` lists the runs; the latest are ${known}`)
+  throw new ConfigError(`"${wanted}" names ${matches.length} runs of ${ctx.config.service}; give more of the id`, `\`gray history\` lists them`)
+}
+
+export async function writeReport(ctx: Context, options: {run?: string; output?: string} = {}): Promise<ReportResult> {
+  const id = await findRunId(ctx, options.run)
+  const run = await readRun(ctx.store, id)
+  const directions = Object.fromEntries((ctx.config.gates?.checks ?? []).map((c) => [c.name, c.max !== undefined ? 'max' : 'min'] as const))
+  const html = renderReport(reportModel(run.events, run.state, directions))
+  const file = path.resolve(options.output ?? `gray-report-${ctx.config.service}-${id}.html`)
+  try {
+    await writeFile(file, html)
+  } catch (error) {
+    throw new ConfigError(`${options.output ?? file}: cannot write the report (${(error as NodeJS.ErrnoException).code ?? 'error'})`, 'pass --output with a writable path')
+  }
+  return {service: ctx.config.service, runId: id, version: run.state.version, state: run.state.status, file, bytes: Buffer.byteLength(html)}
+}

@@ -1,0 +1,264 @@
+// The documented `--json` result of every command, as zod schemas. They are
+// written out as JSON Schemas under schema/results/ (a test keeps the files and
+// these in step), and the type checks below fail the build when a command's
+// result type drifts from its schema — so a change to a JSON shape is deliberate.
+// Only tests and the schema export load this file: zod stays off the start-up path.
+import {z} from 'zod'
+
+import type {Plan} from '../core/plan.js'
+import type {CohortAnswer} from '../services/cohort.js'
+import type {HistoryEntry} from '../services/history.js'
+import type {InitResult} from '../services/init.js'
+import type {ReportResult} from '../services/report.js'
+import type {StatusDocument} from '../services/status.js'
+import type {ValidateResult} from '../services/validate.js'
+
+const at = z.string().describe('ISO 8601 time')
+const RUN_STATES = ['deploying', 'running', 'baking', 'waiting', 'paused', 'rolling_back', 'rolled_back', 'completed', 'failed'] as const
+
+export const statusResult = z
+  .strictObject({
+    service: z.string(),
+    run: z
+      .strictObject({
+        id: z.string(),
+        version: z.string(),
+        previousVersion: z.string().nullable(),
+        state: z.enum(RUN_STATES),
+        step: z.strictObject({
+          index: z.number().int().describe('0-based; -1 before step 1'),
+          count: z.number().int(),
+          weight: z.number().nullable(),
+          startedAt: at.nullable(),
+          bakeEndsAt: at.nullable(),
+        }),
+        gateway: z.strictObject({
+          intendedWeight: z.number().nullable().describe('percent the journal says should be served'),
+          appliedWeight: z.number().nullable().describe('percent the gateway says it serves'),
+          mode: z.enum(['split', 'plain']).nullable(),
+          revision: z.string().nullable(),
+          drift: z.boolean(),
+          error: z.string().optional().describe('why the gateway could not be read'),
+        }),
+        hosts: z.array(
+          z.strictObject({
+            name: z.string(),
+            address: z.string(),
+            pool: z.string(),
+            version: z.string().nullable(),
+            healthy: z.boolean().nullable(),
+            deploying: z.string().nullable(),
+            error: z.string().optional(),
+          }),
+        ),
+        gates: z.array(
+          z.strictObject({
+            name: z.string(),
+            verdict: z.string().nullable().describe('pass | fail | no-data | error; null before the first measurement'),
+            value: z.number().nullable(),
+            limit: z.number().nullable(),
+            baseline: z.number().nullable(),
+            samples: z.number().nullable(),
+            at: at.nullable(),
+            reason: z.string().nullable(),
+            passes: z.number().int(),
+            trend: z.array(z.number().nullable()),
+          }),
+        ),
+        driver: z
+          .strictObject({pid: z.number().int(), host: z.string(), user: z.string(), alive: z.boolean(), since: at.optional()})
+          .nullable(),
+        reason: z.string().nullable(),
+        warnings: z.array(z.string()),
+        startedAt: at,
+        updatedAt: at,
+      })
+      .nullable()
+      .describe('null when the service has no run'),
+    events: z.array(z.strictObject({seq: z.number().int(), at, type: z.string(), summary: z.string()})),
+  })
+  .describe('The run as it is (`gray status --json`); also the result of start, promote, rollback, pause, resume and demo')
+
+export const errorResult = z
+  .strictObject({
+    error: z.strictObject({
+      message: z.string(),
+      hint: z.string().nullable(),
+      exitCode: z.number().int().min(1).max(5),
+    }),
+  })
+  .describe('What every command prints under --json when it fails (exit code 1, 2 or 5)')
+
+export const validateResult = z
+  .strictObject({
+    file: z.string(),
+    service: z.string(),
+    gateway: z.string(),
+    steps: z.number().int(),
+    checks: z.number().int(),
+    warnings: z.array(z.string()),
+    connect: z.array(z.strictObject({what: z.string(), ok: z.boolean(), detail: z.string()})).optional().describe('with --connect'),
+  })
+  .describe('`gray validate --json`')
+
+const host = z.strictObject({name: z.string(), address: z.string()})
+const field = z.strictObject({source: z.enum(['header', 'cookie', 'query']), name: z.string()})
+const rule = z.discriminatedUnion('kind', [
+  z.strictObject({kind: z.literal('equals'), field, value: z.string()}),
+  z.strictObject({kind: z.literal('in'), field, values: z.array(z.string())}),
+  z.strictObject({kind: z.literal('prefix'), field, value: z.string()}),
+  z.strictObject({kind: z.literal('range'), field, min: z.number(), max: z.number()}),
+  z.strictObject({kind: z.literal('cidr'), cidrs: z.array(z.string())}),
+])
+const sticky = z.union([z.strictObject({kind: z.enum(['cookie', 'header', 'query']), name: z.string()}), z.strictObject({kind: z.literal('ip')})])
+const check = z.strictObject({
+  name: z.string(),
+  source: z.string(),
+  errors: z.string().optional(),
+  total: z.string().optional(),
+  query: z.string().optional(),
+  release: z.string().optional(),
+  max: z.number().optional(),
+  min: z.number().optional(),
+  baseline: z.strictObject({maxIncrease: z.number(), minDelta: z.number()}).optional(),
+  minSamples: z.number(),
+  failures: z.number(),
+  critical: z.boolean(),
+  noData: z.enum(['hold', 'fail']),
+  errorLimit: z.number(),
+  failClosed: z.boolean(),
+  windowMs: z.number(),
+  minPasses: z.number(),
+})
+
+export const planResult = z
+  .strictObject({
+    service: z.string(),
+    version: z.string(),
+    previousVersion: z.string().nullable(),
+    grayPool: z.array(host),
+    steps: z.array(
+      z.strictObject({
+        index: z.number().int(),
+        weight: z.number(),
+        bakeMs: z.number(),
+        pause: z.boolean(),
+        newHosts: z.array(host),
+        grayHosts: z.array(host),
+        stableHosts: z.array(host),
+        policy: z.strictObject({
+          service: z.string(),
+          revision: z.string(),
+          mode: z.enum(['split', 'plain']),
+          weightBp: z.number().int(),
+          sticky,
+          rules: z.array(rule),
+          tag: z.strictObject({header: z.string(), value: z.string()}).optional(),
+          stable: z.array(host),
+          gray: z.array(host),
+        }),
+        native: z.string().describe("the policy in the gateway's own form"),
+      }),
+    ),
+    completion: z.strictObject({hosts: z.array(host)}),
+    gates: z.strictObject({intervalMs: z.number(), windowMs: z.number(), checks: z.array(check)}).nullable(),
+    warnings: z.array(z.string()),
+  })
+  .describe('`gray plan --json`')
+
+export const historyResult = z
+  .strictObject({
+    service: z.string(),
+    runs: z.array(
+      z.strictObject({
+        id: z.string(),
+        version: z.string(),
+        previousVersion: z.string().nullable(),
+        outcome: z.string().describe('the run state; completed, rolled_back or failed once ended'),
+        startedAt: at,
+        endedAt: at.nullable(),
+        durationMs: z.number().nullable(),
+        reason: z.string().nullable(),
+      }),
+    ),
+  })
+  .describe('`gray history --json`: newest run first')
+
+export const initResult = z
+  .strictObject({
+    file: z.string(),
+    template: z.enum(['nginx-prometheus', 'apisix-prometheus', 'sandbox']),
+    service: z.string(),
+    schema: z.string(),
+    overwritten: z.boolean(),
+    next: z.array(z.string()),
+  })
+  .describe('`gray init --json`')
+
+export const reportResult = z
+  .strictObject({
+    service: z.string(),
+    runId: z.string(),
+    version: z.string(),
+    state: z.enum(RUN_STATES),
+    file: z.string().describe('absolute path of the HTML report'),
+    bytes: z.number().int(),
+  })
+  .describe('`gray report --json`')
+
+const target = z.enum(['gray', 'stable'])
+
+export const cohortResult = z
+  .strictObject({
+    service: z.string(),
+    sticky: z.string(),
+    key: z.string().nullable(),
+    bucket: z.number().int().nullable().describe('the key on the 0..9999 basis-point scale: gray while the weight is above it'),
+    stickySplit: z.boolean().describe('false where the gateway splits per request: the answer is a chance'),
+    now: z.strictObject({state: z.string(), weight: z.number(), target, why: z.string()}).nullable(),
+    steps: z.array(z.strictObject({index: z.number().int(), weight: z.number(), target, why: z.string()})),
+  })
+  .describe('`gray cohort --json`')
+
+export const sandboxReady = z
+  .strictObject({listen: z.string(), admin: z.string()})
+  .describe('`gray sandbox` prints this one line once it is ready, with or without --json')
+
+/** Every command's result schema, by command name: schema/results/<name>.schema.json. */
+export const RESULT_SCHEMAS = {
+  cohort: cohortResult,
+  demo: statusResult,
+  error: errorResult,
+  history: historyResult,
+  init: initResult,
+  pause: statusResult,
+  plan: planResult,
+  promote: statusResult,
+  report: reportResult,
+  resume: statusResult,
+  rollback: statusResult,
+  sandbox: sandboxReady,
+  start: statusResult,
+  status: statusResult,
+  validate: validateResult,
+} as const
+
+export type ResultName = keyof typeof RESULT_SCHEMAS
+
+/** The JSON Schema written to schema/results/<name>.schema.json. */
+export function resultJsonSchema(name: ResultName): Record<string, unknown> {
+  const schema = z.toJSONSchema(RESULT_SCHEMAS[name], {target: 'draft-2020-12', io: 'output'})
+  return {...schema, $id: `https://github.com/gray-cli/gray/schema/results/${name}.schema.json`, title: `gray ${name} --json`}
+}
+
+// Compile-time: each schema describes exactly the type its command returns.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+const same = <A, B>(ok: Same<A, B>) => ok
+same<z.output<typeof statusResult>, StatusDocument>(true)
+same<z.output<typeof validateResult>, ValidateResult>(true)
+// buildPlan always sets gates (null when there are none); the type also admits undefined
+same<z.output<typeof planResult>, Omit<Plan, 'gates'> & {gates: NonNullable<Plan['gates']> | null}>(true)
+same<z.output<typeof historyResult>['runs'][number], HistoryEntry>(true)
+same<z.output<typeof initResult>, InitResult>(true)
+same<z.output<typeof reportResult>, ReportResult>(true)
+same<z.output<typeof cohortResult>, CohortAnswer>(true)
