@@ -6,7 +6,7 @@ import {MetricError} from '../../../core/errors.js'
 import type {MeasureRequest, Measurement, MetricSource} from '../../../core/ports.js'
 import {displayUrl, fillQuery, transportProblem} from '../query-vars.js'
 import {isErrorBody, valueOfAnswer, type InstantValue} from './result.js'
-import {httpsAgent} from '../../tls.js'
+import {textClient} from '../client.js'
 
 /** Prometheus error types that mean the query itself is wrong: retrying cannot help. */
 const QUERY_ERRORS = new Set(['bad_data', 'execution', 'not_found'])
@@ -75,22 +75,7 @@ export class PrometheusSource implements MetricSource {
   }
 
   private axios(): Promise<AxiosInstance> {
-    this.client ??= import('axios').then(({default: axios}) =>
-      axios.create({
-        baseURL: this.config.url.endsWith('/') ? this.config.url : `${this.config.url}/`,
-        timeout: this.config.timeoutMs,
-        responseType: 'text',
-        transformResponse: [(data: unknown) => data],
-        validateStatus: () => true,
-        proxy: false,
-        httpsAgent: httpsAgent(),
-        headers: {
-          accept: 'application/json',
-          'content-type': 'application/x-www-form-urlencoded',
-          ...(this.config.token ? {authorization: `Bearer ${this.config.token}`} : {}),
-        },
-      }),
-    )
+    this.client ??= textClient({url: this.config.url, timeoutMs: this.config.timeoutMs, token: this.config.token, headers: {'content-type': 'application/x-www-form-urlencoded'}})
     return this.client
   }
 }

@@ -5,7 +5,7 @@ import type {SentrySourceConfig} from '../../../core/config/model.js'
 import {MetricError} from '../../../core/errors.js'
 import type {MeasureRequest, Measurement, MetricSource} from '../../../core/ports.js'
 import {displayUrl, fillQuery, transportProblem} from '../query-vars.js'
-import {httpsAgent} from '../../tls.js'
+import {textClient} from '../client.js'
 
 const CRASH_FREE = 'crash_free_rate(session)'
 const SESSIONS = 'sum(session)'
@@ -106,18 +106,7 @@ export class SentrySource implements MetricSource {
   }
 
   private axios(): Promise<AxiosInstance> {
-    this.client ??= import('axios').then(({default: axios}) =>
-      axios.create({
-        baseURL: this.config.url.endsWith('/') ? this.config.url : `${this.config.url}/`,
-        timeout: this.config.timeoutMs,
-        responseType: 'text',
-        transformResponse: [(data: unknown) => data],
-        validateStatus: () => true,
-        proxy: false,
-        httpsAgent: httpsAgent(),
-        headers: {accept: 'application/json', ...(this.config.token ? {authorization: `Bearer ${this.config.token}`} : {})},
-      }),
-    )
+    this.client ??= textClient({url: this.config.url, timeoutMs: this.config.timeoutMs, token: this.config.token})
     return this.client
   }
 }

@@ -1,0 +1,21 @@
+// The HTTP client a metric source reads its API with: axios loaded lazily,
+// raw text bodies (each source parses its own), statuses left to the caller,
+// no proxy from the environment, TLS checks per --insecure, bearer token if any.
+import type {AxiosInstance} from 'axios'
+
+import {httpsAgent} from '../tls.js'
+
+export function textClient(options: {url: string; timeoutMs: number; token?: string; headers?: Record<string, string>}): Promise<AxiosInstance> {
+  return import('axios').then(({default: axios}) =>
+    axios.create({
+      baseURL: options.url.endsWith('/') ? options.url : `${options.url}/`,
+      timeout: options.timeoutMs,
+      responseType: 'text',
+      transformResponse: [(data: unknown) => data],
+      validateStatus: () => true,
+      proxy: false,
+      httpsAgent: httpsAgent(),
+      headers: {accept: 'application/json', ...options.headers, ...(options.token ? {authorization: `Bearer ${options.token}`} : {})},
+    }),
+  )
+}
