@@ -36,6 +36,8 @@ export class JournalFile implements JournalWriter {
   private readonly written: JournalEvent[]
   private readonly listeners = new Set<AppendListener>()
   private queue: Promise<unknown> = Promise.resolve()
+  private pending: Array<{type: string; data: Record<string, unknown>; resolve: (e: JournalEvent) => void; reject: (e: unknown) => void}> = []
+  private flushing = false
   private failure: unknown = null
   private closed = false
 
@@ -63,12 +65,34 @@ export class JournalFile implements JournalWriter {
     return journal
   }
 
-  /** appends one event; concurrent calls are written one after another with consecutive seq */
+  /**
+   * Appends one event, resolving once it is fsynced. Appends that arrive while
+   * an fsync is under way are written together and share the next fsync (group
+   * commit): each still resolves only when its own line is on disk, in seq order.
+   */
   append(type: string, data: Record<string, unknown>): Promise<JournalEvent> {
     if (this.closed) return Promise.reject(new GrayError(`journal ${this.path} is closed; this is a bug in gray, please report it`))
-    const write = this.queue.then(() => this.write(type, data))
-    this.queue = write.catch(() => undefined)
-    return write
+    return new Promise<JournalEvent>((resolve, reject) => {
+      this.pending.push({type, data, resolve, reject})
+      if (!this.flushing) this.queue = this.flush()
+    })
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, this.pending.length)
+        try {
+          const events = await this.write(batch)
+          batch.forEach((b, i) => b.resolve(events[i] as JournalEvent))
+        } catch (error) {
+          for (const b of batch) b.reject(error)
+        }
+      }
+    } finally {
+      this.flushing = false
+    }
   }
 
   events(): readonly JournalEvent[] {
@@ -97,24 +121,19 @@ export class JournalFile implements JournalWriter {
     })
   }
 
-  private async write(type: string, data: Record<string, unknown>): Promise<JournalEvent> {
+  private async write(batch: ReadonlyArray<{type: string; data: Record<string, unknown>}>): Promise<JournalEvent[]> {
     if (this.failure) throw this.failure
     this.options.guard?.()
 
-    const last = this.written.at(-1)
-    const event: JournalEvent = {
-      seq: (last?.seq ?? 0) + 1,
-      at: new Date(this.options.now?.() ?? Date.now()).toISOString(),
-      actor: this.options.actor,
-      type,
-      data,
-    }
-    const line = Buffer.from(JSON.stringify(event) + '\n', 'utf8')
+    let seq = this.written.at(-1)?.seq ?? 0
+    const at = new Date(this.options.now?.() ?? Date.now()).toISOString()
+    const events: JournalEvent[] = batch.map(({type, data}) => ({seq: ++seq, at, actor: this.options.actor, type, data}))
+    const bytes = Buffer.from(events.map((e) => JSON.stringify(e) + '\n').join(''), 'utf8')
 
     try {
       let offset = 0
-      while (offset < line.length) {
-        const {bytesWritten} = await this.file.write(line, offset, line.length - offset)
+      while (offset < bytes.length) {
+        const {bytesWritten} = await this.file.write(bytes, offset, bytes.length - offset)
         offset += bytesWritten
       }
 
@@ -125,16 +144,18 @@ export class JournalFile implements JournalWriter {
       throw this.failure
     }
 
-    this.written.push(event)
-    for (const listener of this.listeners) {
-      try {
-        listener(event)
-      } catch {
-        // a failing observer (the UI) must not stop the run
+    for (const event of events) {
+      this.written.push(event)
+      for (const listener of this.listeners) {
+        try {
+          listener(event)
+        } catch {
+          // a failing observer (the UI) must not stop the run
+        }
       }
     }
 
-    return event
+    return events
   }
 }
 

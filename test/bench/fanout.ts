@@ -2,13 +2,12 @@
 // deploy taking 200 ms, comes to the ideal 500 / 50 × 200 ms; and the driver's
 // memory across a 1,000-host completion. Prints nothing: `npm run bench` does.
 import {mkdtempSync, rmSync} from 'node:fs'
-import {open, type FileHandle} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {CommandDeployer} from '../../src/adapters/deploy/command.js'
 import type {GrayConfig, Host} from '../../src/core/config/model.js'
-import type {Actor, Clock, Deployer, DeployRequest, DeployResult, JournalEvent, JournalWriter} from '../../src/core/ports.js'
+import type {Clock, Deployer, DeployRequest, DeployResult, JournalWriter} from '../../src/core/ports.js'
 import {runStarted} from '../../src/core/run/begin.js'
 import {RunDriver} from '../../src/core/run/driver.js'
 import {JournalFile} from '../../src/state/journal.js'
@@ -78,48 +77,6 @@ function fanoutFigures(label: string, measured: {deployMs: number}): Figures {
   }
 }
 
-/**
- * A sketch of group commit, to measure what it would buy: appends that arrive
- * while an fsync is under way are written and fsynced together after it; each
- * append still resolves only once its line is on disk.
- */
-class GroupCommitJournal implements JournalWriter {
-  private readonly written: JournalEvent[] = []
-  private waiting: Array<{line: string; resolve: () => void}> = []
-  private flushing: Promise<void> | null = null
-  private constructor(
-    private readonly file: FileHandle,
-    private readonly actor: Actor,
-  ) {}
-  static async open(file: string, actor: Actor): Promise<GroupCommitJournal> {
-    return new GroupCommitJournal(await open(file, 'a'), actor)
-  }
-  append(type: string, data: Record<string, unknown>): Promise<JournalEvent> {
-    const event: JournalEvent = {seq: this.written.length + 1, at: new Date().toISOString(), actor: this.actor, type, data}
-    this.written.push(event)
-    return new Promise((resolve) => {
-      this.waiting.push({line: `${JSON.stringify(event)}\n`, resolve: () => resolve(event)})
-      this.flushing ??= this.flush()
-    })
-  }
-  private async flush(): Promise<void> {
-    while (this.waiting.length > 0) {
-      const group = this.waiting
-      this.waiting = []
-      await this.file.write(group.map((g) => g.line).join(''))
-      await this.file.sync()
-      for (const g of group) g.resolve()
-    }
-    this.flushing = null
-  }
-  events(): readonly JournalEvent[] {
-    return this.written
-  }
-  close(): Promise<void> {
-    return this.file.close()
-  }
-}
-
 /** A deployer whose every deploy is a real 200 ms timer. */
 function timerDeployer(): FakeDeployer {
   const deployer = new FakeDeployer(realClock)
@@ -136,13 +93,9 @@ async function simulated(): Promise<Figures> {
     const file = await JournalFile.open(path.join(dir, 'run.ndjson'), {actor: testActor, create: true})
     const onDisk = await completion(cfg, timerDeployer(), file, realClock)
     await file.close()
-    const grouped = await GroupCommitJournal.open(path.join(dir, 'grouped.ndjson'), testActor)
-    const withGroupCommit = await completion(cfg, timerDeployer(), grouped, realClock)
-    await grouped.close()
     return {
       ...fanoutFigures('200 ms timer, journal in memory', inMemory),
-      ...fanoutFigures('200 ms timer, fsynced journal (JournalFile)', onDisk),
-      ...fanoutFigures('200 ms timer, fsynced journal with group commit (sketch)', withGroupCommit),
+      ...fanoutFigures('200 ms timer, fsynced journal (JournalFile, group commit)', onDisk),
     }
   } finally {
     rmSync(dir, {recursive: true, force: true})
