@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // most files wait on real processes (nginx, Prometheus, the CLI): three at a time even on two cores
+    maxWorkers: 3,
   },
 })

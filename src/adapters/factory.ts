@@ -4,7 +4,7 @@ import type {GrayConfig, MetricSourceConfig} from '../core/config/model.js'
 import {ConfigError} from '../core/errors.js'
 import type {Deployer, Gateway, MetricSource} from '../core/ports.js'
 
-export async function createGateway(config: GrayConfig): Promise<Gateway> {
+export async function createGateway(config: Pick<GrayConfig, 'gateway' | 'service'>): Promise<Gateway> {
   const gateway = config.gateway
   switch (gateway.type) {
     case 'sandbox': {

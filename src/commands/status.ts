@@ -32,12 +32,13 @@ ${EXIT_CODES_HELP}`
     const {flags} = await this.parse(Status)
     if (flags.watch && this.jsonEnabled()) throw new ConfigError('--watch draws for people and cannot be combined with --json', 'use --json alone, or --wait --json to block until the run ends')
     const limit = flags.timeout ? await parseDuration(flags.timeout) : Infinity
-    const [{loadContext}, {statusOf}] = await Promise.all([import('../services/context.js'), import('../services/status.js')])
-    const ctx = await loadContext(flags.config)
+    const {statusContext, statusOf} = await import('../services/status.js')
     if (flags.watch) {
-      const {watchStatus} = await import('../ui/watch-status.js')
-      return this.finish(await watchStatus(ctx, statusOf), ExitCode.ok)
+      // the board shows each gate's direction, so it reads the whole config
+      const [{watchStatus}, {loadContext}] = await Promise.all([import('../ui/watch-status.js'), import('../services/context.js')])
+      return this.finish(await watchStatus(await loadContext(flags.config), statusOf), ExitCode.ok)
     }
+    const ctx = await statusContext(flags.config)
     let doc = await statusOf(ctx, {events: flags.events})
     if (flags.wait) {
       const {setTimeout: delay} = await import('node:timers/promises')

@@ -1,7 +1,6 @@
 // What every command needs: the validated config, the service's state store, and who is acting.
 import {hostname, userInfo} from 'node:os'
 
-import {loadConfig} from '../core/config/load.js'
 import type {GrayConfig} from '../core/config/model.js'
 import type {Actor} from '../core/ports.js'
 import {ServiceStore} from '../state/store.js'
@@ -27,6 +26,7 @@ export function contextOf(config: GrayConfig): Context {
 }
 
 export async function loadContext(file: string): Promise<Context> {
+  const {loadConfig} = await import('../core/config/load.js')
   return contextOf(await loadConfig(file))
 }
 

@@ -4,7 +4,9 @@ import {errorMessage} from '../core/errors.js'
 import type {AppliedPolicy} from '../core/ports.js'
 import {summarize} from '../core/run/summary.js'
 import type {RunState} from '../core/run/state.js'
+import {readStatusConfig} from '../core/config/light.js'
 import {readHolder} from '../state/lock.js'
+import {ServiceStore} from '../state/store.js'
 import {lockStaleMs, type Context} from './context.js'
 import {latestRun, readRun} from './runs.js'
 
@@ -28,7 +30,21 @@ export interface StatusDocument {
   events: Array<{seq: number; at: string; type: string; summary: string}>
 }
 
-export async function statusOf(ctx: Context, options: {runId?: string; events?: number; readBack?: boolean} = {}): Promise<StatusDocument> {
+/** What status needs of a Context; `gray status` builds it from a light read of gray.yaml. */
+export interface StatusContext {
+  config: Pick<Context['config'], 'service' | 'gateway'>
+  store: Context['store']
+}
+
+/** The config status needs, read light (no schema) when it can be, else in full. */
+export async function statusContext(file: string): Promise<StatusContext> {
+  const config = await readStatusConfig(file)
+  if (config) return {config, store: new ServiceStore(config.state.dir, config.service)}
+  const {loadContext} = await import('./context.js')
+  return loadContext(file)
+}
+
+export async function statusOf(ctx: StatusContext, options: {runId?: string; events?: number; readBack?: boolean} = {}): Promise<StatusDocument> {
   const run = options.runId ? await readRun(ctx.store, options.runId) : await latestRun(ctx.store)
   if (!run) return {service: ctx.config.service, run: null, events: []}
   const s = run.state
@@ -92,7 +108,7 @@ function weightOf(p: {weightBp: number; mode: string}, status: RunState['status'
   return p.weightBp / 100
 }
 
-async function readBack(ctx: Context): Promise<{applied: AppliedPolicy | null} | {error: string}> {
+async function readBack(ctx: StatusContext): Promise<{applied: AppliedPolicy | null} | {error: string}> {
   try {
     const gateway = await createGateway(ctx.config)
     try {

@@ -5,7 +5,7 @@ import {readFileSync, statSync} from 'node:fs'
 import {open, readFile, stat, unlink} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {basename, join, resolve} from 'node:path'
-import lockfile from 'proper-lockfile'
+import type {LockOptions as FileLockOptions} from 'proper-lockfile'
 
 import type {Actor} from '../core/ports.js'
 import {GrayError, LockedError, errorMessage} from '../core/errors.js'
@@ -160,7 +160,7 @@ class DriverLock implements Lock {
 
     if (this.whyNotHeld()) {
       // superseded: forget our lock without removing the successor's
-      if (!heldHere.has(target)) await lockfile.unlock(target, {realpath: false, fs: {rmdir: (_path: string, done: () => void) => done()}}).catch(() => undefined)
+      if (!heldHere.has(target)) await (await properLockfile()).unlock(target, {realpath: false, fs: {rmdir: (_path: string, done: () => void) => done()}}).catch(() => undefined)
       return
     }
 
@@ -201,9 +201,12 @@ class DriverLock implements Lock {
   }
 }
 
-async function tryLock(target: string, options: lockfile.LockOptions): Promise<(() => Promise<void>) | null> {
+/** proper-lockfile, loaded only by the commands that take the lock (status never does) */
+const properLockfile = () => import('proper-lockfile').then((m) => m.default)
+
+async function tryLock(target: string, options: FileLockOptions): Promise<(() => Promise<void>) | null> {
   try {
-    return await lockfile.lock(target, {...options, retries: 0})
+    return await (await properLockfile()).lock(target, {...options, retries: 0})
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ELOCKED') return null
     throw new GrayError(`could not lock ${target}: ${errorMessage(error)}`, {cause: error})
@@ -215,7 +218,7 @@ async function waitForStaleLock(
   dir: string,
   service: string,
   target: string,
-  options: lockfile.LockOptions,
+  options: FileLockOptions,
   waitMs: number,
   staleMs: number,
 ): Promise<() => Promise<void>> {

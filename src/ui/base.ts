@@ -3,7 +3,7 @@
 import {Command, Flags, Interfaces} from '@oclif/core'
 
 import {ExitCode, GrayError, type ExitCodeValue} from '../core/errors.js'
-import {redact, secretValues} from './redact.js'
+import {maskSecretsInOutput, redact} from './redact.js'
 
 export const EXIT_CODES_HELP = `EXIT CODES
   0  success: run completed, or the command did what it was asked
@@ -64,21 +64,6 @@ export abstract class GrayCommand extends Command {
     if (code === ExitCode.failure && !gray && !debug) process.stderr.write('  (this looks like a bug in gray; rerun with DEBUG=gray* to see where)\n')
     if (debug && error.stack) process.stderr.write(`${redact(error.stack)}\n`)
     this.exit(code)
-  }
-}
-
-let masking = false
-
-/** Every byte gray prints passes through redact(): a secret from the environment never reaches a terminal or a log. */
-function maskSecretsInOutput(): void {
-  if (masking) return
-  masking = true
-  const secrets = secretValues()
-  if (secrets.length === 0) return
-  for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean
-    stream.write = ((chunk: unknown, ...rest: unknown[]) =>
-      write(typeof chunk === 'string' ? redact(chunk, secrets) : Buffer.isBuffer(chunk) ? redact(chunk.toString('utf8'), secrets) : chunk, ...rest)) as typeof stream.write
   }
 }
 

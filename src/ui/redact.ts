@@ -14,3 +14,18 @@ export function redact(text: string, secrets: readonly string[] = secretValues()
   for (const secret of secrets) out = out.split(secret).join('***')
   return out
 }
+
+let masking = false
+
+/** Every byte gray prints passes through redact(): a secret from the environment never reaches a terminal or a log. */
+export function maskSecretsInOutput(): void {
+  if (masking) return
+  masking = true
+  const secrets = secretValues()
+  if (secrets.length === 0) return
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean
+    stream.write = ((chunk: unknown, ...rest: unknown[]) =>
+      write(typeof chunk === 'string' ? redact(chunk, secrets) : Buffer.isBuffer(chunk) ? redact(chunk.toString('utf8'), secrets) : chunk, ...rest)) as typeof stream.write
+  }
+}

@@ -23,7 +23,7 @@ function expectRefusal(r: {exitCode: number; stdout: string; stderr: string}, fr
   expect(r.stderr.split('\n').filter(Boolean).length).toBeLessThanOrEqual(2)
 }
 
-describe('the bad-config corpus through `gray start`', () => {
+describe.concurrent('the bad-config corpus through `gray start`', () => {
   it.each(corpus)('%s: exit 2, one line, nothing written', async (name) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'gray-bad-'))
     cpSync(path.join(BAD, `${name}.yaml`), path.join(dir, 'gray.yaml'))

@@ -1,0 +1,49 @@
+// `gray status` without oclif: on-call runs it often and at bad moments, so it
+// starts on Node's own argument parser and the light config read. It handles
+// plain `status [-c FILE] [--json] [--events N] [--insecure]`; for anything
+// else (help, --watch, --wait, a flag it does not know) it returns false and
+// the oclif command runs instead, with the same output.
+import {parseArgs} from 'node:util'
+
+import {GrayError} from '../core/errors.js'
+import {maskSecretsInOutput, redact} from '../ui/redact.js'
+
+export async function fastStatus(argv: string[]): Promise<boolean> {
+  let values: {config?: string; json?: boolean; events?: string; insecure?: boolean}
+  try {
+    values = parseArgs({
+      args: argv,
+      options: {config: {type: 'string', short: 'c'}, json: {type: 'boolean'}, events: {type: 'string'}, insecure: {type: 'boolean'}},
+      strict: true,
+      allowPositionals: false,
+    }).values
+  } catch {
+    return false
+  }
+  if (values.events !== undefined && !/^\d+$/.test(values.events)) return false
+  if (process.env.NO_COLOR && process.env.FORCE_COLOR === undefined) process.env.FORCE_COLOR = '0'
+  if (values.insecure) process.env.GRAY_INSECURE_TLS = '1'
+  maskSecretsInOutput()
+  const {statusContext, statusOf} = await import('../services/status.js')
+  try {
+    const ctx = await statusContext(values.config ?? process.env.GRAY_CONFIG ?? 'gray.yaml')
+    const doc = await statusOf(ctx, {events: values.events === undefined ? 10 : Number(values.events)})
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`)
+    } else {
+      const {renderStatus} = await import('../ui/status.js')
+      process.stdout.write(`${renderStatus(doc, {trend: Boolean(process.stdout.isTTY)})}\n`)
+    }
+    process.exitCode = 0
+    return true
+  } catch (error) {
+    if (!(error instanceof GrayError)) return false
+    // the same one-line error, exit code and JSON as every oclif command
+    const message = redact(error.message.split('\n').map((l) => l.trim()).filter(Boolean).join(' '))
+    const hint = error.hint ? redact(error.hint) : undefined
+    if (values.json) process.stdout.write(`${JSON.stringify({error: {message, hint: hint ?? null, exitCode: error.exitCode}}, null, 2)}\n`)
+    process.stderr.write(`gray: ${message}${hint ? `\n  ${hint}` : ''}\n`)
+    process.exitCode = error.exitCode
+    return true
+  }
+}
