@@ -4,6 +4,7 @@ import {buildPlan} from '../core/plan.js'
 import {errorMessage} from '../core/errors.js'
 import {loadContext} from './context.js'
 import {preflight} from './drive.js'
+import {currentVersion} from './runs.js'
 
 export interface ValidateResult {
   file: string
@@ -34,6 +35,14 @@ export async function validateService(file: string, options: {connect?: boolean}
       connect.push({what: `${ctx.config.gateway.type} gateway`, ok: true, detail: served ? `serves revision ${served.revision} (${served.mode}, ${served.weightBp / 100}%)` : 'reachable; no gray policy yet'})
     } catch (error) {
       connect.push({what: `${ctx.config.gateway.type} gateway`, ok: false, detail: errorMessage(error)})
+    }
+    // every gate's query, once, for the version running now (and stable, where a check has a baseline)
+    const {probeSources} = await import('../adapters/metrics/connect.js')
+    const previousVersion = (await currentVersion(ctx.store)) ?? undefined
+    for (const p of await probeSources(ctx.config, {previousVersion, signal: AbortSignal.timeout(15_000)})) {
+      const what = `gate ${p.check} (${p.source}, ${p.cohort} ${p.version})`
+      const value = p.value === null ? 'no data now' : `${p.value}${p.samples === null ? '' : ` over ${p.samples} samples`}`
+      connect.push({what, ok: p.ok, detail: p.ok ? `${value}${p.query ? ` — ${p.query}` : ''}` : `${p.error ?? 'failed'}${p.query ? ` — ${p.query}` : ''}`})
     }
     result.connect = connect
   }

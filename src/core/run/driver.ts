@@ -232,8 +232,13 @@ export class RunDriver {
         return this.deployHosts(action.hosts, state.version, action.purpose, action.step)
       case 'hook':
         return void (await this.runHook(action.stage, action.key, {step: action.step, weight: action.weight, hosts: action.hosts?.map((h) => h.name)}))
-      case 'drain':
-        return void (await this.publish(splitPolicy(this.config, state, {weightBp: state.applied?.weightBp ?? 0, rules: true, exclude: action.hosts.map((h) => h.address)}), 'drain', state.stepIndex))
+      case 'drain': {
+        const exclude = action.hosts.map((h) => h.address)
+        const policy = splitPolicy(this.config, state, {weightBp: state.applied?.weightBp ?? 0, rules: true, exclude})
+        // with no gray host in service yet (the run's first publish), nothing may go to gray: weight 0, no rules
+        const safe = policy.gray.length > 0 ? policy : {...policy, weightBp: 0, rules: []}
+        return void (await this.publish(safe, 'drain', state.stepIndex))
+      }
       case 'start-step':
         return void (await this.record('step.started', {index: action.index, weight: state.steps[action.index]?.weight ?? 0}))
       case 'publish-step': {
@@ -451,7 +456,8 @@ export class RunDriver {
           return
         }
       }
-      const until = gates && gates.checks.length > 0 ? Math.min(nextMeasure, Math.max(bakeEnd, now)) : bakeEnd
+      // after the bake, wait for the next measurement (not a busy loop); before it, for whichever comes first
+      const until = gates && gates.checks.length > 0 ? (now >= bakeEnd ? nextMeasure : Math.min(nextMeasure, bakeEnd)) : bakeEnd
       this.wake = new AbortController()
       await clock.sleep(Math.max(1, until - now), AbortSignal.any([this.wake.signal, this.phase.signal]))
     }

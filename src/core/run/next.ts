@@ -62,8 +62,14 @@ export function nextAction(s: RunState, config: GrayConfig): Action {
   const batch = batchSize(config, s.hosts.length)
   const grayPool = s.hosts.filter((h) => h.pool === 'gray')
   const grayTodo = grayPool.filter((h) => !onVersion(h))
-  // the gray pool takes no traffic before the run's first publish: concurrency alone limits it
-  if (grayTodo.length > 0) return hook('beforeDeploy', 'gray', {hosts: grayTodo}) ?? {kind: 'deploy', hosts: grayTodo, purpose: 'gray'}
+  if (grayTodo.length > 0) {
+    // Before the run's first publish the gateway may still send traffic to the gray pool (a
+    // plain policy from the last run lists every host): take it out of service first.
+    const applied = s.applied
+    const mayServe = !applied || applied.mode === 'plain' || grayTodo.some((h) => applied.stable.includes(h.address))
+    if (mayServe && !s.rollback) return {kind: 'drain', hosts: grayTodo}
+    return hook('beforeDeploy', 'gray', {hosts: grayTodo}) ?? {kind: 'deploy', hosts: grayTodo, purpose: 'gray'}
+  }
   const afterGray = afterDeploy('gray')
   if (afterGray) return afterGray
 
@@ -117,22 +123,23 @@ type HookAt = (stage: HookStage, key: string, extra?: {step?: number; weight?: n
  */
 function completion(s: RunState, batch: number, hook: HookAt, afterDeploy: (phase: string) => Action | null): Action {
   const applied = s.applied
-  const fullInForce = applied && !s.publishPending && (applied.mode === 'plain' || applied.weightBp === 10_000)
-  if (!fullInForce) return hook('beforeTraffic', 'complete', {weight: 100}) ?? {kind: 'complete-full-weight'}
-  if (applied.mode === 'split' && applied.purpose === 'complete') {
-    const after = hook('afterTraffic', 'complete', {weight: 100})
-    if (after) return after
-  }
-
+  // Once every host runs the new version only the plain policy is left — also after a
+  // crash between its publish and the confirmation, which must not send 100% again.
   const remaining = s.hosts.filter((h) => !(h.version === s.version && !h.pending) && !h.abandoned)
   if (remaining.length > 0) {
+    const fullInForce = applied && !s.publishPending && applied.mode === 'split' && applied.weightBp === 10_000
+    if (!fullInForce) return hook('beforeTraffic', 'complete', {weight: 100}) ?? {kind: 'complete-full-weight'}
+    if (applied.purpose === 'complete') {
+      const after = hook('afterTraffic', 'complete', {weight: 100})
+      if (after) return after
+    }
     const todo = remaining.slice(0, batch)
     return hook('beforeDeploy', 'complete', {weight: 100, hosts: remaining}) ?? {kind: 'deploy', hosts: todo, purpose: 'complete'}
   }
   const afterCompletion = afterDeploy('complete')
   if (afterCompletion) return afterCompletion
 
-  const plainInForce = applied.mode === 'plain' && applied.purpose === 'complete' && !s.publishPending
+  const plainInForce = applied?.mode === 'plain' && applied.purpose === 'complete' && !s.publishPending
   if (!plainInForce) return hook('beforeTraffic', 'plain', {weight: 100}) ?? {kind: 'complete-plain'}
   return hook('afterTraffic', 'plain', {weight: 100}) ?? hook('onComplete', 'complete', {weight: 100}) ?? {kind: 'finish'}
 }

@@ -89,7 +89,7 @@ describe.skipIf(!hasNginx)('nginx gateway on a real nginx', () => {
     expect([...(one as Set<string>)].filter((u) => !ten?.has(u))).toEqual([])
     expect([...(one as Set<string>)].filter((u) => !fifty?.has(u))).toEqual([])
     expect([...(ten as Set<string>)].filter((u) => !fifty?.has(u))).toEqual([])
-  })
+  }, 240_000)
 
   const requests: {name: string; path: string; headers: Record<string, string>}[] = [
     {name: 'X-Gray: 1', path: '/', headers: {'x-gray': '1'}},

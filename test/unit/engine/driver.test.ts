@@ -14,7 +14,10 @@ describe('run engine: the happy path', () => {
     const out = await h.start()
     expect(out.exitCode).toBe(0)
     expect(out.state.status).toBe('completed')
-    expect(h.gateway.weights()).toEqual([...bp(1, 10, 50, 100), -1])
+    // first the gray pool leaves service (weight 0, no rules), then the steps, then the plain policy
+    expect(h.gateway.weights()).toEqual([0, ...bp(1, 10, 50, 100), -1])
+    expect(h.gateway.published[0]).toMatchObject({weightBp: 0, rules: [], gray: []})
+    expect(h.gateway.published[0]!.stable.map((x) => x.address)).not.toContain('10.0.0.11:8080')
     expect([...h.deployer.versions.values()]).toEqual(['v2', 'v2', 'v2', 'v2'])
     // every step baked its full time and passed its gates at least minPasses times
     const started = h.journal.ofType('step.started').map((e) => Date.parse(e.at))
@@ -34,8 +37,10 @@ describe('run engine: the happy path', () => {
     await h.start()
     h.journal.list.forEach((e, i) => expect(e.seq).toBe(i + 1))
     const types = h.journal.types()
-    expect(types.indexOf('host.deploy.succeeded')).toBeLessThan(types.indexOf('gateway.publish.started'))
-    expect(h.gateway.published[0]!.gray.map((x) => x.address)).toEqual(['10.0.0.11:8080'])
+    const firstStepPublish = h.journal.list.findIndex((e) => e.type === 'gateway.publish.started' && e.data.purpose === 'step')
+    expect(types.indexOf('host.deploy.succeeded')).toBeLessThan(firstStepPublish)
+    expect(types.indexOf('gateway.publish.confirmed')).toBeLessThan(types.indexOf('host.deploy.started'))
+    expect(h.gateway.published[1]!.gray.map((x) => x.address)).toEqual(['10.0.0.11:8080'])
   })
 
   it('warns nothing and simply bakes when no gates are configured', async () => {
@@ -62,7 +67,7 @@ describe('run engine: gates', () => {
     expect(out.exitCode).toBe(3)
     expect(out.state.status).toBe('rolled_back')
     expect(out.state.reason).toMatch(/gate errors failed: 0.05 > max 0.01 \(2 consecutive fails\)/)
-    expect(h.gateway.weights()).toEqual([...bp(1, 10), 0, -1])
+    expect(h.gateway.weights()).toEqual([0, ...bp(1, 10), 0, -1])
     expect(h.gateway.published.at(-2)!.rules).toEqual([])
     expect([...h.deployer.versions.values()]).toEqual(['v1', 'v1', 'v1', 'v1'])
     const fails = h.journal.ofType('gate.measured').filter((e) => e.data.verdict === 'fail')
@@ -94,7 +99,7 @@ describe('run engine: gates', () => {
     expect(out.state.status).toBe('paused')
     expect(out.state.reason).toMatch(/gates inconclusive: errors 0\/3 passes \(12 samples < 100 needed\)/)
     expect(h.journal.ofType('step.passed')).toHaveLength(0)
-    expect(h.gateway.weights()).toEqual(bp(1))
+    expect(h.gateway.weights()).toEqual([0, ...bp(1)])
   })
 
   it.each([
@@ -182,7 +187,7 @@ describe('run engine: people steering the run', () => {
     h.clock.at(60_000, () => h.inbox.post('promote', {full: true}))
     const out = await h.start()
     expect(out.state.status).toBe('completed')
-    expect(h.gateway.weights()).toEqual([...bp(1, 100), -1])
+    expect(h.gateway.weights()).toEqual([0, ...bp(1, 100), -1])
     expect([...h.deployer.versions.values()].every((v) => v === 'v2')).toBe(true)
   })
 
@@ -259,7 +264,8 @@ describe('run engine: failures of the world', () => {
     const first = await h.start()
     expect(first.exitCode).toBe(4)
     expect(first.state.reason).toMatch(/deploy of v2 failed on g1/)
-    expect(h.gateway.published).toHaveLength(0)
+    // only the drain that took g1 out of service: no gray weight was ever published
+    expect(h.gateway.weights()).toEqual([0])
     h.inbox.post('resume')
     const second = await h.resume()
     expect(second.state.status).toBe('completed')
@@ -319,8 +325,9 @@ describe('run engine: hosts and traffic are separate axes', () => {
     expect(at50.gray).toHaveLength(3)
     // a host leaves the stable upstream before its deploy starts
     const drains = h.journal.ofType('gateway.publish.started').filter((e) => e.data.purpose === 'drain')
-    expect(drains).toHaveLength(2)
-    expect(drains[0]!.data.stable).not.toContain('10.0.0.21:8080')
+    expect(drains).toHaveLength(3)
+    expect(drains[0]!.data.gray).toEqual([])
+    expect(drains[1]!.data.stable).not.toContain('10.0.0.21:8080')
   })
 })
 
