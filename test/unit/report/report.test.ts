@@ -24,7 +24,8 @@ describe('run report', () => {
     const m = reportModel(events, h.state(), {errors: 'max'})
     expect(m.steps.map((s) => s.weight)).toEqual([1, 10])
     // weight 0 at once, then the plain policy once the hosts are reverted
-    expect(m.served.map((p) => p.weight)).toEqual([1, 10, 0, 0])
+    // the gray pool drained before its deploy, the steps, weight 0 at once, then the plain policy
+    expect(m.served.map((p) => p.weight)).toEqual([0, 1, 10, 0, 0])
     expect(m.gates).toHaveLength(1)
     expect(m.gates[0]!.points).toHaveLength(events.filter((e) => e.type === 'gate.measured').length)
     expect(m.gates[0]!.points.filter((p) => p.verdict === 'fail')).toHaveLength(2)
