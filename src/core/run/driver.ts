@@ -28,7 +28,7 @@ import type {DeployLogs} from './deploy-logs.js'
 import type {DeployPurpose, EventData, EventType, PublishPurpose} from './events.js'
 import {failureBudget, hookDone, nextAction, type Action} from './next.js'
 import {plainPolicy, splitPolicy, toBasisPoints} from './policy.js'
-import {advance, grayUpstream, replay, stableUpstream, type HostState, type RunState} from './state.js'
+import {advance, grayUpstream, hostsToRevert, replay, stableUpstream, type HostState, type RunState} from './state.js'
 
 export interface DriverDeps {
   config: GrayConfig
@@ -544,7 +544,7 @@ export class RunDriver {
       }
     }
     s = this.state()
-    const toRevert = s.hosts.filter((h) => (h.pool === 'gray' || h.converted) && (h.version !== s.previousVersion || h.pending))
+    const toRevert = hostsToRevert(s)
     const notReverted: string[] = []
     if (toRevert.length > 0) {
       if (!s.previousVersion) {

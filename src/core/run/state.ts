@@ -385,6 +385,5 @@ export function stableUpstream(s: RunState): HostState[] {
 
 /** Hosts that got (or may have got) the new version: what a rollback must put back. */
 export function hostsToRevert(s: RunState): HostState[] {
-  return s.hosts.filter((h) => h.version !== s.previousVersion || h.pending !== null || h.healthy === false)
-    .filter((h) => h.pool === 'gray' || h.converted)
+  return s.hosts.filter((h) => (h.pool === 'gray' || h.converted) && (h.version !== s.previousVersion || h.pending !== null))
 }
