@@ -82,7 +82,7 @@ export function startLoad(options: LoadOptions): Load {
     const tester = Math.floor((seq + 1) * share) > Math.floor(seq * share)
     const headers: Record<string, string> = {cookie: `uid=u${user}`}
     if (tester) headers['x-gray'] = '1'
-    const done = fetchOne(url, agent, headers, options.requestTimeoutMs ?? 5000).then(
+    const done = fetchWithRetry(url, agent, headers, options.requestTimeoutMs ?? 5000).then(
       (answer) => {
         const sample = {at: performance.now(), ...answer}
         samples.push(sample)
@@ -163,12 +163,25 @@ function prune(samples: Sample[], before: number): void {
   if (old > 0) samples.splice(0, old)
 }
 
-function fetchOne(
-  url: string,
-  agent: Agent,
-  headers: Record<string, string>,
-  timeoutMs: number,
-): Promise<Omit<Sample, 'at'>> {
+type Answer = Omit<Sample, 'at'>
+
+/**
+ * A GET whose kept-alive socket was closed by the server as it was reused is
+ * sent again once on a new socket, as browsers do (RFC 9112 §9.3.1): the
+ * request never reached the gateway, so it is not a lost answer.
+ */
+async function fetchWithRetry(url: string, agent: Agent, headers: Record<string, string>, timeoutMs: number): Promise<Answer> {
+  try {
+    return await fetchOne(url, agent, headers, timeoutMs)
+  } catch (error) {
+    if (!(error instanceof StaleSocketError)) throw error
+    return fetchOne(url, agent, headers, timeoutMs)
+  }
+}
+
+class StaleSocketError extends Error {}
+
+function fetchOne(url: string, agent: Agent, headers: Record<string, string>, timeoutMs: number): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(url, {agent, headers}, (res) => {
       const chunks: Buffer[] = []
@@ -185,9 +198,10 @@ function fetchOne(
       })
     })
     const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs}ms`)), timeoutMs)
-    req.on('error', (error) => {
+    req.on('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer)
-      reject(error)
+      const stale = req.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE')
+      reject(stale ? new StaleSocketError(error.message) : error)
     })
     req.end()
   })

@@ -126,6 +126,13 @@ describe('data plane', () => {
     }
   })
 
+  test('keeps idle client connections 75 s, as nginx does, and says so', async () => {
+    const running = await started()
+    await publish(running, policy())
+    const reply = await send(`${running.listenUrl}/`, {headers: {connection: 'keep-alive'}})
+    expect(reply.headers['keep-alive']).toBe('timeout=75')
+  })
+
   test('a dead upstream answers 502 naming it', async () => {
     const running = await started()
     const port = await freePort()

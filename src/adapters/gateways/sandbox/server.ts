@@ -13,6 +13,8 @@ import {PolicyStore} from './store.js'
 
 /** an upstream silent this long is answered with 502 */
 const UPSTREAM_TIMEOUT_MS = 60_000
+/** how long an idle client connection is kept open */
+const KEEPALIVE_TIMEOUT_MS = 75_000
 
 export interface SandboxOptions {
   /** user traffic, host:port (port 0: any free port) */
@@ -37,7 +39,15 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
 
   const agent = new Agent({keepAlive: true})
   const proxy = createProxyServer({agent, xfwd: true, proxyTimeout: UPSTREAM_TIMEOUT_MS})
+  // Keep-Alive is hop-by-hop (RFC 9110 §7.6.1): the upstream's idle timeout
+  // is not ours. Passing it on told clients to keep sockets this server had
+  // already closed, and their next request on one was reset.
+  proxy.on('proxyRes', (proxyRes) => {
+    proxyRes.headers['keep-alive'] = `timeout=${KEEPALIVE_TIMEOUT_MS / 1000}`
+  })
   const dataServer = createServer(dataPlane(store, proxy))
+  // nginx's default keepalive_timeout
+  dataServer.keepAliveTimeout = KEEPALIVE_TIMEOUT_MS
   const persist = stateFile ? (policy: Policy) => saveState(stateFile, toDocument(policy)) : undefined
   const adminServer = createServer(adminPlane(store, {persist}))
 
