@@ -32,6 +32,19 @@ export function configFromObject(input: unknown, file: string, env: Env = proces
     parsed.data.gateway.type === 'nginx'
       ? {...parsed.data.gateway, include: path.resolve(dir, parsed.data.gateway.include)}
       : parsed.data.gateway
-  return {file: absolute, ...parsed.data, state: {dir: path.resolve(dir, parsed.data.state.dir)}, gateway}
+  const {ssh} = parsed.data.deploy
+  const deploy = ssh
+    ? {
+        ...parsed.data.deploy,
+        ssh: {...ssh, identityFile: besideConfig(dir, ssh.identityFile), knownHostsFile: besideConfig(dir, ssh.knownHostsFile)},
+      }
+    : parsed.data.deploy
+  return {file: absolute, ...parsed.data, state: {dir: path.resolve(dir, parsed.data.state.dir)}, gateway, deploy}
+}
+
+/** A relative path in gray.yaml means beside gray.yaml, not wherever gray was started; ssh expands `~` itself. */
+function besideConfig(dir: string, file: string | undefined): string | undefined {
+  if (file === undefined || file.startsWith('~') || path.isAbsolute(file)) return file
+  return path.resolve(dir, file)
 }
 

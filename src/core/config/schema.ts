@@ -79,12 +79,12 @@ const hostShare = (expected: string) =>
 const ssh = strictObject({
   user: text('a user name').optional(),
   port: wholeNumber(1, 'a port 1..65535').max(65535, {error: 'must be a port 1..65535'}).optional(),
-  identityFile: text('the path of a private key').optional().describe('Private key for ssh -i: an absolute path or ~/…'),
+  identityFile: text('the path of a private key').optional().describe('Private key for ssh -i: an absolute path, ~/…, or a path relative to gray.yaml'),
   knownHosts: z
     .enum(['strict', 'accept-new', 'off'], {error: 'must be one of strict, accept-new, off'})
     .prefault('strict')
     .describe('strict: the host key must be known; accept-new: learn new keys, refuse changed ones; off: never check'),
-  knownHostsFile: text('the path of a known_hosts file').optional(),
+  knownHostsFile: text('the path of a known_hosts file').optional().describe('known_hosts file for ssh: an absolute path, ~/…, or a path relative to gray.yaml'),
   connectTimeout: duration().prefault('10s'),
 })
   .transform(({connectTimeout, ...rest}) => ({...rest, connectTimeoutMs: connectTimeout}))

@@ -197,6 +197,20 @@ describe('loadConfig', () => {
     expect(config.notify).toEqual([{webhook: 'https://hooks.example/x', on: ['step', 'paused', 'rolled_back', 'completed']}])
   })
 
+  it('reads ssh key and known_hosts paths relative to gray.yaml; ~ and absolute paths are kept for ssh', () => {
+    const at = (ssh: Record<string, unknown>) =>
+      configFromObject({...minimal, deploy: {...minimal.deploy, ssh}}, path.join(dir, 'conf', 'gray.yaml'), {}).deploy.ssh
+    expect(at({identityFile: 'keys/deploy', knownHostsFile: 'known_hosts'})).toMatchObject({
+      identityFile: path.join(dir, 'conf', 'keys', 'deploy'),
+      knownHostsFile: path.join(dir, 'conf', 'known_hosts'),
+    })
+    expect(at({identityFile: '~/.ssh/deploy', knownHostsFile: '/etc/gray/known_hosts'})).toMatchObject({
+      identityFile: '~/.ssh/deploy',
+      knownHostsFile: '/etc/gray/known_hosts',
+    })
+    expect(at({user: 'deploy'})?.identityFile).toBeUndefined()
+  })
+
   it('names the path and suggests gray init when the file is missing', async () => {
     const file = path.join(dir, 'nowhere', 'gray.yaml')
     const error = await refusal(() => loadConfig(file, {}))
