@@ -91,11 +91,13 @@ describe('locks', () => {
     const a = gray(['start', '--version', 'v2', '--previous-version', 'v1', '--yes'], {cwd: dir, env: ENV})
     await until(dir, 'the long bake', (s) => s.stepIndex === 1 && s.status === 'baking')
     a.kill('SIGSTOP')
-    const stoppedAt = Date.now()
+    await delay(100) // a heartbeat already under way lands
+    // the stopped holder's last heartbeat: the lock's mtime, which it no longer refreshes
+    const lastBeat = statSync(path.join(dir, '.gray', SERVICE, 'driver.lock')).mtimeMs
     const b = await run(['start', '--version', 'v2', '--yes', '--json'], {cwd: dir, env: ENV, timeoutMs: 120_000})
     expect(b.exitCode, b.stderr).toBe(0)
     const taken = (await journalOf(dir)).events.find((e) => e.type === 'driver.attached' && e.data.takeover)!
-    expect(Date.parse(taken.at) - stoppedAt).toBeGreaterThanOrEqual(2_000)
+    expect(Date.parse(taken.at) - lastBeat).toBeGreaterThanOrEqual(Number(ENV.GRAY_LOCK_STALE_MS))
     const {events: after} = await journalOf(dir)
     a.kill('SIGCONT')
     const late = await a
