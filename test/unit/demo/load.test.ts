@@ -1,4 +1,4 @@
-import {createServer, type IncomingMessage, type Server} from 'node:http'
+import {createServer, type IncomingMessage, type RequestListener, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterEach, describe, expect, it} from 'vitest'
@@ -120,12 +120,23 @@ describe('startLoad', () => {
     expect(load.stats(10).recent.responses).toBe(0)
     expect(load.stats(10).grayShare).toBeNull()
   })
+  /** `rps` requests a second for `forMs` against a server answering with `handler` */
+  async function loadAgainst(handler: RequestListener, rps: number, forMs: number) {
+    const server = createServer(handler)
+    servers.push(server)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const load = startLoad({url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, rps, users: 2})
+    await sleep(forMs)
+    await load.stop()
+    return load.stats()
+  }
+
   it('sends a request again once when the server closed its kept-alive socket as it was reused', async () => {
     // every socket serves one request; the next one on it is cut off unanswered,
     // as when a server's idle timeout meets a request already on its way
     let resets = 0
     const served = new WeakSet<object>()
-    const server = createServer((req, res) => {
+    const stats = await loadAgainst((req, res) => {
       if (served.has(req.socket)) {
         resets++
         req.socket.destroy()
@@ -133,14 +144,7 @@ describe('startLoad', () => {
       }
       served.add(req.socket)
       res.writeHead(200, {'content-type': 'application/json'}).end('{"version":"v1"}')
-    })
-    servers.push(server)
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
-    const load = startLoad({url, rps: 10, users: 2})
-    await sleep(700)
-    await load.stop()
-    const stats = load.stats()
+    }, 10, 700)
     expect(resets).toBeGreaterThan(0)
     expect(stats.errors).toBe(0)
     expect(stats.responses).toBe(stats.sent)
@@ -148,17 +152,10 @@ describe('startLoad', () => {
 
   it('a reset on a new connection is an error, not retried', async () => {
     let requests = 0
-    const server = createServer((req) => {
+    const stats = await loadAgainst((req) => {
       requests++
       req.socket.destroy()
-    })
-    servers.push(server)
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
-    const load = startLoad({url, rps: 20, users: 2})
-    await sleep(300)
-    await load.stop()
-    const stats = load.stats()
+    }, 20, 300)
     expect(stats.sent).toBeGreaterThan(0)
     expect(stats.errors).toBe(stats.sent)
     expect(requests).toBe(stats.sent)
