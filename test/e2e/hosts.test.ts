@@ -13,6 +13,7 @@ import {demoScript, startDemoServices, type DemoServices} from '../../src/demo/s
 import {readJournal} from '../../src/state/journal.js'
 import {ServiceStore} from '../../src/state/store.js'
 import {BIN, gray, run} from '../support/cli.js'
+import {yamlHosts} from '../support/live.js'
 
 let dir: string
 let services: DemoServices
@@ -43,7 +44,7 @@ function deploys(): Array<{address: string; version: string}> {
 const count = (address: string, version: string) => deploys().filter((d) => d.address === address && d.version === version).length
 
 function writeConfig(steps: string, concurrency = 2): void {
-  const hosts = (list: Array<{name: string; address: string}>) => list.map((h) => `{name: ${h.name}, address: "${h.address}"}`).join(', ')
+  const hosts = yamlHosts
   writeFileSync(
     path.join(dir, 'gray.yaml'),
     `service: shop

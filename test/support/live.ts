@@ -1,12 +1,13 @@
 // A live environment for end-to-end tests of commands that read or steer a run:
 // real sample services, the sandbox gateway as its own `gray sandbox` process,
-// steady traffic, and a gray.yaml in a fresh temp dir (as test/e2e/takeover.test.ts).
+// steady traffic, and a gray.yaml in a fresh temp dir.
 import {execa, type ResultPromise} from 'execa'
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {setTimeout as delay} from 'node:timers/promises'
 
+import type {Host} from '../../src/core/config/model.js'
 import type {JournalEvent} from '../../src/core/ports.js'
 import {startLoad, type Load} from '../../src/demo/load.js'
 import {demoScript, startDemoServices, type DemoServices} from '../../src/demo/services.js'
@@ -29,9 +30,16 @@ export interface Live {
   service: string
   listenUrl: string
   adminUrl: string
+  /** the sample services, as gray.yaml lists them */
+  hosts: {stable: Host[]; gray: Host[]}
   journal(): Promise<JournalEvent[]>
   until(what: string, test: (events: JournalEvent[]) => boolean, timeoutMs?: number): Promise<JournalEvent[]>
   stop(): Promise<void>
+}
+
+/** hosts as the items of a YAML flow list: `{name: a, address: "127.0.0.1:80"}, …` */
+export function yamlHosts(list: Host[]): string {
+  return list.map((h) => `{name: ${h.name}, address: "${h.address}"}`).join(', ')
 }
 
 export const QUICK_STEPS = '[{weight: 1, bake: 2s}, {weight: 10, bake: 3s}, {weight: 100, bake: 1s}]'
@@ -46,7 +54,7 @@ export async function startLive(options: LiveOptions = {}): Promise<Live> {
     void sandbox.then((r) => reject(new Error(`gray sandbox exited: ${String(r.stderr)}`)))
   })
   const host = (url: string) => new URL(url).host
-  const hosts = (list: Array<{name: string; address: string}>) => list.map((h) => `{name: ${h.name}, address: "${h.address}"}`).join(', ')
+  const hosts = yamlHosts
   writeFileSync(
     path.join(dir, 'gray.yaml'),
     `service: ${service}
@@ -76,6 +84,7 @@ ${options.extra ?? ''}`,
     service,
     listenUrl: ready.listen,
     adminUrl: ready.admin,
+    hosts: {stable: services.stable, gray: services.gray},
     journal,
     async until(what, test, timeoutMs = 60_000) {
       const end = Date.now() + timeoutMs
