@@ -33,7 +33,7 @@ ${EXIT_CODES_HELP}`
     if (!json && run) {
       const s = result.load
       this.log(describeEnd({status: run.state, version: run.version, reason: run.reason, warnings: run.warnings, stepIndex: run.step.index}, 'demo'))
-      this.log(`traffic: ${s.responses} responses, ${s.byRoute.gray ?? 0} served by gray, ${s.byStatus['500'] ?? 0} errors (500), ${s.errors} failed connections, ${s.users} distinct users`)
+      this.log(`traffic: ${s.responses} responses, ${s.byRoute.gray ?? 0} served by gray, ${s.byStatus['500'] ?? 0} errors (500), ${s.errors} failed connections${s.errors > 0 && s.lastError ? ` (last: ${s.lastError})` : ''}, ${s.users} distinct users`)
       this.log(`took ${Math.round(result.elapsedMs / 100) / 10}s; the journal is in ${result.dir}/.gray`)
     }
     return this.finish(result.status, result.exitCode as 0)

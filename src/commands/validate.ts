@@ -18,10 +18,14 @@ ${EXIT_CODES_HELP}`
     const {flags} = await this.parse(Validate)
     const result = await validateService(flags.config, {connect: flags.connect})
     if (!this.jsonEnabled()) {
-      this.log(`${result.file}: valid — service ${result.service}, ${result.gateway} gateway, ${result.steps} steps, ${result.checks} gate checks`)
+      this.log(`${result.file}: valid — service ${result.service}, ${result.gateway} gateway, ${count(result.steps, 'step')}, ${count(result.checks, 'gate check')}`)
       for (const w of result.warnings) this.log(`  warning: ${w}`)
       for (const c of result.connect ?? []) this.log(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.what}: ${c.detail}`)
     }
     return this.finish(result, result.connect?.some((c) => !c.ok) ? 1 : 0)
   }
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`
 }

@@ -183,7 +183,9 @@ class StaleSocketError extends Error {}
 
 function fetchOne(url: string, agent: Agent, headers: Record<string, string>, timeoutMs: number): Promise<Answer> {
   return new Promise((resolve, reject) => {
+    let answered = false
     const req = request(url, {agent, headers}, (res) => {
+      answered = true
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
       res.on('error', reject)
@@ -197,7 +199,12 @@ function fetchOne(url: string, agent: Agent, headers: Record<string, string>, ti
         })
       })
     })
-    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs}ms`)), timeoutMs)
+    // The check waits for the I/O phase after the timers: when this process was
+    // busy (not the gateway slow), answers already received are read first.
+    const timer = setTimeout(
+      () => setImmediate(() => answered || req.destroy(new Error(`no answer within ${timeoutMs}ms`))),
+      timeoutMs,
+    )
     req.on('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer)
       const stale = req.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE')

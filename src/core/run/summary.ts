@@ -29,7 +29,7 @@ export function summarize(e: JournalEvent): string {
     case 'step.started':
       return `step ${Number(d.index) + 1} started: ${s('weight')}%`
     case 'gateway.publish.started':
-      return d.mode === 'plain' ? `publishing plain policy (${s('purpose')})` : `publishing ${pct(d.weightBp)} to gray (${s('purpose')}, ${s('rules')} rules)`
+      return d.mode === 'plain' ? `publishing plain policy (${s('purpose')})` : `publishing ${pct(d.weightBp)} to gray (${s('purpose')}, ${s('rules')} rule${s('rules') === '1' ? '' : 's'})`
     case 'gateway.publish.confirmed':
       return d.mode === 'plain' ? `gateway serves plain policy ${s('revision')}` : `gateway serves ${pct(d.weightBp)} to gray (revision ${s('revision')})`
     case 'gateway.publish.failed':

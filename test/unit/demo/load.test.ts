@@ -1,6 +1,7 @@
 import {createServer, type IncomingMessage, type RequestListener, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {setTimeout as sleep} from 'node:timers/promises'
+import {execa} from 'execa'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {startLoad} from '../../../src/demo/load.js'
@@ -160,5 +161,36 @@ describe('startLoad', () => {
     expect(stats.errors).toBe(stats.sent)
     expect(requests).toBe(stats.sent)
     expect(stats.lastError).toMatch(/socket hang up|ECONNRESET/)
+  })
+  it('a pause of its own process is not a slow gateway: answers that came meanwhile count', async () => {
+    // the gateway in another process, so it keeps answering while this one is busy
+    const child = execa(process.execPath, ['-e', `
+      const server = require('node:http').createServer((req, res) => setTimeout(() => res.end('{"version":"v1"}'), 100))
+      server.listen(0, '127.0.0.1', () => console.log(server.address().port))`])
+    try {
+      const port = await new Promise<string>((resolve) => child.stdout?.once('data', (b: Buffer) => resolve(String(b).trim())))
+      const load = startLoad({url: `http://127.0.0.1:${port}/`, rps: 50, users: 2, requestTimeoutMs: 200})
+      await sleep(150)
+      // this process busy (as a demo driver loading its modules), from the
+      // check phase, so the expired timers run before the answers are read
+      await new Promise<void>((resolve) =>
+        setImmediate(() => {
+          const busyUntil = performance.now() + 600
+          while (performance.now() < busyUntil) {
+            // busy
+          }
+          resolve()
+        }),
+      )
+      await sleep(300)
+      await load.stop()
+      const stats = load.stats()
+      expect(stats.sent).toBeGreaterThan(5)
+      expect(stats.errors, stats.lastError).toBe(0)
+      expect(stats.responses).toBe(stats.sent)
+    } finally {
+      child.kill()
+      await child.catch(() => undefined)
+    }
   })
 })
