@@ -19,3 +19,13 @@ export function textClient(options: {url: string; timeoutMs: number; token?: str
     }),
   )
 }
+
+/** A body axios left as text (responseType text), parsed; undefined when it is not JSON. */
+export function parseJson(text: unknown): unknown {
+  if (typeof text !== 'string') return text
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}

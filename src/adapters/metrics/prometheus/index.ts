@@ -6,7 +6,7 @@ import {MetricError} from '../../../core/errors.js'
 import type {MeasureRequest, Measurement, MetricSource} from '../../../core/ports.js'
 import {displayUrl, fillQuery, transportProblem} from '../query-vars.js'
 import {isErrorBody, valueOfAnswer, type InstantValue} from './result.js'
-import {textClient} from '../client.js'
+import {parseJson, textClient} from '../client.js'
 
 /** Prometheus error types that mean the query itself is wrong: retrying cannot help. */
 const QUERY_ERRORS = new Set(['bad_data', 'execution', 'not_found'])
@@ -77,15 +77,6 @@ export class PrometheusSource implements MetricSource {
   private axios(): Promise<AxiosInstance> {
     this.client ??= textClient({url: this.config.url, timeoutMs: this.config.timeoutMs, token: this.config.token, headers: {'content-type': 'application/x-www-form-urlencoded'}})
     return this.client
-  }
-}
-
-function parseJson(text: unknown): unknown {
-  if (typeof text !== 'string') return text
-  try {
-    return JSON.parse(text)
-  } catch {
-    return undefined
   }
 }
 

@@ -5,7 +5,7 @@ import type {SentrySourceConfig} from '../../../core/config/model.js'
 import {MetricError} from '../../../core/errors.js'
 import type {MeasureRequest, Measurement, MetricSource} from '../../../core/ports.js'
 import {displayUrl, fillQuery, transportProblem} from '../query-vars.js'
-import {textClient} from '../client.js'
+import {parseJson, textClient} from '../client.js'
 
 const CRASH_FREE = 'crash_free_rate(session)'
 const SESSIONS = 'sum(session)'
@@ -123,15 +123,6 @@ function groupOf(groups: Group[], release: string): Group | undefined {
 
 function numberOrNull(value: unknown): number | null {
   return typeof value === 'number' ? value : null
-}
-
-function parseJson(text: unknown): unknown {
-  if (typeof text !== 'string') return text
-  try {
-    return JSON.parse(text)
-  } catch {
-    return undefined
-  }
 }
 
 function detailOf(text: unknown): string | undefined {
