@@ -2,7 +2,7 @@
 // `gray plan` and by the checks that refuse a run that would strand traffic.
 import type {GrayConfig, Host} from './config/model.js'
 import type {Gateway, Policy} from './ports.js'
-import {convertTarget, toBasisPoints} from './run/policy.js'
+import {convertTarget, plainPolicy, toBasisPoints} from './run/policy.js'
 
 export interface PlannedStep {
   index: number
@@ -23,7 +23,8 @@ export interface Plan {
   previousVersion: string | null
   grayPool: Host[]
   steps: PlannedStep[]
-  completion: {hosts: Host[]}
+  /** the stable hosts still to deploy, then the plain policy the gateway returns to */
+  completion: {hosts: Host[]; policy: Policy; native: string}
   gates: GrayConfig['gates'] | null
   warnings: string[]
 }
@@ -68,13 +69,15 @@ export function buildPlan(config: GrayConfig, gateway: Gateway, version: string,
     }
     return {index, weight: step.weight, bakeMs: step.bakeMs, pause: step.pause, newHosts, grayHosts, stableHosts, policy, native: gateway.render(policy)}
   })
+  // plan.<n> for the steps, plan.<n+1> for the plain policy after them
+  const plain = plainPolicy(config, {runId: 'plan', lastSeq: steps.length})
   return {
     service: config.service,
     version,
     previousVersion,
     grayPool: config.hosts.gray,
     steps,
-    completion: {hosts: stable.slice(converted)},
+    completion: {hosts: stable.slice(converted), policy: plain, native: gateway.render(plain)},
     gates: config.gates ?? null,
     warnings,
   }

@@ -17,7 +17,8 @@ export function renderPlan(plan: Plan): string {
     out.push(`   gray upstream: ${names(step.grayHosts)}; stable upstream: ${names(step.stableHosts)}`)
     out.push('   gateway policy:', ...step.native.split('\n').map((l) => `     ${l}`))
   }
-  out.push('', `${plan.steps.length + 2}. complete: deploy ${plan.version} to ${names(plan.completion.hosts)}, then the plain policy (no split, no rules)`)
+  out.push('', chalk.bold(`${plan.steps.length + 2}. complete: deploy ${plan.version} to ${names(plan.completion.hosts)}, then the plain policy (no split, no rules)`))
+  out.push('   gateway policy:', ...plan.completion.native.split('\n').map((l) => `     ${l}`))
   if (plan.gates) {
     out.push('', chalk.bold(`gates, measured every ${duration(plan.gates.intervalMs)}:`))
     for (const c of plan.gates.checks) {

@@ -131,6 +131,18 @@ const check = z.strictObject({
   minPasses: z.number(),
 })
 
+const policy = z.strictObject({
+  service: z.string(),
+  revision: z.string(),
+  mode: z.enum(['split', 'plain']),
+  weightBp: z.number().int(),
+  sticky,
+  rules: z.array(rule),
+  tag: z.strictObject({header: z.string(), value: z.string()}).optional(),
+  stable: z.array(host),
+  gray: z.array(host),
+})
+
 export const planResult = z
   .strictObject({
     service: z.string(),
@@ -146,21 +158,15 @@ export const planResult = z
         newHosts: z.array(host),
         grayHosts: z.array(host),
         stableHosts: z.array(host),
-        policy: z.strictObject({
-          service: z.string(),
-          revision: z.string(),
-          mode: z.enum(['split', 'plain']),
-          weightBp: z.number().int(),
-          sticky,
-          rules: z.array(rule),
-          tag: z.strictObject({header: z.string(), value: z.string()}).optional(),
-          stable: z.array(host),
-          gray: z.array(host),
-        }),
+        policy,
         native: z.string().describe("the policy in the gateway's own form"),
       }),
     ),
-    completion: z.strictObject({hosts: z.array(host)}),
+    completion: z.strictObject({
+      hosts: z.array(host),
+      policy,
+      native: z.string().describe("the plain policy in the gateway's own form: for nginx, the include to write before nginx first starts"),
+    }),
     gates: z.strictObject({intervalMs: z.number(), windowMs: z.number(), checks: z.array(check)}).nullable(),
     warnings: z.array(z.string()),
   })
