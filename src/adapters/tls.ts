@@ -5,8 +5,9 @@ import {Agent} from 'node:https'
 let agent: Agent | undefined
 let warned = false
 
-export function tlsChecksOff(env: Record<string, string | undefined> = process.env): boolean {
-  return env.GRAY_INSECURE_TLS === '1' || env.GRAY_INSECURE_TLS === 'true'
+function tlsChecksOff(): boolean {
+  const value = process.env.GRAY_INSECURE_TLS
+  return value === '1' || value === 'true'
 }
 
 /** The https agent every adapter's HTTP client uses. */

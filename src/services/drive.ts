@@ -1,4 +1,5 @@
 // Taking the driver's seat: the lock, the journal, the adapters, signals.
+import {systemClock} from '../adapters/clock.js'
 import {runAdapters} from '../adapters/deploy/run-adapters.js'
 import {createDeployer, createGateway, createSources} from '../adapters/factory.js'
 import {withNotifications} from '../adapters/notify/webhook.js'
@@ -54,7 +55,7 @@ export async function driveRun(ctx: Context, lock: Lock, runId: string, gateway:
     gateway,
     deployer,
     sources,
-    clock: {now: () => Date.now(), sleep},
+    clock: systemClock,
     inbox: new FileInbox(ctx.store.dir),
     actor: ctx.actor,
     epoch: lock.epoch,
@@ -83,17 +84,4 @@ export async function driveRun(ctx: Context, lock: Lock, runId: string, gateway:
     await Promise.all([gateway.close?.(), ...Object.values(sources).map((s) => s.close?.())]).catch(() => undefined)
     await lock.release().catch(() => undefined)
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve()
-    const timer = setTimeout(done, ms)
-    function done() {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    signal?.addEventListener('abort', done, {once: true})
-  })
 }

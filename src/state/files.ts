@@ -1,20 +1,52 @@
 // Small file helpers shared by the state modules: private permissions, atomic replace.
 import {randomBytes} from 'node:crypto'
-import {mkdir, rename, unlink, writeFile} from 'node:fs/promises'
+import {mkdir, open, rename, unlink} from 'node:fs/promises'
+import {basename, dirname, join} from 'node:path'
 
 /** creates a directory (and its parents) readable only by the user */
 export async function ensurePrivateDir(path: string): Promise<void> {
   await mkdir(path, {recursive: true, mode: 0o700})
 }
 
-/** writes a file (0600) so readers see the old or the new content, never a mix */
-export async function writeAtomic(path: string, content: string): Promise<void> {
-  const tmp = `${path}.${process.pid}-${randomBytes(3).toString('hex')}.tmp`
+export interface AtomicWriteOptions {
+  /** the file's permissions; 0600 unless said */
+  mode?: number
+  /** fsync the file before the rename and its directory after, so the new content survives a crash */
+  durable?: boolean
+}
+
+/**
+ * Writes a file so readers see the old or the new content, never a mix: a
+ * temporary file beside it, renamed over it. The temporary name starts with a
+ * dot and ends in .tmp, so globs like `*.conf` or `*.json` never match it.
+ */
+export async function writeAtomic(path: string, content: string, options: AtomicWriteOptions = {}): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`)
   try {
-    await writeFile(tmp, content, {mode: 0o600})
+    const handle = await open(tmp, 'w', options.mode ?? 0o600)
+    try {
+      await handle.writeFile(content, 'utf8')
+      if (options.durable) await handle.sync()
+    } finally {
+      await handle.close()
+    }
     await rename(tmp, path)
   } catch (error) {
     await unlink(tmp).catch(() => undefined)
     throw error
+  }
+  if (options.durable) await syncDirectory(dirname(path))
+}
+
+async function syncDirectory(directory: string): Promise<void> {
+  try {
+    const handle = await open(directory, 'r')
+    try {
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+  } catch {
+    // some filesystems cannot fsync a directory; the rename is still atomic
   }
 }

@@ -5,6 +5,7 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
+import {systemClock} from '../../src/adapters/clock.js'
 import {CommandDeployer} from '../../src/adapters/deploy/command.js'
 import type {GrayConfig, Host} from '../../src/core/config/model.js'
 import type {Clock, Deployer, DeployRequest, DeployResult, JournalWriter} from '../../src/core/ports.js'
@@ -19,20 +20,6 @@ const HOSTS = 500
 const CONCURRENCY = 50
 const DEPLOY_MS = 200
 
-const realClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve) => {
-      if (signal?.aborted) return resolve()
-      const done = () => {
-        clearTimeout(timer)
-        signal?.removeEventListener('abort', done)
-        resolve()
-      }
-      const timer = setTimeout(done, ms)
-      signal?.addEventListener('abort', done, {once: true})
-    }),
-}
 
 function fleet(stable: number): {gray: Host[]; stable: Host[]} {
   const host = (i: number): Host => ({name: `h${i}`, address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:8080`})
@@ -79,19 +66,19 @@ function fanoutFigures(label: string, measured: {deployMs: number}): Figures {
 
 /** A deployer whose every deploy is a real 200 ms timer. */
 function timerDeployer(): FakeDeployer {
-  const deployer = new FakeDeployer(realClock)
+  const deployer = new FakeDeployer(systemClock)
   deployer.durationMs = DEPLOY_MS
   return deployer
 }
 
 async function simulated(): Promise<Figures> {
   const cfg = config(HOSTS)
-  const inMemory = await completion(cfg, timerDeployer(), new MemoryJournal(realClock), realClock)
+  const inMemory = await completion(cfg, timerDeployer(), new MemoryJournal(systemClock), systemClock)
 
   const dir = mkdtempSync(path.join(tmpdir(), 'gray-bench-fanout-'))
   try {
     const file = await JournalFile.open(path.join(dir, 'run.ndjson'), {actor: testActor, create: true})
-    const onDisk = await completion(cfg, timerDeployer(), file, realClock)
+    const onDisk = await completion(cfg, timerDeployer(), file, systemClock)
     await file.close()
     return {
       ...fanoutFigures('200 ms timer, journal in memory', inMemory),
@@ -107,9 +94,9 @@ async function realProcesses(): Promise<Figures> {
   const dir = mkdtempSync(path.join(tmpdir(), 'gray-bench-fanout-'))
   try {
     const file = await JournalFile.open(path.join(dir, 'run.ndjson'), {actor: testActor, create: true})
-    const measured = await completion(cfg, new CommandDeployer(cfg.deploy), file, realClock)
+    const measured = await completion(cfg, new CommandDeployer(cfg.deploy), file, systemClock)
     await file.close()
-    const inMemory = await completion(cfg, new CommandDeployer(cfg.deploy), new MemoryJournal(realClock), realClock)
+    const inMemory = await completion(cfg, new CommandDeployer(cfg.deploy), new MemoryJournal(systemClock), systemClock)
     return {...fanoutFigures('real `sleep 0.2` processes, journal in memory', inMemory), ...fanoutFigures('real `sleep 0.2` processes, fsynced journal (JournalFile)', measured)}
   } finally {
     rmSync(dir, {recursive: true, force: true})

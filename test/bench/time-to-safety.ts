@@ -9,13 +9,14 @@ import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
+import {systemClock} from '../../src/adapters/clock.js'
 import {NginxGateway} from '../../src/adapters/gateways/nginx/index.js'
 import {PrometheusSource} from '../../src/adapters/metrics/prometheus/index.js'
 import {SandboxGateway} from '../../src/adapters/gateways/sandbox/index.js'
 import {startSandbox} from '../../src/adapters/gateways/sandbox/server.js'
 import {configFromObject} from '../../src/core/config/load.js'
 import type {GatewayConfig, GrayConfig, NginxGatewayConfig} from '../../src/core/config/model.js'
-import type {Clock, Deployer, DeployRequest, DeployResult, Gateway, JournalEvent} from '../../src/core/ports.js'
+import type {Deployer, DeployRequest, DeployResult, Gateway, JournalEvent} from '../../src/core/ports.js'
 import {runStarted} from '../../src/core/run/begin.js'
 import {RunDriver} from '../../src/core/run/driver.js'
 import {plainPolicy} from '../../src/core/run/policy.js'
@@ -65,20 +66,6 @@ interface FrontDoor {
   close(): Promise<void>
 }
 
-const realClock: Clock = {
-  now: Date.now,
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve) => {
-      if (signal?.aborted) return resolve()
-      const done = () => {
-        clearTimeout(timer)
-        signal?.removeEventListener('abort', done)
-        resolve()
-      }
-      const timer = setTimeout(done, ms)
-      signal?.addEventListener('abort', done, {once: true})
-    }),
-}
 
 /** Hosts already run; a "deploy" only relabels the in-process service with the version (and heals it). */
 class RelabelDeployer implements Deployer {
@@ -198,7 +185,7 @@ export async function benchTimeToSafety(opts: TimeToSafetyOptions = {}): Promise
     const config = configFor(door.config, interval)
     const promConfig = config.metrics.prom
     if (promConfig?.type !== 'prometheus') throw new Error('the bench config lost its prometheus source')
-    const journal = new MemoryJournal(realClock)
+    const journal = new MemoryJournal(systemClock)
     await journal.append('run.started', runStarted(config, `bench-${Date.now()}-${index}`, version, 'v1') as unknown as Record<string, unknown>)
     const driver = new RunDriver({
       config,
@@ -206,7 +193,7 @@ export async function benchTimeToSafety(opts: TimeToSafetyOptions = {}): Promise
       gateway: door.gateway,
       deployer: new RelabelDeployer(services),
       sources: {prom: new PrometheusSource(promConfig)},
-      clock: realClock,
+      clock: systemClock,
       actor: testActor,
     })
     const driving = driver.drive()
@@ -214,7 +201,7 @@ export async function benchTimeToSafety(opts: TimeToSafetyOptions = {}): Promise
     void driving.finally(() => (ended = true)).catch(() => undefined)
 
     const passed = (e: JournalEvent) => e.type === 'gate.measured' && e.data.verdict === 'pass'
-    for (const deadline = Date.now() + 15_000 + interval.intervalMs; !journal.list.some(passed); await realClock.sleep(50)) {
+    for (const deadline = Date.now() + 15_000 + interval.intervalMs; !journal.list.some(passed); await systemClock.sleep(50)) {
       if (ended) throw new Error(`the run ended before the gray version broke: ${journal.list.at(-1)?.type}`)
       if (Date.now() > deadline) {
         await driver.request('rollback', {reason: 'bench: the gate never passed'})
@@ -223,7 +210,7 @@ export async function benchTimeToSafety(opts: TimeToSafetyOptions = {}): Promise
       }
     }
     // break at a random phase of the gate interval, as a real failure would
-    await realClock.sleep(Math.random() * interval.intervalMs)
+    await systemClock.sleep(Math.random() * interval.intervalMs)
     gray.resetTimes()
     gray.setFailing(failShare)
 
@@ -232,7 +219,7 @@ export async function benchTimeToSafety(opts: TimeToSafetyOptions = {}): Promise
     const rollback = journal.ofType('rollback.started')[0]
     if (outcome.exitCode !== 3 || rollback?.data.by !== 'gates') throw new Error(`the run ended with exit code ${outcome.exitCode} without a gate rollback`)
     // let any request still in flight land before reading the last one
-    await realClock.sleep(300)
+    await systemClock.sleep(300)
     const {firstFailure, lastWhileFailing} = gray.times
     if (firstFailure === null || lastWhileFailing === null) throw new Error('the gray version never answered a failing request')
     const confirmed = journal.ofType('gateway.publish.confirmed').find((e) => e.data.purpose === 'rollback')

@@ -2,12 +2,12 @@
 // with deploy.ssh, on the host over ssh), then waits for the host's health check.
 import {execa, ExecaError, type Result} from 'execa'
 
-import type {CommandDeploy, Host} from '../../core/config/model.js'
+import type {CommandDeploy} from '../../core/config/model.js'
 import {DeployError, errorMessage} from '../../core/errors.js'
 import type {DeployRequest, DeployResult, Deployer} from '../../core/ports.js'
 import {fillArgv, type TemplateVars} from '../../core/template.js'
 import {formatDuration} from './duration.js'
-import {checkHealth, waitForHealth, type HealthProbe} from './health.js'
+import {waitForHealth} from './health.js'
 import {sshArgv} from './ssh.js'
 
 const TAIL_LINES = 20
@@ -72,14 +72,7 @@ export class CommandDeployer implements Deployer {
     }
     return {outputTail: [...tail], durationMs: Math.round(performance.now() - started)}
   }
-
-  /** One probe of a host's health URL, for `status` and `validate`; null when no health check is configured. */
-  async checkHealth(host: Host, signal?: AbortSignal): Promise<HealthProbe | null> {
-    return this.config.health ? checkHealth(host, this.config.health, signal) : null
-  }
 }
-
-export {checkHealth, type HealthProbe}
 
 function execaError(result: Result): ExecaError | undefined {
   const value: unknown = result

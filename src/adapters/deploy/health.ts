@@ -30,15 +30,10 @@ export function healthUrl(host: Host, health: HealthCheck, vars: TemplateVars = 
   return fillTemplate(health.url, {...vars, ...hostVars(host)})
 }
 
-/** Probes a host once, for `status` and `validate`. Never throws, except when `signal` aborts. */
-export async function checkHealth(
-  host: Host,
-  health: HealthCheck,
-  signal?: AbortSignal,
-  vars: TemplateVars = {},
-): Promise<HealthProbe> {
+/** Probes a host once. Never throws, except when `signal` aborts. */
+export async function checkHealth(host: Host, health: HealthCheck, signal?: AbortSignal): Promise<HealthProbe> {
   const timeoutMs = Math.ceil(Math.min(health.timeoutMs, PROBE_TIMEOUT_MS))
-  return probe(healthUrl(host, health, vars), health.expect, timeoutMs, signal)
+  return probe(healthUrl(host, health), health.expect, timeoutMs, signal)
 }
 
 /**

@@ -1,6 +1,7 @@
 // Retries for gateway calls: a few tries with growing, jittered pauses, never
 // for an error marked permanent (a 4xx, a config nginx rejects).
 import {GatewayError} from '../../core/errors.js'
+import type {Policy} from '../../core/ports.js'
 
 export interface RetryOptions {
   /** tries in all, including the first */
@@ -15,6 +16,18 @@ export interface RetryOptions {
 }
 
 export const DEFAULT_RETRY = {attempts: 4, baseDelayMs: 200, maxDelayMs: 3000} as const
+
+/** An HTTP answer no retry changes: a 4xx other than 408 (timeout) and 429 (too many requests). */
+export function permanentStatus(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 408 && status !== 429
+}
+
+/** A gateway built for one service refuses another's policy. */
+export function assertPublishesFor(policy: Policy, service: string): void {
+  if (policy.service !== service) {
+    throw new GatewayError(`This gateway publishes for service "${service}", not "${policy.service}".`, {permanent: true})
+  }
+}
 
 export function isPermanent(error: unknown): boolean {
   return error instanceof GatewayError && error.permanent

@@ -65,7 +65,7 @@ export async function probeSources(config: GrayConfig, options: ProbeOptions = {
             windowMs: check.windowMs,
             at,
             signal: options.signal,
-          } as Parameters<MetricSource['measure']>[0])
+          })
           return {...base, ok: true, value: m.value, samples: m.samples, query: m.query ?? null, raw: m.raw}
         } catch (error) {
           return {...base, ok: false, value: null, samples: null, query: null, error: errorMessage(error), permanent: error instanceof MetricError ? error.permanent : false}

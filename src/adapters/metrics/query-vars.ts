@@ -12,7 +12,7 @@ export function windowDuration(windowMs: number): string {
 
 export function queryVars(req: MeasureRequest): TemplateVars {
   // the stable cohort runs the previous version; a gray request may carry it when the engine knows it
-  const previousVersion = req.cohort === 'stable' ? req.version : (req as MeasureRequest & {previousVersion?: string}).previousVersion
+  const previousVersion = req.cohort === 'stable' ? req.version : req.previousVersion
   return {version: req.version, service: req.service, window: windowDuration(req.windowMs), previousVersion}
 }
 

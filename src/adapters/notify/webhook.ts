@@ -4,6 +4,7 @@
 // failure is one line on stderr — it never blocks, fails or journals into the run.
 // The webhook URL is a secret: nothing here prints it.
 import type {GrayConfig, NotifyEvent} from '../../core/config/model.js'
+import {errorMessage} from '../../core/errors.js'
 import type {JournalEvent} from '../../core/ports.js'
 import type {RunState} from '../../core/run/state.js'
 import {redact} from '../../ui/redact.js'
@@ -123,7 +124,7 @@ export function createNotifier(config: Pick<GrayConfig, 'notify'>, options: Noti
         hook.running ??= drain(hook)
       }
     } catch (error) {
-      log(`gray: a notification could not be built: ${error instanceof Error ? error.message : String(error)}; the run goes on`)
+      log(`gray: a notification could not be built: ${errorMessage(error)}; the run goes on`)
     }
   }) as Notifier
 

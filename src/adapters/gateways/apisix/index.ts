@@ -7,7 +7,7 @@ import type {ApisixGatewayConfig} from '../../../core/config/model.js'
 import {GatewayError} from '../../../core/errors.js'
 import type {AppliedPolicy, Gateway, GatewayCapabilities, Policy} from '../../../core/ports.js'
 import {gatewayCapabilities} from '../capabilities.js'
-import {withRetry, type RetryOptions} from '../retry.js'
+import {assertPublishesFor, permanentStatus, withRetry, type RetryOptions} from '../retry.js'
 import {appliedFrom, labelsOf, trafficSplitOf} from './traffic-split.js'
 import {httpsAgent} from '../../tls.js'
 import {certificateProblem} from '../../tls.js'
@@ -51,9 +51,7 @@ export class ApisixGateway implements Gateway {
   }
 
   async publish(policy: Policy, signal?: AbortSignal): Promise<AppliedPolicy> {
-    if (policy.service !== this.service) {
-      throw new GatewayError(`This gateway publishes for service "${this.service}", not "${policy.service}".`, {permanent: true})
-    }
+    assertPublishesFor(policy, this.service)
     const split = trafficSplitOf(policy)
     const labels = labelsOf(policy)
     return withRetry(
@@ -128,7 +126,7 @@ export class ApisixGateway implements Gateway {
     const said = typeof data.error_msg === 'string' ? ` It said: ${data.error_msg.slice(0, 300)}` : ''
     const hint = response.status === 401 || response.status === 403 ? ` Check gateway.key (or ${KEY_ENV}).` : ''
     throw new GatewayError(`APISIX did not ${action} ${this.config.routeId} (HTTP ${response.status}).${said}${hint}`, {
-      permanent: response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429,
+      permanent: permanentStatus(response.status),
     })
   }
 

@@ -8,7 +8,7 @@ import {fromDocument, toDocument} from '../../../core/policy/document.js'
 import type {AppliedPolicy, Gateway, GatewayCapabilities, Policy} from '../../../core/ports.js'
 import {fillTemplate} from '../../../core/template.js'
 import {gatewayCapabilities} from '../capabilities.js'
-import {DEFAULT_RETRY, pause, withRetry, type RetryOptions} from '../retry.js'
+import {assertPublishesFor, DEFAULT_RETRY, pause, permanentStatus, withRetry, type RetryOptions} from '../retry.js'
 import {httpsAgent} from '../../tls.js'
 import {certificateProblem} from '../../tls.js'
 
@@ -50,9 +50,7 @@ export class HttpGateway implements Gateway {
   }
 
   async publish(policy: Policy, signal?: AbortSignal): Promise<AppliedPolicy> {
-    if (policy.service !== this.service) {
-      throw new GatewayError(`This gateway publishes for service "${this.service}", not "${policy.service}".`, {permanent: true})
-    }
+    assertPublishesFor(policy, this.service)
     const document = toDocument(policy)
     await this.withRetry(async () => this.expectOk(await this.request('put', document, signal), 'accept the policy'), signal)
     const deadline = Date.now() + this.timings.confirmTimeoutMs
@@ -105,7 +103,7 @@ export class HttpGateway implements Gateway {
     const said = typeof response.data?.error === 'string' ? ` It said: ${String(response.data.error).slice(0, 300)}` : ''
     const hint = response.status === 401 || response.status === 403 ? ' Check gateway.token.' : ''
     throw new GatewayError(`The control plane at ${this.shownUrl} did not ${action} (HTTP ${response.status}).${said}${hint}`, {
-      permanent: response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429,
+      permanent: permanentStatus(response.status),
     })
   }
 

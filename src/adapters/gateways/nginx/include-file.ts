@@ -1,8 +1,8 @@
 // The include file on disk: replaced whole (temp file + rename), so nginx never
 // reads half of one.
-import {randomBytes} from 'node:crypto'
-import {open, readFile, rename, rm} from 'node:fs/promises'
-import {basename, dirname, join} from 'node:path'
+import {readFile, rm} from 'node:fs/promises'
+
+import {writeAtomic} from '../../../state/files.js'
 
 export async function readInclude(path: string): Promise<string | null> {
   try {
@@ -13,22 +13,9 @@ export async function readInclude(path: string): Promise<string | null> {
   }
 }
 
-/** Writes `text` to `path` atomically; the temp name does not end in .conf, so an `include gray/*.conf` never sees it. */
+/** Writes `text` to `path` atomically and durably; the temp name does not end in .conf, so an `include gray/*.conf` never sees it. */
 export async function replaceInclude(path: string, text: string): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`)
-  const handle = await open(temp, 'w', 0o644)
-  try {
-    await handle.writeFile(text, 'utf8')
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  try {
-    await rename(temp, path)
-  } catch (error) {
-    await rm(temp, {force: true})
-    throw error
-  }
+  await writeAtomic(path, text, {mode: 0o644, durable: true})
 }
 
 /** Puts back what was there before: the previous text, or no file at all. */

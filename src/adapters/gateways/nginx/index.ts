@@ -7,7 +7,7 @@ import type {NginxGatewayConfig} from '../../../core/config/model.js'
 import {ConfigError, errorMessage, GatewayError} from '../../../core/errors.js'
 import type {AppliedPolicy, Gateway, GatewayCapabilities, Policy} from '../../../core/ports.js'
 import {gatewayCapabilities} from '../capabilities.js'
-import {pause} from '../retry.js'
+import {assertPublishesFor, pause} from '../retry.js'
 import {readInclude, replaceInclude, restoreInclude} from './include-file.js'
 import {renderInclude} from './render.js'
 import {askServed} from './served.js'
@@ -66,9 +66,7 @@ export class NginxGateway implements Gateway {
   }
 
   async publish(policy: Policy, signal?: AbortSignal): Promise<AppliedPolicy> {
-    if (policy.service !== this.service) {
-      throw new GatewayError(`This gateway publishes for service "${this.service}", not "${policy.service}".`, {permanent: true})
-    }
+    assertPublishesFor(policy, this.service)
     const text = this.render(policy)
     const include = this.config.include
     const previous = await this.io(() => readInclude(include), 'read')

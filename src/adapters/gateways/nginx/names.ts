@@ -4,7 +4,7 @@
 import type {Field, StickyKey} from '../../../core/config/model.js'
 import {GatewayError} from '../../../core/errors.js'
 import {regexLiteral} from '../patterns.js'
-import {quoted} from './syntax.js'
+import {regexKey} from './syntax.js'
 
 const VARIABLE_NAME = /^[A-Za-z0-9_]+$/
 /** what nginx accepts in a header name by default (ignore_invalid_headers on, underscores_in_headers off) */
@@ -43,6 +43,6 @@ export function stickyVariable(sticky: StickyKey, prefix: string): FieldVariable
 }
 
 function extracted(source: string, pattern: string, name: string): FieldVariable {
-  const block = [`map ${source} $${name} {`, `    ${quoted(`~${pattern}`)} $gray_value;`, '    default "";', '}'].join('\n')
+  const block = [`map ${source} $${name} {`, `    ${regexKey(pattern)} $gray_value;`, '    default "";', '}'].join('\n')
   return {variable: `$${name}`, blocks: [block]}
 }

@@ -5,6 +5,8 @@ import type {SandboxGatewayConfig} from '../../../core/config/model.js'
 import {errorMessage, GatewayError} from '../../../core/errors.js'
 import {fromDocument, toDocument} from '../../../core/policy/document.js'
 import type {AppliedPolicy, Gateway, GatewayCapabilities, Policy} from '../../../core/ports.js'
+import {gatewayCapabilities} from '../capabilities.js'
+import {assertPublishesFor} from '../retry.js'
 
 const TIMEOUT_MS = 5000
 
@@ -21,7 +23,7 @@ export class SandboxGateway implements Gateway {
   }
 
   capabilities(): GatewayCapabilities {
-    return {rules: ['equals', 'in', 'prefix', 'range', 'cidr'], sticky: ['cookie', 'header', 'query', 'ip'], stickySplit: true, tag: true}
+    return gatewayCapabilities('sandbox')
   }
 
   render(policy: Policy): string {
@@ -29,9 +31,7 @@ export class SandboxGateway implements Gateway {
   }
 
   async publish(policy: Policy, signal?: AbortSignal): Promise<AppliedPolicy> {
-    if (policy.service !== this.service) {
-      throw new GatewayError(`This gateway publishes for service "${this.service}", not "${policy.service}".`, {permanent: true})
-    }
+    assertPublishesFor(policy, this.service)
     const put = await this.request('put', policy, signal)
     this.expectOk(put, 'publish the policy')
     const served = await this.readBack(signal)

@@ -1,42 +1,14 @@
 // The applied policy kept on disk, so a restarted sandbox serves what it served.
-import {randomBytes} from 'node:crypto'
-import {open, readFile, rename, rm} from 'node:fs/promises'
-import {dirname, basename, join} from 'node:path'
+import {readFile} from 'node:fs/promises'
 import {errorMessage, GrayError} from '../../../core/errors.js'
 import type {PolicyDocument} from '../../../core/policy/document.js'
 import {fromDocument} from '../../../core/policy/document.js'
 import type {Policy} from '../../../core/ports.js'
+import {writeAtomic} from '../../../state/files.js'
 
-/** Writes the document to a temporary file, fsyncs it and renames it over `file`. */
+/** Writes the document over `file` atomically and durably (fsync, rename, fsync of the folder). */
 export async function saveState(file: string, document: PolicyDocument): Promise<void> {
-  const temporary = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
-  const handle = await open(temporary, 'w', 0o600)
-  try {
-    await handle.writeFile(`${JSON.stringify(document, null, 2)}\n`)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  try {
-    await rename(temporary, file)
-  } catch (error) {
-    await rm(temporary, {force: true})
-    throw error
-  }
-  await syncDirectory(dirname(file))
-}
-
-async function syncDirectory(directory: string): Promise<void> {
-  try {
-    const handle = await open(directory, 'r')
-    try {
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-  } catch {
-    // some filesystems cannot fsync a directory; the rename is still atomic
-  }
+  await writeAtomic(file, `${JSON.stringify(document, null, 2)}\n`, {durable: true})
 }
 
 /** The policy kept in `file`, or null when there is none yet. */
