@@ -4,9 +4,6 @@ import {ConfigError, ExitCode} from '../core/errors.js'
 import type {StatusDocument} from '../services/status.js'
 import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
 
-// Only what a state ends with; the rest of a run's states exit 4 under --wait.
-const TERMINAL: Record<string, number> = {completed: ExitCode.ok, rolled_back: ExitCode.rolledBack, failed: ExitCode.failure}
-
 export default class Status extends GrayCommand {
   static override summary = 'The run as it is: step, weight intended and served, hosts, gates, recent events, who drives it.'
   static override description = `Reads the journal without taking the lock and asks the gateway what it serves. With no run, prints so and exits 0.
@@ -32,28 +29,18 @@ ${EXIT_CODES_HELP}`
     const {flags} = await this.parse(Status)
     if (flags.watch && this.jsonEnabled()) throw new ConfigError('--watch draws for people and cannot be combined with --json', 'use --json alone, or --wait --json to block until the run ends')
     const limit = flags.timeout ? await parseDuration(flags.timeout) : Infinity
-    const {statusContext, statusOf} = await import('../services/status.js')
+    const {statusContext, statusOf, waitForEnd} = await import('../services/status.js')
     if (flags.watch) {
       // the board shows each gate's direction, so it reads the whole config
       const [{watchStatus}, {loadContext}] = await Promise.all([import('../ui/watch-status.js'), import('../services/context.js')])
       return this.finish(await watchStatus(await loadContext(flags.config), statusOf), ExitCode.ok)
     }
     const ctx = await statusContext(flags.config)
-    let doc = await statusOf(ctx, {events: flags.events})
-    if (flags.wait) {
-      const {setTimeout: delay} = await import('node:timers/promises')
-      const until = Date.now() + limit
-      while (doc.run && !(doc.run.state in TERMINAL) && Date.now() < until) {
-        await delay(Math.min(500, Math.max(0, until - Date.now())))
-        doc = await statusOf(ctx, {events: flags.events, readBack: false})
-      }
-      doc = await statusOf(ctx, {events: flags.events})
-    }
+    const {doc, code} = flags.wait ? await waitForEnd(ctx, {events: flags.events, timeoutMs: limit}) : {doc: await statusOf(ctx, {events: flags.events}), code: ExitCode.ok}
     if (!this.jsonEnabled()) {
       const {renderStatus} = await import('../ui/status.js')
       this.log(renderStatus(doc, {trend: Boolean(process.stdout.isTTY)}))
     }
-    const code = !flags.wait || !doc.run ? ExitCode.ok : (TERMINAL[doc.run.state] ?? ExitCode.paused)
     return this.finish(doc, code as 0)
   }
 }

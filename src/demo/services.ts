@@ -17,8 +17,6 @@ export interface DemoServicesOptions {
   /** versions that answer 500 to about 30% of requests */
   failVersions?: string[]
   service?: string
-  /** the services' own complaints (stderr), one line at a time */
-  log?: (line: string) => void
 }
 
 export interface DemoServices {
@@ -68,12 +66,7 @@ export async function startDemoServices(options: DemoServicesOptions): Promise<D
       {stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false, cleanup: true},
     )
     children.push(child)
-    if (options.log) {
-      const log = options.log
-      createInterface({input: child.stderr}).on('line', (line) => log(`${name}: ${line}`))
-    } else {
-      child.stderr.resume()
-    }
+    child.stderr.resume()
     const port = await readyPort(child, name)
     return {name, address: `127.0.0.1:${port}`}
   }

@@ -7,6 +7,7 @@ import {decide, type Decision, type RequestView} from '../core/policy/decide.js'
 import {ruleToDocument, stickyText} from '../core/policy/document.js'
 import type {Policy} from '../core/ports.js'
 import {toBasisPoints} from '../core/run/policy.js'
+import {isTerminal} from '../core/run/state.js'
 import type {Context} from './context.js'
 import {latestRun} from './runs.js'
 
@@ -82,7 +83,7 @@ export async function cohortOf(ctx: Context, pairs: string[]): Promise<CohortAns
   if (run) {
     const s = run.state
     const applied = s.applied
-    const live = applied && !['completed', 'rolled_back', 'failed'].includes(s.status)
+    const live = applied && !isTerminal(s)
     const policy = live && applied.mode === 'split' ? {...policyAt(applied.weightBp), rules: applied.purpose === 'step' ? config.traffic.rules : []} : policyAt(0, 'plain')
     const d = decide(policy, req)
     now = {state: s.status, weight: policy.mode === 'plain' ? 0 : policy.weightBp / 100, target: d.target, why: why(d, policy.rules)}

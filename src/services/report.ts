@@ -3,6 +3,7 @@ import {writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import {ConfigError} from '../core/errors.js'
+import {gateDirections} from '../core/gates/judge.js'
 import type {RunState} from '../core/run/state.js'
 import {renderReport} from '../ui/report/html.js'
 import {reportModel} from '../ui/report/model.js'
@@ -33,7 +34,7 @@ export async function findRunId(ctx: Context, wanted?: string): Promise<string> 
 export async function writeReport(ctx: Context, options: {run?: string; output?: string} = {}): Promise<ReportResult> {
   const id = await findRunId(ctx, options.run)
   const run = await readRun(ctx.store, id)
-  const directions = Object.fromEntries((ctx.config.gates?.checks ?? []).map((c) => [c.name, c.max !== undefined ? 'max' : 'min'] as const))
+  const directions = gateDirections(ctx.config.gates?.checks ?? [])
   const html = renderReport(reportModel(run.events, run.state, directions))
   const file = path.resolve(options.output ?? `gray-report-${ctx.config.service}-${id}.html`)
   try {

@@ -19,8 +19,7 @@ export async function readRun(store: ServiceStore, id: string): Promise<StoredRu
 }
 
 export async function latestRun(store: ServiceStore): Promise<StoredRun | null> {
-  const ids = await store.listRuns()
-  const id = ids.at(-1)
+  const id = await store.latestRun()
   return id ? readRun(store, id) : null
 }
 

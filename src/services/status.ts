@@ -1,13 +1,16 @@
 // `gray status`: the run as the journal and the gateway tell it. Takes no lock, writes nothing.
+import {setTimeout as delay} from 'node:timers/promises'
+
 import {createGateway} from '../adapters/factory.js'
-import {errorMessage} from '../core/errors.js'
+import {errorMessage, ExitCode, type ExitCodeValue} from '../core/errors.js'
 import type {AppliedPolicy} from '../core/ports.js'
+import {percentToGray} from '../core/run/policy.js'
 import {summarize} from '../core/run/summary.js'
 import type {RunState} from '../core/run/state.js'
 import {readStatusConfig} from '../core/config/light.js'
 import {readHolder} from '../state/lock.js'
 import {ServiceStore} from '../state/store.js'
-import {lockStaleMs, type Context} from './context.js'
+import {loadContext, lockStaleMs, type Context} from './context.js'
 import {latestRun, readRun} from './runs.js'
 
 export interface StatusDocument {
@@ -40,8 +43,22 @@ export interface StatusContext {
 export async function statusContext(file: string): Promise<StatusContext> {
   const config = await readStatusConfig(file)
   if (config) return {config, store: new ServiceStore(config.state.dir, config.service)}
-  const {loadContext} = await import('./context.js')
   return loadContext(file)
+}
+
+// Only what a run ends with; a run still going when --wait gives up exits 4.
+const ENDED: Record<string, ExitCodeValue> = {completed: ExitCode.ok, rolled_back: ExitCode.rolledBack, failed: ExitCode.failure}
+
+/** `status --wait`: polls the journal until the run ends or `timeoutMs` passes; the code is the run's. */
+export async function waitForEnd(ctx: StatusContext, options: {events: number; timeoutMs: number}): Promise<{doc: StatusDocument; code: ExitCodeValue}> {
+  let doc = await statusOf(ctx, {events: options.events})
+  const until = Date.now() + options.timeoutMs
+  while (doc.run && !(doc.run.state in ENDED) && Date.now() < until) {
+    await delay(Math.min(500, Math.max(0, until - Date.now())))
+    doc = await statusOf(ctx, {events: options.events, readBack: false})
+  }
+  doc = await statusOf(ctx, {events: options.events})
+  return {doc, code: doc.run ? (ENDED[doc.run.state] ?? ExitCode.paused) : ExitCode.ok}
 }
 
 export async function statusOf(ctx: StatusContext, options: {runId?: string; events?: number; readBack?: boolean} = {}): Promise<StatusDocument> {
@@ -51,7 +68,7 @@ export async function statusOf(ctx: StatusContext, options: {runId?: string; eve
   const step = s.steps[s.stepIndex]
   const bakeEndsAt = s.bakeStartedAt && step ? new Date(Date.parse(s.bakeStartedAt) + step.bakeMs).toISOString() : null
   const [served, holder] = await Promise.all([options.readBack === false ? null : readBack(ctx), readHolder(ctx.store.dir, {staleMs: lockStaleMs()})])
-  const intended = s.intended ? weightOf(s.intended, s.status) : null
+  const intended = s.intended ? percentToGray(s.intended, s.status === 'completed') : null
   const applied = served && 'applied' in served ? served.applied : null
   const driverAlive = Boolean(holder?.alive)
   return {
@@ -64,7 +81,7 @@ export async function statusOf(ctx: StatusContext, options: {runId?: string; eve
       step: {index: s.stepIndex, count: s.steps.length, weight: step?.weight ?? null, startedAt: s.stepStartedAt, bakeEndsAt},
       gateway: {
         intendedWeight: intended,
-        appliedWeight: applied ? weightOf(applied, s.status) : null,
+        appliedWeight: applied ? percentToGray(applied, s.status === 'completed') : null,
         mode: applied?.mode ?? null,
         revision: applied?.revision ?? null,
         // drift: the gateway serves something other than what the journal last confirmed
@@ -103,11 +120,6 @@ export async function statusOf(ctx: StatusContext, options: {runId?: string; eve
 }
 
 /** A plain policy has no split: it sends everything to the new version once the run completed, else to the old one. */
-function weightOf(p: {weightBp: number; mode: string}, status: RunState['status']): number {
-  if (p.mode === 'plain') return status === 'completed' ? 100 : 0
-  return p.weightBp / 100
-}
-
 async function readBack(ctx: StatusContext): Promise<{applied: AppliedPolicy | null} | {error: string}> {
   try {
     const gateway = await createGateway(ctx.config)

@@ -1,5 +1,4 @@
 // `gray validate`: every check a run relies on, without changing anything.
-import {createGateway} from '../adapters/factory.js'
 import {buildPlan} from '../core/plan.js'
 import {errorMessage} from '../core/errors.js'
 import {loadContext} from './context.js'
@@ -31,7 +30,7 @@ export async function validateService(file: string, options: {connect?: boolean}
   if (options.connect) {
     const connect: NonNullable<ValidateResult['connect']> = []
     try {
-      const served = await (await createGateway(ctx.config)).readBack(AbortSignal.timeout(5_000))
+      const served = await gateway.readBack(AbortSignal.timeout(5_000))
       connect.push({what: `${ctx.config.gateway.type} gateway`, ok: true, detail: served ? `serves revision ${served.revision} (${served.mode}, ${served.weightBp / 100}%)` : 'reachable; no gray policy yet'})
     } catch (error) {
       connect.push({what: `${ctx.config.gateway.type} gateway`, ok: false, detail: errorMessage(error)})

@@ -8,7 +8,6 @@ import {join} from 'node:path'
 
 import {ConfigError} from '../core/errors.js'
 import {ensurePrivateDir} from './files.js'
-import {FileInbox} from './inbox.js'
 
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
 const JOURNAL_EXT = '.ndjson'
@@ -63,10 +62,6 @@ export class ServiceStore {
 
   async latestRun(): Promise<string | null> {
     return (await this.listRuns()).at(-1) ?? null
-  }
-
-  inbox(options?: {pollMs?: number}): FileInbox {
-    return new FileInbox(this.dir, options)
   }
 }
 

@@ -1,6 +1,6 @@
 // The base of every command: common flags, one-line errors with the documented
 // exit codes, and `--json` (one document on stdout; progress on stderr).
-import {Command, Flags, Interfaces} from '@oclif/core'
+import {Command, Flags} from '@oclif/core'
 
 import {ExitCode, GrayError, type ExitCodeValue} from '../core/errors.js'
 import {maskSecretsInOutput, redact} from './redact.js'
@@ -12,8 +12,6 @@ export const EXIT_CODES_HELP = `EXIT CODES
   3  the run was rolled back
   4  the run is paused or waiting for \`gray promote\`
   5  refused: another process holds this service's run lock`
-
-export type GrayFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof GrayCommand)['baseFlags'] & T['flags']>
 
 export abstract class GrayCommand extends Command {
   static override enableJsonFlag = true

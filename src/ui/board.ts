@@ -64,8 +64,7 @@ function paint(line: Line, width: number, color: boolean): string {
   let out = ''
   for (const [text, style] of line) {
     if (room <= 0) break
-    const chars = [...text]
-    const part = chars.length > room ? `${chars.slice(0, Math.max(0, room - 1)).join('')}…` : text
+    const part = cut(text, room)
     room -= [...part].length
     out += color && style ? `${ANSI[style][0]}${part}${ANSI[style][1]}` : part
   }

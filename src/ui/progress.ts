@@ -14,9 +14,9 @@ export interface Progress {
   end(state: RunState | null): Promise<void>
 }
 
-export function createProgress(options: {json: boolean; tty?: boolean; title?: string}): Progress {
+export function createProgress(options: {json: boolean}): Progress {
   if (options.json) return {observe: () => undefined, end: async () => undefined}
-  if (options.tty ?? (process.stderr.isTTY && !process.env.CI)) return new ListrProgress(options.title)
+  if (process.stderr.isTTY && !process.env.CI) return new ListrProgress()
   return new LineProgress()
 }
 
@@ -44,8 +44,6 @@ export class ListrProgress implements Progress {
   private current = 0
   private listeners = new Set<() => void>()
   private started: Promise<void> | null = null
-
-  constructor(private readonly title = 'gray') {}
 
   observe(event: JournalEvent, state: RunState): void {
     if (this.phases.length === 0) this.init(state)

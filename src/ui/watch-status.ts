@@ -1,5 +1,6 @@
 // `gray status --watch`: the board, redrawn every second, until Ctrl-C (exit 0).
 import {ConfigError} from '../core/errors.js'
+import {gateDirections} from '../core/gates/judge.js'
 import type {Context} from '../services/context.js'
 import type {StatusDocument, statusOf} from '../services/status.js'
 import {renderBoard} from './board.js'
@@ -11,7 +12,7 @@ export async function watchStatus(ctx: Context, status: typeof statusOf): Promis
   const out = process.stdout
   if (!out.isTTY) throw new ConfigError('--watch needs a terminal to draw on', 'in scripts use `gray status --json`, or `--wait` to block until the run ends')
   const color = !process.env.NO_COLOR && process.env.TERM !== 'dumb'
-  const directions = Object.fromEntries((ctx.config.gates?.checks ?? []).map((c) => [c.name, c.max !== undefined ? 'max' : 'min'] as const))
+  const directions = gateDirections(ctx.config.gates?.checks ?? [])
   const stop = new AbortController()
   const onSignal = () => stop.abort()
   process.on('SIGINT', onSignal)

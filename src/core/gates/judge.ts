@@ -23,6 +23,11 @@ function noData(check: Check, m: Measurement | undefined, why: string): Judgemen
   return {verdict: 'no-data', value: m?.value ?? null, limit: limitOf(check), baseline: null, samples: m?.samples ?? null, reason: why}
 }
 
+/** Each check's direction by name: max (lower is better) or min. */
+export function gateDirections(checks: readonly Check[]): Record<string, 'max' | 'min'> {
+  return Object.fromEntries(checks.map((c) => [c.name, c.max !== undefined ? 'max' : 'min'] as const))
+}
+
 export function limitOf(check: Check): number | null {
   return check.max ?? check.min ?? null
 }

@@ -43,6 +43,11 @@ export function plainPolicy(config: GrayConfig, state: Pick<RunState, 'runId' | 
   }
 }
 
+/** The percent a published policy sends to gray: a plain policy is 100 once the run completed (every host runs the new version), else 0. */
+export function percentToGray(policy: {mode: string; weightBp: number}, completed: boolean): number {
+  return policy.mode === 'plain' ? (completed ? 100 : 0) : policy.weightBp / 100
+}
+
 /** Weight percent (two decimals, as split_clients) to basis points. */
 export function toBasisPoints(weight: number): number {
   return Math.round(weight * 100)

@@ -1,6 +1,7 @@
 // What a run report shows, drawn from the journal alone: the weight over time,
 // every gate's measurements against its limit, step boundaries, hosts, events.
 import type {JournalEvent} from '../../core/ports.js'
+import {percentToGray} from '../../core/run/policy.js'
 import type {RunState} from '../../core/run/state.js'
 import {summarize} from '../../core/run/summary.js'
 
@@ -57,10 +58,6 @@ export interface ReportModel {
 type Data = Record<string, unknown>
 
 /** A plain policy sends everything to the new version after completion, else nothing. */
-function weightOf(d: Data, completedBefore: boolean): number {
-  return d.mode === 'plain' ? (completedBefore ? 100 : 0) : Number(d.weightBp) / 100
-}
-
 export function reportModel(events: readonly JournalEvent[], state: RunState, directions: Record<string, 'max' | 'min'> = {}): ReportModel {
   const time = (e: JournalEvent) => Date.parse(e.at)
   const served: WeightPoint[] = []
@@ -76,10 +73,10 @@ export function reportModel(events: readonly JournalEvent[], state: RunState, di
         completing = true
         break
       case 'gateway.publish.started':
-        intended.push({t: time(e), weight: weightOf(d, completing)})
+        intended.push({t: time(e), weight: percentToGray({mode: String(d.mode), weightBp: Number(d.weightBp)}, completing)})
         break
       case 'gateway.publish.confirmed':
-        served.push({t: time(e), weight: weightOf(d, completing)})
+        served.push({t: time(e), weight: percentToGray({mode: String(d.mode), weightBp: Number(d.weightBp)}, completing)})
         break
       case 'step.started':
         steps.push({index: Number(d.index), weight: Number(d.weight), t: time(e)})
