@@ -53,7 +53,7 @@ export function buildPlan(config: GrayConfig, gateway: Gateway, version: string,
   const steps = config.steps.map((step, index): PlannedStep => {
     const target = convertTarget(config.steps, stable.length, index)
     const newHosts = stable.slice(converted, target)
-    converted = Math.max(converted, target)
+    converted = target // convertTarget only grows
     const grayHosts = [...config.hosts.gray, ...stable.slice(0, converted)]
     const stableHosts = stable.slice(converted)
     const policy: Policy = {

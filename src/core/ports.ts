@@ -121,6 +121,11 @@ export interface Actor {
   ci: boolean
 }
 
+/** `user@host (pid N)`: who acts, in messages and the journal */
+export function actorName(actor: Pick<Actor, 'user' | 'host' | 'pid'>): string {
+  return `${actor.user}@${actor.host} (pid ${actor.pid})`
+}
+
 export interface JournalEvent<T = Record<string, unknown>> {
   seq: number
   at: string

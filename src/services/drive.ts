@@ -6,7 +6,7 @@ import {withNotifications} from '../adapters/notify/webhook.js'
 import {ruleSupportErrors} from '../core/config/validate.js'
 import {ConfigError} from '../core/errors.js'
 import {planProblems} from '../core/plan.js'
-import type {Gateway, JournalEvent} from '../core/ports.js'
+import {actorName, type Gateway, type JournalEvent} from '../core/ports.js'
 import {RunDriver, type DriverOptions, type Outcome} from '../core/run/driver.js'
 import type {RunState} from '../core/run/state.js'
 import {FileInbox} from '../state/inbox.js'
@@ -59,7 +59,7 @@ export async function driveRun(ctx: Context, lock: Lock, runId: string, gateway:
     inbox: new FileInbox(ctx.store.dir),
     actor: ctx.actor,
     epoch: lock.epoch,
-    takeover: from ? {from: `${from.user}@${from.host} (pid ${from.pid})`} : undefined,
+    takeover: from ? {from: actorName(from)} : undefined,
     observe: withNotifications(ctx.config, options.observe),
     options: options.driver,
   })

@@ -7,7 +7,7 @@ import {hostname} from 'node:os'
 import {basename, join, resolve} from 'node:path'
 import type {LockOptions as FileLockOptions} from 'proper-lockfile'
 
-import type {Actor} from '../core/ports.js'
+import {actorName, type Actor} from '../core/ports.js'
 import {GrayError, LockedError, errorMessage} from '../core/errors.js'
 import {ensurePrivateDir, writeAtomic} from './files.js'
 
@@ -238,7 +238,7 @@ function lockedError(service: string, dir: string, holder: Holder | undefined): 
   }
 
   return new LockedError(
-    `${service} is driven by ${holder.user}@${holder.host} (pid ${holder.pid}) since ${clockTime(holder.since)}; wait for it, or stop it and retry`,
+    `${service} is driven by ${actorName(holder)} since ${clockTime(holder.since)}; wait for it, or stop it and retry`,
   )
 }
 

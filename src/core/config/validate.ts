@@ -3,7 +3,8 @@
 // refer to something, placeholders that can be filled where they stand).
 import type {GatewayCapabilities} from '../ports.js'
 import {unknownPlaceholders} from '../template.js'
-import {HOOK_STAGES, type GrayConfig, type Rule, type StickyKey} from './model.js'
+import {stickyText} from '../policy/document.js'
+import {HOOK_STAGES, type GrayConfig, type Rule} from './model.js'
 import {describeFound, EnvFilled, problem, type ConfigPath} from './problems.js'
 
 export const DEPLOY_PLACEHOLDERS = ['version', 'previousVersion', 'service', 'host.name', 'host.address'] as const
@@ -124,7 +125,7 @@ export function ruleSupportErrors(config: Pick<GrayConfig, 'gateway' | 'traffic'
   })
   const sticky = config.traffic.sticky
   if (!capabilities.sticky.includes(sticky.kind)) {
-    problems.push(problem(['traffic', 'sticky'], `must be a key ${gateway} can split on (${capabilities.sticky.join(', ') || 'none'})`, describeSticky(sticky)))
+    problems.push(problem(['traffic', 'sticky'], `must be a key ${gateway} can split on (${capabilities.sticky.join(', ') || 'none'})`, stickyText(sticky)))
   }
   if (config.traffic.tag && !capabilities.tag) {
     problems.push(problem(['traffic', 'tag'], `must be left out: ${gateway} cannot tag requests`, 'a tag'))
@@ -136,6 +137,3 @@ function describeRule(rule: Rule): string {
   return rule.kind === 'cidr' ? 'an ip rule' : `a ${rule.kind} rule on ${rule.field.source} ${rule.field.name}`
 }
 
-function describeSticky(key: StickyKey): string {
-  return key.kind === 'ip' ? 'ip' : `${key.kind}:${key.name}`
-}

@@ -5,7 +5,7 @@ import {setMaxListeners} from 'node:events'
 
 import pLimit from 'p-limit'
 
-import type {GrayConfig, HookStage} from '../config/model.js'
+import {HOOK_STAGES, type GrayConfig, type HookStage} from '../config/model.js'
 import {faultPoint} from '../faults.js'
 import {hookCommand, isBeforeHook, type HookContext, type HookRunner} from '../hooks.js'
 import {DeployError, errorMessage, ExitCode, GatewayError, GrayError, type ExitCodeValue} from '../errors.js'
@@ -24,6 +24,7 @@ import type {
   Policy,
   RequestKind,
 } from '../ports.js'
+import {actorName} from '../ports.js'
 import type {DeployLogs} from './deploy-logs.js'
 import type {DeployPurpose, EventData, EventType, PublishPurpose} from './events.js'
 import {failureBudget, hookDone, nextAction, type Action} from './next.js'
@@ -106,11 +107,7 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 function configuredHooks(config: GrayConfig): HookStage[] {
-  return (Object.keys(config.hooks ?? {}) as Array<HookStage | 'timeoutMs'>).filter((k): k is HookStage => k !== 'timeoutMs' && Boolean(hookCommand(config.hooks, k)))
-}
-
-function actorName(actor: Actor): string {
-  return `${actor.user}@${actor.host} (pid ${actor.pid})`
+  return HOOK_STAGES.filter((stage) => Boolean(hookCommand(config.hooks, stage)))
 }
 
 export class RunDriver {

@@ -8,7 +8,7 @@ import {fileURLToPath, pathToFileURL} from 'node:url'
 import ts from 'typescript'
 
 const repo = resolve(fileURLToPath(new URL('../../..', import.meta.url)))
-const MODULES = ['src/state/lock.ts', 'src/state/files.ts', 'src/core/errors.ts']
+const MODULES = ['src/state/lock.ts', 'src/state/files.ts', 'src/core/errors.ts', 'src/core/ports.ts']
 
 /** builds the lock module for children under `tmp`; returns its file URL */
 export async function buildLockModule(tmp: string): Promise<string> {
