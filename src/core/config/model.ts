@@ -36,7 +36,7 @@ export interface Step {
   bakeMs: number
   pause: boolean
   /** stable hosts to convert to the new version before this step's weight is applied */
-  hosts?: {count: number} | {percent: number}
+  hosts?: HostShare
 }
 
 export interface HealthCheck {

@@ -61,11 +61,11 @@ const health = strictObject({
 
 const SHARE_OF_HOSTS = /^(\d+(\.\d+)?)%$/
 
-/** A count of hosts like 2, or a share of them like "25%". */
-const hostShare = (expected: string) =>
+/** A count of hosts like 2, or a share of them like "25%"; `count` says what a plain number must be. */
+const hostShare = (count: string, expected: string) =>
   z.union(
     [
-      wholeNumber(1, expected).transform((count): HostShare => ({count})),
+      wholeNumber(1, count).transform((n): HostShare => ({count: n})),
       z
         .string()
         .regex(SHARE_OF_HOSTS, {error: expected})
@@ -97,7 +97,10 @@ const deploy = strictObject({
   timeout: duration().prefault('5m'),
   retries: wholeNumber(0).prefault(1),
   health: health.optional(),
-  maxUnavailable: hostShare('must be a count of hosts like 2, or a share of all hosts like "25%" (at most 100%)')
+  maxUnavailable: hostShare(
+    'a count of hosts like 2, or a share of all hosts like "25%" (at most 100%)',
+    'must be a count of hosts like 2, or a share of all hosts like "25%" (at most 100%)',
+  )
     .optional()
     .describe('Hosts out of service at once while converting and completing; default 25% of all hosts (at least 1)'),
   maxFailPercent: z
@@ -125,7 +128,6 @@ const hooks = strictObject({
 
 // ── gateway ─────────────────────────────────────────────────────────────────
 
-export const GATEWAY_TYPES = ['sandbox', 'nginx', 'apisix', 'http'] as const
 
 const NGINX_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/
 
@@ -267,21 +269,7 @@ const weight = z
     error: 'must have at most two decimals',
   })
 
-const SHARE = /^(\d+(\.\d+)?)%$/
-const STEP_HOSTS_EXPECTED = 'must be a count of stable hosts like 2, or a share of them like "25%" (at most 100%)'
-
-const stepHosts = z.union(
-  [
-    wholeNumber(1, 'a count of stable hosts of at least 1').transform((count) => ({count})),
-    z
-      .string()
-      .regex(SHARE, {error: STEP_HOSTS_EXPECTED})
-      .transform((share) => Number.parseFloat(share))
-      .refine((percent) => percent > 0 && percent <= 100, {error: STEP_HOSTS_EXPECTED})
-      .transform((percent) => ({percent})),
-  ],
-  {error: STEP_HOSTS_EXPECTED},
-)
+const stepHosts = hostShare('a count of stable hosts of at least 1', 'must be a count of stable hosts like 2, or a share of them like "25%" (at most 100%)')
 
 const step = strictObject({
   weight,
@@ -300,7 +288,6 @@ const steps = z
 
 // ── metrics ─────────────────────────────────────────────────────────────────
 
-export const SOURCE_TYPES = ['scrape', 'prometheus', 'sentry', 'command'] as const
 const SOURCE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
 
 const source = z.discriminatedUnion('type', [
