@@ -1,6 +1,7 @@
 // Finding runs in the journal store, without taking the lock or writing anything.
 import {replay, type RunState} from '../core/run/state.js'
 import type {JournalEvent} from '../core/ports.js'
+import {GrayError} from '../core/errors.js'
 import {readJournal} from '../state/journal.js'
 import type {ServiceStore} from '../state/store.js'
 
@@ -15,6 +16,9 @@ export interface StoredRun {
 export async function readRun(store: ServiceStore, id: string): Promise<StoredRun> {
   const path = store.runPath(id)
   const {events, torn} = await readJournal(path)
+  if (!events.some((e) => e.type === 'run.started')) {
+    throw new GrayError(`journal ${path} holds no run.started event, so it is not a run gray can read; move it out of ${store.runsDir}`)
+  }
   return {id, path, events, state: replay(events), torn}
 }
 

@@ -37,8 +37,8 @@ export async function startRun(ctx: Context, options: StartOptions): Promise<Sta
     } else {
       const previousVersion = options.previousVersion ?? (await currentVersion(ctx.store))
       runId = newRunId()
-      const journal = await JournalFile.open(ctx.store.runPath(runId), {actor: ctx.actor, create: true, guard: () => lock.assertHeld()})
-      await journal.append('run.started', runStarted(ctx.config, runId, options.version, previousVersion) as unknown as Record<string, unknown>)
+      const started = runStarted(ctx.config, runId, options.version, previousVersion) as unknown as Record<string, unknown>
+      const journal = await JournalFile.create(ctx.store.runPath(runId), 'run.started', started, {actor: ctx.actor, guard: () => lock.assertHeld()})
       await journal.close()
     }
   } catch (error) {

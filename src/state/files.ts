@@ -1,6 +1,6 @@
 // Small file helpers shared by the state modules: private permissions, atomic replace.
 import {randomBytes} from 'node:crypto'
-import {mkdir, open, rename, unlink} from 'node:fs/promises'
+import {link, mkdir, open, rename, unlink} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 
 /** creates a directory (and its parents) readable only by the user */
@@ -13,11 +13,14 @@ export interface AtomicWriteOptions {
   mode?: number
   /** fsync the file before the rename and its directory after, so the new content survives a crash */
   durable?: boolean
+  /** never replace: fail with EEXIST when the file is already there */
+  exclusive?: boolean
 }
 
 /**
  * Writes a file so readers see the old or the new content, never a mix: a
- * temporary file beside it, renamed over it. The temporary name starts with a
+ * temporary file beside it, renamed over it (or, when exclusive, linked in
+ * place so an existing file is never replaced). The temporary name starts with a
  * dot and ends in .tmp, so globs like `*.conf` or `*.json` never match it.
  */
 export async function writeAtomic(path: string, content: string, options: AtomicWriteOptions = {}): Promise<void> {
@@ -30,7 +33,12 @@ export async function writeAtomic(path: string, content: string, options: Atomic
     } finally {
       await handle.close()
     }
-    await rename(tmp, path)
+    if (options.exclusive) {
+      await link(tmp, path)
+      await unlink(tmp)
+    } else {
+      await rename(tmp, path)
+    }
   } catch (error) {
     await unlink(tmp).catch(() => undefined)
     throw error

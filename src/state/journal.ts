@@ -5,7 +5,7 @@ import {dirname} from 'node:path'
 
 import type {Actor, JournalEvent, JournalWriter} from '../core/ports.js'
 import {GrayError, errorMessage} from '../core/errors.js'
-import {ensurePrivateDir} from './files.js'
+import {ensurePrivateDir, writeAtomic} from './files.js'
 
 export interface JournalOptions {
   actor: Actor
@@ -46,6 +46,25 @@ export class JournalFile implements JournalWriter {
     this.file = file
     this.written = events
     this.options = options
+  }
+
+  /**
+   * Creates a new journal holding its first event, all at once: the file
+   * appears with that line fsynced, or not at all, so no reader and no crash
+   * ever finds a run's journal empty. Refuses to replace an existing file.
+   */
+  static async create(path: string, type: string, data: Record<string, unknown>, options: Omit<JournalOptions, 'create'>): Promise<JournalFile> {
+    await ensurePrivateDir(dirname(path))
+    options.guard?.()
+    const first: JournalEvent = {seq: 1, at: new Date(options.now?.() ?? Date.now()).toISOString(), actor: options.actor, type, data}
+    try {
+      await writeAtomic(path, JSON.stringify(first) + '\n', {durable: true, exclusive: true})
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new GrayError(`journal ${path} already exists; this is a bug in gray, please report it`)
+      throw new GrayError(`could not create journal ${path}: ${errorMessage(error)}; check the disk and start again`, {cause: error})
+    }
+
+    return JournalFile.open(path, {...options, create: false})
   }
 
   static async open(path: string, options: JournalOptions): Promise<JournalFile> {

@@ -1,6 +1,6 @@
 // Bad input through the real CLI: exit 2, one line naming the problem, no
 // stack trace, no .gray/ written, and the gateway never touched.
-import {cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -112,5 +112,34 @@ steps: [{weight: 50, bake: 1s}, {weight: 100, bake: 1s}]
     expect(r.exitCode).toBe(2)
     expect(JSON.parse(r.stdout)).toMatchObject({error: {exitCode: 2}})
     expect(JSON.parse(r.stdout).error.message).toContain('--yes')
+  })
+})
+
+describe('a journal that is not a run', () => {
+  it('stops status and history with one sentence naming the file, and changes nothing', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gray-empty-journal-'))
+    writeFileSync(
+      path.join(dir, 'gray.yaml'),
+      `service: checkout
+hosts: {stable: [127.0.0.1:9], gray: [127.0.0.1:10]}
+deploy: {command: [node, -e, "process.exit(0)"]}
+gateway: {type: sandbox, listen: 127.0.0.1:9, admin: 127.0.0.1:9}
+steps: [{weight: 100, bake: 1s}]
+`,
+    )
+    const runs = path.join(dir, '.gray', 'checkout', 'runs')
+    mkdirSync(runs, {recursive: true})
+    const journal = path.join(runs, '20261122T000000000Z-aaaaaa.ndjson')
+    writeFileSync(journal, '')
+    for (const args of [['status'], ['status', '--json'], ['history']]) {
+      const r = await run(args, {cwd: dir})
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(1)
+      const message = args.includes('--json') ? JSON.parse(r.stdout).error.message : r.stderr.split('\n')[0]
+      expect(message).toContain(`journal ${journal} holds no run.started event`)
+      expect(message).toContain(`move it out of ${runs}`)
+      expect(r.stderr).not.toMatch(/\n\s+at .+[:(]\d+/)
+    }
+    expect(readdirSync(runs)).toEqual(['20261122T000000000Z-aaaaaa.ndjson'])
+    expect(readFileSync(journal, 'utf8')).toBe('')
   })
 })

@@ -1,4 +1,4 @@
-import {appendFile, mkdir, mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
@@ -81,6 +81,27 @@ describe('JournalFile', () => {
     expect((await queued).seq).toBe(1)
     await expect(journal.append('late', {})).rejects.toThrow(/is closed/)
     expect(await fileLines()).toHaveLength(1)
+  })
+
+  it('creates a run journal with its first event already on disk, never an empty file', async () => {
+    const journal = await JournalFile.create(path, 'run.started', {version: 'v2'}, {actor, now: () => Date.parse('2026-11-22T03:45:00Z')})
+    opened.push(journal)
+    expect(await fileLines()).toEqual([{seq: 1, at: '2026-11-22T03:45:00.000Z', actor, type: 'run.started', data: {version: 'v2'}}])
+    expect((await stat(path)).mode & 0o777).toBe(0o600)
+    expect((await stat(join(tmp, 'runs'))).mode & 0o777).toBe(0o700)
+    expect((await journal.append('step.started', {index: 0})).seq).toBe(2)
+    expect(await readdir(join(tmp, 'runs'))).toEqual(['run-1.ndjson'])
+  })
+
+  it('creates nothing when the guard refuses, and never replaces an existing journal', async () => {
+    const refused = JournalFile.create(path, 'run.started', {}, {actor, guard: () => { throw new GrayError('lock lost') }})
+    await expect(refused).rejects.toThrow('lock lost')
+    await expect(stat(path)).rejects.toMatchObject({code: 'ENOENT'})
+
+    await seed(line(1) + line(2))
+    await expect(JournalFile.create(path, 'run.started', {}, {actor})).rejects.toThrow(/journal .*run-1\.ndjson already exists/)
+    expect(await readFile(path, 'utf8')).toBe(line(1) + line(2))
+    expect(await readdir(join(tmp, 'runs'))).toEqual(['run-1.ndjson'])
   })
 
   it('refuses to open a missing journal unless asked to create it', async () => {
