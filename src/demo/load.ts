@@ -58,6 +58,7 @@ interface Sample {
 
 const TICK_MS = 20
 const KEEP_SAMPLES_MS = 60_000
+const IDLE_SOCKET_MS = 30_000
 const DEFAULT_WINDOW_MS = 10_000
 
 export function startLoad(options: LoadOptions): Load {
@@ -65,7 +66,9 @@ export function startLoad(options: LoadOptions): Load {
   if (!(rps > 0) || !(users >= 1)) throw new Error('the demo load needs rps > 0 and at least one user')
   const share = Math.min(1, Math.max(0, options.grayHeaderShare ?? 0))
   const maxInFlight = Math.max(10, Math.ceil(rps))
-  const agent = new Agent({keepAlive: true, maxSockets: maxInFlight})
+  // Idle sockets are closed after 30 s, well before servers close them (nginx
+  // and the sandbox: 75 s), or sooner when the server's Keep-Alive says so.
+  const agent = new Agent({keepAlive: true, maxSockets: maxInFlight, timeout: IDLE_SOCKET_MS})
   const started = performance.now()
 
   const totals = emptyCounts()
@@ -168,20 +171,22 @@ type Answer = Omit<Sample, 'at'>
 /**
  * A GET whose kept-alive socket was closed by the server as it was reused is
  * sent again once on a new socket, as browsers do (RFC 9112 §9.3.1): the
- * request never reached the gateway, so it is not a lost answer.
+ * request never reached the gateway, so it is not a lost answer. The second
+ * try takes a connection of its own: sockets that went idle together are
+ * closed together, and another pooled one may be just as stale.
  */
 async function fetchWithRetry(url: string, agent: Agent, headers: Record<string, string>, timeoutMs: number): Promise<Answer> {
   try {
     return await fetchOne(url, agent, headers, timeoutMs)
   } catch (error) {
     if (!(error instanceof StaleSocketError)) throw error
-    return fetchOne(url, agent, headers, timeoutMs)
+    return fetchOne(url, false, headers, timeoutMs)
   }
 }
 
 class StaleSocketError extends Error {}
 
-function fetchOne(url: string, agent: Agent, headers: Record<string, string>, timeoutMs: number): Promise<Answer> {
+function fetchOne(url: string, agent: Agent | false, headers: Record<string, string>, timeoutMs: number): Promise<Answer> {
   return new Promise((resolve, reject) => {
     let answered = false
     const req = request(url, {agent, headers}, (res) => {

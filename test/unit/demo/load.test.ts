@@ -151,6 +151,25 @@ describe('startLoad', () => {
     expect(stats.responses).toBe(stats.sent)
   })
 
+  it('sends the second try on a connection of its own, even when every pooled socket is stale', async () => {
+    // slow first answers open several sockets at once; each serves one request,
+    // and any later request on it is cut off, so a retry on another pooled socket fails too
+    let resets = 0
+    const served = new WeakSet<object>()
+    const stats = await loadAgainst((req, res) => {
+      if (served.has(req.socket)) {
+        resets++
+        req.socket.destroy()
+        return
+      }
+      served.add(req.socket)
+      setTimeout(() => res.writeHead(200, {'content-type': 'application/json'}).end('{"version":"v1"}'), 150)
+    }, 40, 800)
+    expect(resets).toBeGreaterThan(1)
+    expect(stats.errors, stats.lastError).toBe(0)
+    expect(stats.responses).toBe(stats.sent)
+  })
+
   it('a reset on a new connection is an error, not retried', async () => {
     let requests = 0
     const stats = await loadAgainst((req) => {

@@ -1,3 +1,5 @@
+import {createServer} from 'node:http'
+import type {AddressInfo} from 'node:net'
 import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -131,6 +133,31 @@ describe('data plane', () => {
     await publish(running, policy())
     const reply = await send(`${running.listenUrl}/`, {headers: {connection: 'keep-alive'}})
     expect(reply.headers['keep-alive']).toBe('timeout=75')
+  })
+
+  test('closes an idle upstream connection itself, before an upstream with a longer keep-alive would', async () => {
+    // an upstream that would keep the socket 10 s: if the sandbox closes it
+    // first, the upstream sees the peer's FIN ('end') before the close
+    const upstream = createServer((_req, res) => res.end('idle-test'))
+    upstream.keepAliveTimeout = 10_000
+    const closed = new Promise<{byPeer: boolean}>((resolve) =>
+      upstream.on('connection', (socket) => {
+        let byPeer = false
+        socket.on('end', () => (byPeer = true))
+        socket.on('close', () => resolve({byPeer}))
+      }),
+    )
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+    try {
+      const running = await started()
+      const address = `127.0.0.1:${(upstream.address() as AddressInfo).port}`
+      await publish(running, policy({mode: 'plain', stable: [{name: 'idle-1', address}], gray: []}))
+      expect((await send(`${running.listenUrl}/`)).body).toBe('idle-test')
+      expect(await closed).toEqual({byPeer: true})
+    } finally {
+      upstream.closeAllConnections()
+      await new Promise((resolve) => upstream.close(resolve))
+    }
   })
 
   test('a dead upstream answers 502 naming it', async () => {

@@ -13,6 +13,8 @@ import {PolicyStore} from './store.js'
 
 /** an upstream silent this long is answered with 502 */
 const UPSTREAM_TIMEOUT_MS = 60_000
+/** how long an idle connection to an upstream is kept for reuse */
+const UPSTREAM_IDLE_MS = 4_000
 /** how long an idle client connection is kept open */
 const KEEPALIVE_TIMEOUT_MS = 75_000
 
@@ -37,7 +39,9 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   const {stateFile} = options
   const store = new PolicyStore(stateFile ? await loadState(stateFile) : null)
 
-  const agent = new Agent({keepAlive: true})
+  // An idle upstream socket is closed after 4 s, before an upstream with
+  // Node's default 5 s keep-alive closes it under a request sent on it.
+  const agent = new Agent({keepAlive: true, timeout: UPSTREAM_IDLE_MS})
   const proxy = createProxyServer({agent, xfwd: true, proxyTimeout: UPSTREAM_TIMEOUT_MS})
   // Keep-Alive is hop-by-hop (RFC 9110 §7.6.1): the upstream's idle timeout
   // is not ours. Passing it on told clients to keep sockets this server had
