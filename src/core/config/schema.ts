@@ -3,7 +3,7 @@
 // Schema is generated from this same source (./json-schema.ts).
 import {z} from 'zod'
 import type {Check, GrayConfig, Host, HostShare, Rule, StickyKey, Step} from './model.js'
-import {argv, duration, fieldName, FIELD_NAME, hostPort, httpUrl, isCidr, strictObject, text, wholeNumber} from './values.js'
+import {argv, duration, fieldName, FIELD_NAME, fieldValue, hostPort, httpUrl, isCidr, label, strictObject, text, wholeNumber} from './values.js'
 
 /** What the schema yields; the loader adds `file` and resolves paths against it. */
 export type ParsedConfig = Omit<GrayConfig, 'file'>
@@ -30,7 +30,7 @@ const host = z.union(
       (address): Host => ({name: address, address}),
     ),
     strictObject({
-      name: text('a host name'),
+      name: label('a host name'),
       address: hostPort(),
     }),
   ],
@@ -77,7 +77,7 @@ const hostShare = (count: string, expected: string) =>
   )
 
 const ssh = strictObject({
-  user: text('a user name').optional(),
+  user: label('a user name').optional(),
   port: wholeNumber(1, 'a port 1..65535').max(65535, {error: 'must be a port 1..65535'}).optional(),
   identityFile: text('the path of a private key').optional().describe('Private key for ssh -i: an absolute path, ~/…, or a path relative to gray.yaml'),
   knownHosts: z
@@ -252,7 +252,7 @@ const traffic = strictObject({
     .array(rule, {error: 'must be a list of rules'})
     .prefault([])
     .describe('A request matching ANY rule always goes to gray'),
-  tag: strictObject({header: fieldName(), value: text()})
+  tag: strictObject({header: fieldName(), value: fieldValue()})
     .optional()
     .describe('Header set on gray requests, for downstream services'),
 }).prefault({})
@@ -332,7 +332,7 @@ const metrics = z
 // ── gates ───────────────────────────────────────────────────────────────────
 
 const check = strictObject({
-  name: text('a check name'),
+  name: label('a check name'),
   source: text('the name of a source under metrics'),
   errors: text('a query').optional().describe('Ratio checks: query counting bad events'),
   total: text('a query').optional().describe('Ratio checks: query counting all events'),

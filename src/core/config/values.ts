@@ -50,6 +50,24 @@ export function text(what = 'a non-empty string') {
   return z.string({error: `must be ${what}`}).min(1, {error: `must be ${what}`})
 }
 
+/** C0 and C1 control characters: a name holding one could rewrite the terminal it is printed on */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const NO_CONTROL = /^[^\u0000-\u001F\u007F-\u009F]+$/
+
+/** a name people read in status and logs: non-empty, no control characters */
+export function label(what: string) {
+  return text(what).regex(NO_CONTROL, {error: `must be ${what} without control characters (line breaks, tabs, escapes)`})
+}
+
+/** an HTTP field value (RFC 9110 §5.5) gray sets on requests: no line breaks, so it can never start another header */
+const FIELD_VALUE = /^[\x21-\x7E\x80-\xFF]([\x20-\x7E\x80-\xFF\t]*[\x21-\x7E\x80-\xFF])?$/
+
+export function fieldValue() {
+  return z
+    .string({error: 'must be a header value'})
+    .regex(FIELD_VALUE, {error: 'must be a header value: visible characters with spaces only inside, no line breaks or control characters'})
+}
+
 const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/
 
 /** host:port with a port 1..65535; IPv6 hosts in brackets */
