@@ -45,7 +45,7 @@ export async function startWorld(): Promise<World> {
     listen: new URL(ready.listen).host,
     admin: new URL(ready.admin).host,
     // a lost request is one refused or reset; an answer slower than 5 s on a starved machine is not lost
-    load: startLoad({url: ready.listen, rps: 40, users: 2000, grayHeaderShare: 0.2, requestTimeoutMs: 15_000, signal: stopLoad.signal}),
+    load: startLoad({url: ready.listen, rps: 80, users: 2000, grayHeaderShare: 0.2, requestTimeoutMs: 15_000, signal: stopLoad.signal}),
     async reset() {
       await Promise.all(hosts.map((h) => execa(process.execPath, [demoScript('deploy.mjs'), h.address, 'v1'])))
       const config = configFromObject(configInput(world, '/tmp/x'), '/tmp/x/gray.yaml')
