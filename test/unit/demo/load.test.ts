@@ -132,40 +132,39 @@ describe('startLoad', () => {
     return load.stats()
   }
 
-  it('sends a request again once when the server closed its kept-alive socket as it was reused', async () => {
-    // every socket serves one request; the next one on it is cut off unanswered,
-    // as when a server's idle timeout meets a request already on its way
+  /**
+   * Every socket serves one request (after answerMs); the next one on it is
+   * cut off unanswered, as when a server's idle timeout meets a request
+   * already on its way.
+   */
+  function oneRequestPerSocket(answerMs: number): {handler: RequestListener; resets: () => number} {
     let resets = 0
     const served = new WeakSet<object>()
-    const stats = await loadAgainst((req, res) => {
+    const handler: RequestListener = (req, res) => {
       if (served.has(req.socket)) {
         resets++
         req.socket.destroy()
         return
       }
       served.add(req.socket)
-      res.writeHead(200, {'content-type': 'application/json'}).end('{"version":"v1"}')
-    }, 10, 700)
-    expect(resets).toBeGreaterThan(0)
+      setTimeout(() => res.writeHead(200, {'content-type': 'application/json'}).end('{"version":"v1"}'), answerMs)
+    }
+    return {handler, resets: () => resets}
+  }
+
+  it('sends a request again once when the server closed its kept-alive socket as it was reused', async () => {
+    const server = oneRequestPerSocket(0)
+    const stats = await loadAgainst(server.handler, 10, 700)
+    expect(server.resets()).toBeGreaterThan(0)
     expect(stats.errors).toBe(0)
     expect(stats.responses).toBe(stats.sent)
   })
 
   it('sends the second try on a connection of its own, even when every pooled socket is stale', async () => {
-    // slow first answers open several sockets at once; each serves one request,
-    // and any later request on it is cut off, so a retry on another pooled socket fails too
-    let resets = 0
-    const served = new WeakSet<object>()
-    const stats = await loadAgainst((req, res) => {
-      if (served.has(req.socket)) {
-        resets++
-        req.socket.destroy()
-        return
-      }
-      served.add(req.socket)
-      setTimeout(() => res.writeHead(200, {'content-type': 'application/json'}).end('{"version":"v1"}'), 150)
-    }, 40, 800)
-    expect(resets).toBeGreaterThan(1)
+    // slow first answers open several sockets at once, so a retry on another pooled socket would fail too
+    const server = oneRequestPerSocket(150)
+    const stats = await loadAgainst(server.handler, 40, 800)
+    expect(server.resets()).toBeGreaterThan(1)
     expect(stats.errors, stats.lastError).toBe(0)
     expect(stats.responses).toBe(stats.sent)
   })
