@@ -3,7 +3,7 @@
 import {appendFileSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {setTimeout as delay} from 'node:timers/promises'
-import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished} from 'vitest'
 
 import {replay} from '../../src/core/run/state.js'
 import {readHolder} from '../../src/state/lock.js'
@@ -90,6 +90,12 @@ describe('locks', () => {
   it('a hung holder (SIGSTOP) loses the lock after the staleness limit and its late writes are refused', async () => {
     const dir = caseDir(world, slowSteps)
     const a = gray(['start', '--version', 'v2', '--previous-version', 'v1', '--yes'], {cwd: dir, env: ENV})
+    // a failing assertion must not leave a stopped driver behind on the machine
+    onTestFinished(() => {
+      if (a.exitCode !== null) return
+      a.kill('SIGCONT')
+      a.kill('SIGKILL')
+    })
     await until(dir, 'the long bake', (s) => s.stepIndex === 1 && s.status === 'baking')
     a.kill('SIGSTOP')
     await delay(100) // a heartbeat already under way lands
