@@ -11,7 +11,7 @@ import {postRequest} from '../state/inbox.js'
 import {readJournal} from '../state/journal.js'
 import {readHolder} from '../state/lock.js'
 import {lockStaleMs, type Context} from './context.js'
-import {driveRun, preflight, takeLock, type DriveOptions} from './drive.js'
+import {driveRun, observersOf, preflight, takeLock, type DriveOptions} from './drive.js'
 import {latestRun} from './runs.js'
 
 export interface ControlOptions extends DriveOptions {
@@ -81,10 +81,12 @@ async function follow(
   const started = Date.now()
   let seen = 0
   let acked = false
+  // the live driver notifies; here only the display watches, through the same door
+  const hub = observersOf({config: {...ctx.config, notify: []}}, options)
   for (;;) {
     const {events} = await readJournal(path)
     const state = replay(events)
-    for (const e of events.slice(seen)) options.observe?.(e, state)
+    for (const e of events.slice(seen)) hub.emit(e, state)
     seen = events.length
     if (done(state, events)) return state
     acked ||= events.some((e) => e.type === 'request.received' && e.actor.pid !== process.pid && Date.parse(e.at) >= started - 1000)

@@ -37,6 +37,11 @@ export function fmt(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toPrecision(3).replace(/\.?0+$/, '')
 }
 
+/** A count for people: whole, with thousands separators (2,813). */
+export function count(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : String(n)
+}
+
 /**
  * Judges the gray measurement against the check's limit and, when the check
  * has a baseline, against the stable measurement taken the same way.
@@ -44,7 +49,7 @@ export function fmt(n: number): string {
 export function judge(check: Check, gray: Measurement, stable?: Measurement): Judgement {
   if (!usable(gray.value)) return noData(check, gray, gray.value === null ? 'no data' : `value is ${gray.value}`)
   if (gray.samples !== null && gray.samples < check.minSamples) {
-    return noData(check, gray, `${fmt(gray.samples)} samples < ${check.minSamples} needed`)
+    return noData(check, gray, `${count(gray.samples)} samples < ${count(check.minSamples)} needed`)
   }
   const value = gray.value
   const base: Judgement = {verdict: 'pass', value, limit: limitOf(check), baseline: null, samples: gray.samples, reason: ''}
