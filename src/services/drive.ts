@@ -130,7 +130,8 @@ export function interruptions(driver: Pick<RunDriver, 'request' | 'state'>, opti
   const pause = (signal: string) => {
     if (pausing) return note(`${signal}: still pausing; a deploy or publish under way finishes first, so nothing is left half-done`)
     pausing = true
-    note(`${signal}: pausing at the current weight once the step in progress settles. Then NOTHING GUARDS THIS RUN: no gate is measured and nothing rolls back by itself until \`gray resume\` (or \`gray rollback\`)`, true)
+    note(`${signal}: pausing at the current weight once the step in progress settles (a deploy or publish under way finishes first)`)
+    note('NOTHING GUARDS THIS RUN until `gray resume`: no gate is measured and nothing rolls back by itself (`gray rollback` reverts it)', true)
     void driver.request('pause', {reason: `interrupted by ${signal}`}).catch(() => undefined)
   }
   const on = (signal: NodeJS.Signals) => {

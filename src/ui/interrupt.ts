@@ -30,7 +30,7 @@ export function interruptAsk(json: boolean, progress: Progress): InterruptAsk | 
             },
           ],
         },
-        {signal: cancel, clearPromptOnDone: false},
+        {signal: cancel, clearPromptOnDone: true},
       )
     } finally {
       progress.resume()

@@ -34,7 +34,7 @@ describe('interruptions', () => {
       answer(choice)
       await tick()
       expect(d.requests).toEqual(expected)
-      if (choice === 'pause') expect(notes.find(([, loud]) => loud)?.[0]).toMatch(/NOTHING GUARDS THIS RUN.*gray resume/)
+      if (choice === 'pause') expect(notes.find(([, loud]) => loud)?.[0]).toMatch(/NOTHING GUARDS THIS RUN until `gray resume`/)
     })
   }
 

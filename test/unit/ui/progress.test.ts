@@ -77,6 +77,7 @@ describe('the live block', () => {
     await view.end(h.state())
     const drawnFrames = frames.filter(Boolean)
     expect(drawnFrames.length).toBeGreaterThan(3)
+    // eslint-disable-next-line no-control-regex
     for (const f of drawnFrames.slice(1)) expect(f).toMatch(/^\u001b\[\d+F\u001b\[J/)
     expect(written).toContain('✔ Complete')
   })
