@@ -135,4 +135,22 @@ describe.skipIf(skip !== null && !process.env.CI)('Ctrl-C on a terminal', () => 
     expect(end).toContain('NOTHING GUARDS THIS RUN')
     noBug(end)
   })
+
+  it('`resume` on a terminal when a gate trips: rolled back, exit 3, the gateway at 0, no stack trace', async () => {
+    live = await startTtyLive({failVersions: ['slow-v2'], slowMs: 2_000, steps: '[{weight: 50, bake: 60s}, {weight: 100, bake: 1s}]'})
+    const t = await open(['start', '--version', 'slow-v2', '--previous-version', 'v1', '--yes'])
+    await t.until('the deploy on screen', (s) => s.includes('→ slow-v2'), SCREEN_MS)
+    await t.keys('C-c')
+    await t.until('the question', (s) => s.includes(QUESTION), SCREEN_MS)
+    await t.keys('Down', 'Down', 'Enter')
+    expect(await t.exitCode()).toBe(4)
+    expect(replay(await live.journal()).status).toBe('paused')
+
+    const r = await open(['resume'])
+    expect(await r.exitCode()).toBe(3)
+    const end = await r.capture()
+    expect(end).toMatch(/^✖ Step 1\/2 · 50% to gray · rolled back: gate errors failed/m)
+    noBug(end)
+    expect(await live.servedWeight()).toBe(0)
+  })
 })

@@ -109,6 +109,10 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
     live = await startTtyLive({steps: LONG_BAKE})
     const driver = await open(START)
     await driver.until('step 2 baking', (s) => s.includes('▶ Step 2/3') && s.includes('baking'), SCREEN_MS)
+    // `resume` and `promote` typed there go to the live driver too (nothing to resume: it says so and changes nothing)
+    const resume = await open(['resume'])
+    expect(await resume.exitCode()).toBe(0)
+    expect(await resume.capture()).toMatch(/the driver \(pid \d+\) took the resume request/)
     const r = await open(['rollback'])
     await r.until('the question', (s) => s.includes('Roll back shop now?'), SCREEN_MS)
     await r.keys('y', 'Enter')
@@ -121,6 +125,43 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
     expect(first).toMatch(/^✖ Step 2\/3 · 10% to gray · rolled back: requested by/m)
     noBug(first)
     expect(await live.servedWeight()).toBe(0)
+  })
+
+  it('under 80 columns the run prints plain timestamped lines, no redrawn block', async () => {
+    live = await startTtyLive({steps: '[{weight: 1, bake: 1s}, {weight: 100, bake: 1s}]'})
+    const t = await open(START, {width: 79, height: 200})
+    expect(await t.exitCode()).toBe(0)
+    const end = await t.capture()
+    expect(end).toMatch(/^\d\d:\d\d:\d\d step 1 started: 1%$/m)
+    expect(end).toMatch(/^\d\d:\d\d:\d\d completed: v2 is the current version$/m)
+    expect(end).not.toContain('  weight  intended')
+    noBug(end)
+  })
+
+  it('`status --watch` draws its first frame before the gateway answers, then says the gateway cannot be read', async () => {
+    live = await startTtyLive({steps: '[{weight: 1, bake: 1s, pause: true}, {weight: 100, bake: 1s}]'})
+    const waits = await open(START)
+    expect(await waits.exitCode()).toBe(4)
+    // a gateway admin that accepts connections and never answers: read back only ends at its 3 s timeout
+    const {createServer} = await import('node:net')
+    const sockets: import('node:net').Socket[] = []
+    const hole = createServer((socket) => void sockets.push(socket))
+    await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve))
+    const port = (hole.address() as import('node:net').AddressInfo).port
+    const {readFileSync, writeFileSync} = await import('node:fs')
+    const file = `${live.dir}/gray.yaml`
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/admin: "[^"]+"/, `admin: "127.0.0.1:${port}"`))
+    try {
+      const w = await open(['status', '--watch'], {width: 100, height: 30})
+      const first = await w.until('the first frame', (s) => s.includes('shop v1 → v2'), SCREEN_MS)
+      expect(first).toMatch(/^weight {2}intended 1% {2}served reading the gateway…$/m)
+      expect(await w.until('the gateway read back', (s) => s.includes('unreadable:'), SCREEN_MS)).toMatch(/served unreadable: /)
+      await w.keys('C-c')
+      expect(await w.exitCode()).toBe(0)
+    } finally {
+      for (const s of sockets) s.destroy()
+      hole.close()
+    }
   })
 
   it('Ctrl-C at the start confirmation is a plain cancel: exit 2, nothing written', async () => {
