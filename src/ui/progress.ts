@@ -259,7 +259,6 @@ export class LiveProgress implements Progress {
   private suspended = false
   private ended = false
   private broken = false
-  private cursorGuard = false
 
   constructor(
     private readonly out: NodeJS.WriteStream,
@@ -312,7 +311,6 @@ export class LiveProgress implements Progress {
     this.safely(() => {
       this.clear()
       if (last && last.steps) this.out.write(endLines(last, this.printed).map((l) => `${l}\n`).join(''))
-      this.out.write(SHOW_CURSOR)
     })
   }
 
@@ -361,20 +359,11 @@ export class LiveProgress implements Progress {
     const finished: string[] = []
     for (; this.printed < upTo; this.printed++) finished.push(finishedLine(s, this.printed, this.passedBy))
     const block = renderBlock(s, {width, now: this.now(), styles: this.styles, events: this.events}).slice(0, Math.max(3, rows - 2))
+    // the cursor stays visible: a process killed by a signal could not show it again
     if (this.drawn > 0) text += `\x1b[${this.drawn}F\x1b[J`
-    else {
-      text += HIDE_CURSOR
-      if (!this.cursorGuard) {
-        this.cursorGuard = true
-        process.once('exit', () => void this.out.write(SHOW_CURSOR))
-      }
-    }
     text += finished.map((l) => `${l}\n`).join('')
     text += block.map((l) => `${l}\x1b[K\n`).join('')
     this.out.write(text)
     this.drawn = block.length
   }
 }
-
-const HIDE_CURSOR = '\x1b[?25l'
-const SHOW_CURSOR = '\x1b[?25h'
