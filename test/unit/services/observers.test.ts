@@ -1,6 +1,8 @@
 // Observers only watch a run: fed a throwing, a rejecting, a hanging, a slow and a
 // signal-grabbing observer, the driver carries a full run and a rollback to the same
 // end, through the same journal, in the same virtual time as with no observer at all.
+import {execa} from 'execa'
+import path from 'node:path'
 import {PassThrough} from 'node:stream'
 import {afterEach, describe, expect, it} from 'vitest'
 
@@ -129,5 +131,18 @@ describe('the observer hub', () => {
     const {out: outcome} = await drive(fullRun, [{name: 'the progress display', observe: (e, s) => view.observe(e, s)}])
     await view.end(outcome.state)
     expect(outcome.state.status).toBe('completed')
+  })
+
+  it('while a run is driven, a stray rejection (a display\'s own promise) is reported once and does not end the process', async () => {
+    const module = path.resolve('src/services/observers.ts')
+    const script = `import {guardStrayRejections} from ${JSON.stringify(module)}
+const off = guardStrayRejections()
+Promise.reject(new Error('rolling back: gate failed'))
+Promise.reject(new Error('rolling back: gate failed'))
+setTimeout(() => { off(); console.log('the driver goes on') }, 200)`
+    const r = await execa(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {reject: false, env: {DEBUG: ''}})
+    expect(r.exitCode, String(r.stderr)).toBe(0)
+    expect(String(r.stdout)).toBe('the driver goes on')
+    expect(String(r.stderr)).toBe('gray: something that only watches the run failed: rolling back: gate failed; the run goes on')
   })
 })
