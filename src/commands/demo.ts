@@ -21,7 +21,7 @@ ${EXIT_CODES_HELP}`
   async run(): Promise<StatusDocument> {
     const {flags} = await this.parse(Demo)
     const json = this.jsonEnabled()
-    const progress = createProgress({json})
+    const progress = createProgress({json, ctrlC: 'stops the demo and everything it started'})
     const result = await runDemo({
       fail: flags.fail,
       observe: (e, s) => progress.observe(e, s),

@@ -5,9 +5,9 @@ import {loadContext} from '../services/context.js'
 import {startRun} from '../services/start.js'
 import {statusOf, type StatusDocument} from '../services/status.js'
 import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
-import {confirm} from '../ui/interactive.js'
+import {canPrompt, confirm} from '../ui/interactive.js'
 import {interruptAsk, interruptNote} from '../ui/interrupt.js'
-import {createProgress} from '../ui/progress.js'
+import {createProgress, ctrlCHint} from '../ui/progress.js'
 import {describeEnd} from '../ui/run-result.js'
 
 export default class Start extends GrayCommand {
@@ -33,7 +33,7 @@ ${EXIT_CODES_HELP}`
     const ctx = await loadContext(flags.config)
     const json = this.jsonEnabled()
     await confirm(`Start rolling out ${ctx.config.service} ${flags.version}?`, {yes: flags.yes, json, action: 'gray start'})
-    const progress = createProgress({json, checks: ctx.config.gates?.checks})
+    const progress = createProgress({json, checks: ctx.config.gates?.checks, ctrlC: ctrlCHint(canPrompt(json))})
     const result = await startRun(ctx, {
       version: flags.version,
       previousVersion: flags['previous-version'],

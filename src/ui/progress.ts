@@ -32,6 +32,8 @@ export interface ProgressOptions {
   json: boolean
   /** the config's checks: which gates are ratios (shown as percentages) and their direction */
   checks?: readonly Check[]
+  /** the block's last line: what Ctrl-C does here (none when not told) */
+  ctrlC?: string
 }
 
 const MIN_COLUMNS = 80
@@ -39,7 +41,7 @@ const MIN_COLUMNS = 80
 export function createProgress(options: ProgressOptions): Progress {
   if (options.json) return {observe: () => undefined, end: async () => undefined, suspend: () => undefined, resume: () => undefined, setChecks: () => undefined, note: (line) => void process.stderr.write(`${line}\n`)}
   const err = process.stderr
-  if (err.isTTY && !process.env.CI && (err.columns ?? 0) >= MIN_COLUMNS) return new LiveProgress(err, gateStyles(options.checks ?? []))
+  if (err.isTTY && !process.env.CI && (err.columns ?? 0) >= MIN_COLUMNS) return new LiveProgress(err, gateStyles(options.checks ?? []), Date.now, options.ctrlC)
   return new LineProgress()
 }
 
@@ -78,6 +80,11 @@ export function gateStyles(checks: readonly Check[]): Record<string, GateStyle> 
 export function gateNumber(value: number | null, ratio: boolean): string {
   if (value === null || !Number.isFinite(value)) return '-'
   return ratio ? `${fmt(value * 100)}%` : fmt(value)
+}
+
+/** The hint for drivers: on a terminal Ctrl-C asks, else it pauses. */
+export function ctrlCHint(asks: boolean): string {
+  return asks ? 'asks: keep going, roll back now, or pause and leave' : 'pauses once the step in progress settles'
 }
 
 export const plural = (n: number, one: string, many: string) => `${count(n)} ${n === 1 ? one : many}`
@@ -137,6 +144,8 @@ export interface BlockOptions {
   styles: Record<string, GateStyle>
   /** the last events, already summarised: [time, text, loud] */
   events: Array<[string, string, boolean]>
+  /** what Ctrl-C does, for the last line */
+  ctrlC?: string
 }
 
 /** The block redrawn in place: what the run does now. Pure, for tests. */
@@ -197,7 +206,7 @@ export function renderBlock(state: RunState, o: BlockOptions): string[] {
   if (o.events.length > 0) {
     o.events.forEach(([at, text, loud], i) => lines.push([[i === 0 ? '  events  ' : '          '], [`${at} `, 'dim'], [text, loud ? 'red' : undefined]]))
   }
-  lines.push([[state.rollback ? '  Ctrl-C: the rollback goes on until traffic is back on stable' : '  Ctrl-C asks: keep going, roll back now, or pause and leave', 'dim']])
+  if (o.ctrlC) lines.push([[state.rollback ? '  Ctrl-C: the rollback goes on until traffic is back on stable' : `  Ctrl-C ${o.ctrlC}`, 'dim']])
   return lines.map((l) => paint(l, o.width))
 }
 
@@ -264,6 +273,7 @@ export class LiveProgress implements Progress {
     private readonly out: NodeJS.WriteStream,
     private styles: Record<string, GateStyle> = {},
     private readonly now: () => number = Date.now,
+    private readonly ctrlC?: string,
   ) {}
 
   observe(event: JournalEvent, state: RunState): void {
@@ -358,7 +368,7 @@ export class LiveProgress implements Progress {
     const upTo = Math.min(phaseOf(s), s.steps.length + 1)
     const finished: string[] = []
     for (; this.printed < upTo; this.printed++) finished.push(finishedLine(s, this.printed, this.passedBy))
-    const block = renderBlock(s, {width, now: this.now(), styles: this.styles, events: this.events}).slice(0, Math.max(3, rows - 2))
+    const block = renderBlock(s, {width, now: this.now(), styles: this.styles, events: this.events, ctrlC: this.ctrlC}).slice(0, Math.max(3, rows - 2))
     // the cursor stays visible: a process killed by a signal could not show it again
     if (this.drawn > 0) text += `\x1b[${this.drawn}F\x1b[J`
     text += finished.map((l) => `${l}\n`).join('')

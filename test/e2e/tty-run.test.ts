@@ -46,6 +46,7 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
     expect(mid).toMatch(/^✔ Step 1\/3 · 1% to gray · gates passed$/m)
     expect(mid).toMatch(/^ {2}gates {3}errors +(pass|no-data|waiting) +(-|[\d.]+%) +≤ 5% /m)
     expect(mid).not.toMatch(/\d\.\d{5,} samples|\(1 passes\)/)
+    expect(mid).toContain('Ctrl-C asks: keep going, roll back now, or pause and leave')
     expect(await t.exitCode()).toBe(0)
     const end = await t.capture()
     expect(end).toMatch(/^✔ Step 3\/3 · 100% to gray/m)
