@@ -103,8 +103,10 @@ function oneLine(text: string): string {
 
 /**
  * While a run is driven, a rejected promise nobody handles (an observer's stray
- * timer or render) is reported once and does not end the process: the driver
- * awaits everything it starts, so such a rejection never comes from the run itself.
+ * timer or render, a library's background work) is reported once and does not
+ * end the process: what the driver waits for it handles itself, and the journal,
+ * not this process, is the run's memory — dying here would only leave the run
+ * unguarded at its current weight.
  */
 export function guardStrayRejections(report: (line: string) => void = (l) => void process.stderr.write(`${l}\n`)): () => void {
   const seen = new Set<string>()
@@ -113,7 +115,7 @@ export function guardStrayRejections(report: (line: string) => void = (l) => voi
     if (seen.has(message)) return
     seen.add(message)
     try {
-      report(redact(`gray: something that only watches the run failed: ${message}; the run goes on`))
+      report(redact(`gray: an error off the driver's path was ignored: ${message}; the run goes on`))
       if (isDebug() && reason instanceof Error && reason.stack) report(redact(reason.stack))
     } catch {
       // ignore
