@@ -156,8 +156,9 @@ export function renderBlock(state: RunState, o: BlockOptions): string[] {
   const step = state.steps[state.stepIndex]
   let head: Piece[]
   if (state.rollback) head = [['↩ ROLLING BACK', 'redBold'], [`: ${redact(state.rollback.reason)}`, 'red']]
-  else if (state.paused) head = [[`⏸ ${titles[phase]}`, 'yellow'], [` · paused: ${redact(state.paused.reason)}`, 'yellow']]
-  else if (state.waiting) head = [[`⏸ ${titles[phase]}`, 'yellow'], [' · waits for `gray promote`', 'yellow']]
+  // only narrow glyphs in the block: a wide one would wrap a full line and throw the redraw off by a row
+  else if (state.paused) head = [[`‖ ${titles[phase]}`, 'yellow'], [` · paused: ${redact(state.paused.reason)}`, 'yellow']]
+  else if (state.waiting) head = [[`‖ ${titles[phase]}`, 'yellow'], [' · waits for `gray promote`', 'yellow']]
   else {
     const bakeEnd = state.bakeStartedAt && step && phase >= 1 && phase <= state.steps.length ? Date.parse(state.bakeStartedAt) + step.bakeMs : null
     const doing = state.status === 'deploying' ? 'deploying' : bakeEnd !== null ? (o.now < bakeEnd ? `baking, ends in ${ago(bakeEnd, o.now)}` : 'baked; gates decide') : state.status.replace('_', ' ')
@@ -361,7 +362,7 @@ export class LiveProgress implements Progress {
   private draw(): void {
     const s = this.state
     if (!s || this.suspended || this.ended) return
-    const width = Math.max(20, (this.out.columns || 80) - 1)
+    const width = Math.max(20, (this.out.columns || 80) - 2)
     const rows = this.out.rows || 30
     let text = ''
     // phases the run has gone past are printed once, above the block
