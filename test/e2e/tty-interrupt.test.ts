@@ -6,7 +6,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import type {JournalEvent} from '../../src/core/ports.js'
 import {replay} from '../../src/core/run/state.js'
-import {grayTty, STACK_TRACE, ttySkipReason, type Tty} from '../support/tty.js'
+import {grayTty, keepScreen, STACK_TRACE, ttySkipReason, type Tty} from '../support/tty.js'
 import {LONG_BAKE, START, startTtyLive, type TtyLive} from '../support/tty-live.js'
 
 const skip = ttySkipReason()
@@ -46,6 +46,7 @@ describe.skipIf(skip !== null && !process.env.CI)('Ctrl-C on a terminal', () => 
     await baking(t)
     await t.keys('C-c')
     const asked = await t.until('the question', (s) => s.includes(QUESTION) && s.includes('Pause and leave'), SCREEN_MS)
+    keepScreen('tty-ctrl-c-question', asked)
     expect(asked).toContain('Keep going')
     expect(asked).toContain('Roll back now')
     // the question does not stop the driver: gates are still measured while it is on screen

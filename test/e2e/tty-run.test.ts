@@ -4,7 +4,7 @@
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {replay} from '../../src/core/run/state.js'
-import {grayTty, STACK_TRACE, ttySkipReason, type Tty} from '../support/tty.js'
+import {grayTty, keepScreen, STACK_TRACE, ttySkipReason, type Tty} from '../support/tty.js'
 import {LONG_BAKE, START, startTtyLive, type TtyLive} from '../support/tty-live.js'
 
 const skip = ttySkipReason()
@@ -39,6 +39,7 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
     live = await startTtyLive({steps: '[{weight: 1, bake: 2s}, {weight: 10, bake: 4s}, {weight: 100, bake: 1s}]'})
     const t = await open(START)
     const mid = await t.until('step 2 baking', (s) => s.includes('▶ Step 2/3') && s.includes('baking'), SCREEN_MS)
+    keepScreen('tty-start-baking', mid)
     // one block, redrawn in place: one weight line and one head on the screen, the finished phases above
     expect(mid.match(/^ {2}weight {2}intended/gm)).toHaveLength(1)
     expect(mid.match(/^▶ /gm)).toHaveLength(1)
@@ -60,6 +61,7 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
     const t = await open(START)
     expect(await t.exitCode()).toBe(3)
     const end = await t.capture()
+    keepScreen('tty-start-rolled-back', end)
     expect(end).toMatch(/^✖ Step 1\/2 · 50% to gray · rolled back: gate errors failed/m)
     expect(end).toMatch(/^· Step 2\/2 · 100% to gray · skipped: rolled back$/m)
     noBug(end)
@@ -126,6 +128,26 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
     expect(first).toMatch(/^✖ Step 2\/3 · 10% to gray · rolled back: requested by/m)
     noBug(first)
     expect(await live.servedWeight()).toBe(0)
+  })
+
+  it('`gray rollback` from a second terminal while `gray promote` drives at 100% on a terminal: both exit 3, the gateway at 0', async () => {
+    live = await startTtyLive({steps: '[{weight: 1, bake: 1s, pause: true}, {weight: 100, bake: 300s}]'})
+    expect(await (await open(START)).exitCode()).toBe(4)
+    const p = await open(['promote'])
+    await p.until('the question', (s) => s.includes('Let shop go on to its next step?'), SCREEN_MS)
+    await p.keys('y', 'Enter')
+    await p.until('100% baking', (s) => s.includes('▶ Step 2/2 · 100% to gray') && s.includes('baking'), SCREEN_MS)
+    const r = await open(['rollback', '--reason', 'v2 fails at 100%'])
+    await r.until('the question', (s) => s.includes('Roll back shop now?'), SCREEN_MS)
+    await r.keys('y', 'Enter')
+    expect(await r.exitCode()).toBe(3)
+    expect(await p.exitCode()).toBe(3)
+    const driving = await p.capture()
+    expect(driving).toMatch(/^✖ Step 2\/2 · 100% to gray · rolled back: v2 fails at 100%$/m)
+    noBug(driving)
+    noBug(await r.capture())
+    expect(await live.servedWeight()).toBe(0)
+    expect(replay(await live.journal()).hosts.every((h) => h.version === 'v1')).toBe(true)
   })
 
   it('under 80 columns the run prints plain timestamped lines, no redrawn block', async () => {

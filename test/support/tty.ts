@@ -2,8 +2,7 @@
 // `bin/run.js ARGS` (on dist/) through bash, which writes the exit code to a file
 // when gray ends; the screen is read back with capture-pane. CI is unset in the
 // session, so gray sees a terminal exactly as a person's.
-import {existsSync, readFileSync} from 'node:fs'
-import {mkdtempSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {setTimeout as delay} from 'node:timers/promises'
@@ -57,3 +56,9 @@ export async function grayTty(args: string[], options: TtyOptions): Promise<Tty>
 
 /** Text that means a stack trace reached the screen. */
 export const STACK_TRACE = /^\s+at .+[(:]\d+|file:\/\/\/|Error: .*\n\s+at /m
+
+/** Keeps a screen as test-artifacts/NAME.txt, for a person to look at after the run. */
+export function keepScreen(name: string, screen: string): void {
+  mkdirSync('test-artifacts', {recursive: true})
+  writeFileSync(path.join('test-artifacts', `${name}.txt`), `${screen.trimEnd()}\n`)
+}
