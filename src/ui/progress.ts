@@ -8,7 +8,7 @@
 import chalk from 'chalk'
 
 import type {Check} from '../core/config/model.js'
-import {count, fmt} from '../core/gates/judge.js'
+import {count, fmt, isRatio} from '../core/gates/judge.js'
 import type {JournalEvent} from '../core/ports.js'
 import {summarize} from '../core/run/summary.js'
 import type {RunState} from '../core/run/state.js'
@@ -74,7 +74,7 @@ export interface GateStyle {
 }
 
 export function gateStyles(checks: readonly Check[]): Record<string, GateStyle> {
-  return Object.fromEntries(checks.map((c) => [c.name, {ratio: Boolean((c.errors && c.total) || c.release), side: c.max !== undefined ? '≤' : '≥'}]))
+  return Object.fromEntries(checks.map((c) => [c.name, {ratio: isRatio(c), side: c.max !== undefined ? '≤' : '≥'}]))
 }
 
 export function gateNumber(value: number | null, ratio: boolean): string {

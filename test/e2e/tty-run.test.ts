@@ -62,7 +62,7 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
     expect(await t.exitCode()).toBe(3)
     const end = await t.capture()
     keepScreen('tty-start-rolled-back', end)
-    expect(end).toMatch(/^✖ Step 1\/2 · 50% to gray · rolled back: gate errors failed/m)
+    expect(end).toMatch(/^✖ Step 1\/2 · 50% to gray · rolled back: gate errors failed: [\d.]+% > max 5% \(2 consecutive fails\)$/m)
     expect(end).toMatch(/^· Step 2\/2 · 100% to gray · skipped: rolled back$/m)
     noBug(end)
     expect(await live.servedWeight()).toBe(0)

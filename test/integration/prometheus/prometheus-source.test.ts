@@ -93,7 +93,7 @@ describe.skipIf(skipWithoutPrometheus)('PrometheusSource against a real Promethe
     expect(stableM.samples).toBe(200)
     expect(stableM.raw.errors).toBeNull()
     const grayM = await source.measure(request(backend5xx))
-    expect(judge(backend5xx, grayM, stableM)).toMatchObject({verdict: 'fail', reason: '0.25 > max 0.01'})
+    expect(judge(backend5xx, grayM, stableM)).toMatchObject({verdict: 'fail', reason: '25% > max 1%'})
     expect(judge({...backend5xx, max: undefined}, grayM, stableM)).toMatchObject({verdict: 'fail', baseline: 0})
   })
 
