@@ -59,7 +59,7 @@ export class ObserverHub {
       const before = SIGNALS.map((s) => process.listeners(s))
       try {
         const result = w.observe(event, state)
-        if (isPromise(result)) result.then(() => this.disarm(w, before), (error: unknown) => this.failed(w, error))
+        if (isPromise(result)) result.then(undefined, (error: unknown) => this.failed(w, error))
       } catch (error) {
         this.failed(w, error)
       }
