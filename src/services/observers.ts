@@ -5,7 +5,9 @@
 // reports it once (one line; the stack only with DEBUG=gray*), and drops a
 // broken display or keeps a notifier, as each observer asked. An observer that
 // installs a SIGINT/SIGTERM handler while it is called loses it: only the
-// driver decides what a signal does to a run.
+// driver decides what a signal does to a run. (That check is made around the
+// call itself; what an observer does later in its own timers cannot be blamed on
+// it reliably, so the run view installs nothing at all: see ui/progress.ts.)
 import {errorMessage} from '../core/errors.js'
 import type {JournalEvent} from '../core/ports.js'
 import type {RunState} from '../core/run/state.js'
