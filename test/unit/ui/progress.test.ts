@@ -59,6 +59,7 @@ describe('the live block', () => {
     let written = ''
     out.write = ((chunk: string) => ((written += chunk), true)) as typeof out.write
     let now = Date.parse('2026-11-22T10:00:00Z')
+    const signals = ['SIGINT', 'SIGTERM', 'exit'].map((s) => process.listenerCount(s))
     const view = new LiveProgress(out, {}, () => now)
     const h = harness()
     const driver = h.driver()
@@ -81,5 +82,7 @@ describe('the live block', () => {
     // eslint-disable-next-line no-control-regex
     for (const f of drawnFrames.slice(1)) expect(f).toMatch(/^\u001b\[\d+F\u001b\[J/)
     expect(written).toContain('✔ Complete')
+    // it only watches: no signal or exit handler of its own
+    expect(['SIGINT', 'SIGTERM', 'exit'].map((s) => process.listenerCount(s))).toEqual(signals)
   })
 })
