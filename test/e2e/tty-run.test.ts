@@ -130,6 +130,23 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
     expect(await live.servedWeight()).toBe(0)
   })
 
+  it('Ctrl-C in the terminal following a live driver only stops following (exit 0); the driver finishes the rollback (exit 3)', async () => {
+    live = await startTtyLive({steps: LONG_BAKE, slowMs: 6_000})
+    const driver = await open(START)
+    await driver.until('step 2 baking', (s) => s.includes('▶ Step 2/3') && s.includes('baking'), SCREEN_MS)
+    live.slowDown()
+    const r = await open(['rollback', '--yes'])
+    await r.until('the rollback under way', (s) => s.includes('ROLLING BACK'), SCREEN_MS)
+    await r.keys('C-c')
+    expect(await r.exitCode()).toBe(0)
+    const follower = await r.capture()
+    expect(follower).toMatch(/stopped following; the driver \(pid \d+\) has taken the request and goes on/)
+    noBug(follower)
+    expect(await driver.exitCode()).toBe(3)
+    expect(await live.servedWeight()).toBe(0)
+    expect(replay(await live.journal()).hosts.every((h) => h.version === 'v1')).toBe(true)
+  })
+
   it('`gray rollback` from a second terminal while `gray promote` drives at 100% on a terminal: both exit 3, the gateway at 0', async () => {
     live = await startTtyLive({steps: '[{weight: 1, bake: 1s, pause: true}, {weight: 100, bake: 300s}]'})
     expect(await (await open(START)).exitCode()).toBe(4)
