@@ -138,7 +138,7 @@ describe.skipIf(skip !== null && !process.env.CI)('Ctrl-C on a terminal', () => 
   })
 
   it('`resume` on a terminal when a gate trips: rolled back, exit 3, the gateway at 0, no stack trace', async () => {
-    live = await startTtyLive({failVersions: ['slow-v2'], slowMs: 5_000, steps: '[{weight: 50, bake: 60s}, {weight: 100, bake: 1s}]'})
+    live = await startTtyLive({failVersions: ['slow-v2'], slowMs: 10_000, steps: '[{weight: 50, bake: 60s}, {weight: 100, bake: 1s}]'})
     const t = await open(['start', '--version', 'slow-v2', '--previous-version', 'v1', '--yes'])
     await t.until('the deploy on screen', (s) => s.includes('→ slow-v2'), SCREEN_MS)
     await t.keys('C-c')
