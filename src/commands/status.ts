@@ -31,9 +31,9 @@ ${EXIT_CODES_HELP}`
     const limit = flags.timeout ? await parseDuration(flags.timeout) : Infinity
     const {statusContext, statusOf, waitForEnd} = await import('../services/status.js')
     if (flags.watch) {
-      // the board shows each gate's direction, so it reads the whole config
-      const [{watchStatus}, {loadContext}] = await Promise.all([import('../ui/watch-status.js'), import('../services/context.js')])
-      return this.finish(await watchStatus(await loadContext(flags.config), statusOf), ExitCode.ok)
+      // the first frame at once, from the light config; each gate's direction comes with the whole config
+      const [{watchStatus}, ctx] = await Promise.all([import('../ui/watch-status.js'), statusContext(flags.config)])
+      return this.finish(await watchStatus(ctx, statusOf, flags.config), ExitCode.ok)
     }
     const ctx = await statusContext(flags.config)
     const {doc, code} = flags.wait ? await waitForEnd(ctx, {events: flags.events, timeoutMs: limit}) : {doc: await statusOf(ctx, {events: flags.events}), code: ExitCode.ok}

@@ -143,7 +143,12 @@ export class RunDriver {
     faultPoint('before', type)
     const event = await this.deps.journal.append(type, data as unknown as Record<string, unknown>)
     faultPoint('after', type)
-    this.deps.observe?.(event, this.state())
+    try {
+      // an observer (display, notifier) must never stop the run; services/observers.ts reports its failures
+      this.deps.observe?.(event, this.state())
+    } catch {
+      // ignored here
+    }
     return event
   }
 

@@ -66,7 +66,7 @@ describe('run engine: gates', () => {
     const out = await h.start()
     expect(out.exitCode).toBe(3)
     expect(out.state.status).toBe('rolled_back')
-    expect(out.state.reason).toMatch(/gate errors failed: 0.05 > max 0.01 \(2 consecutive fails\)/)
+    expect(out.state.reason).toMatch(/gate errors failed: 5% > max 1% \(2 consecutive fails\)/)
     expect(h.gateway.weights()).toEqual([0, ...bp(1, 10), 0, -1])
     expect(h.gateway.published.at(-2)!.rules).toEqual([])
     expect([...h.deployer.versions.values()]).toEqual(['v1', 'v1', 'v1', 'v1'])
