@@ -25,7 +25,6 @@ ${EXIT_CODES_HELP}`
   static override flags = {
     version: Flags.string({summary: 'The version to roll out.', required: true}),
     'previous-version': Flags.string({summary: 'The version to roll back to, when no earlier run recorded it.'}),
-    yes: Flags.boolean({char: 'y', summary: 'Do not ask for confirmation (needed without a TTY).'}),
   }
 
   async run(): Promise<StatusDocument> {

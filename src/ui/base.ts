@@ -24,6 +24,11 @@ export abstract class GrayCommand extends Command {
       default: 'gray.yaml',
       helpGroup: 'GLOBAL',
     }),
+    yes: Flags.boolean({
+      char: 'y',
+      summary: 'Do not ask for confirmation (needed without a TTY where a command confirms); changes nothing where nothing is confirmed.',
+      helpGroup: 'GLOBAL',
+    }),
     insecure: Flags.boolean({
       summary: 'Turn HTTPS certificate checks off (warns every time). Env: GRAY_INSECURE_TLS=1.',
       helpGroup: 'GLOBAL',
