@@ -47,7 +47,8 @@ export async function takeLock(ctx: Context): Promise<Lock> {
 export async function driveRun(ctx: Context, lock: Lock, runId: string, gateway: Gateway, options: DriveOptions = {}): Promise<Outcome> {
   const journal = await JournalFile.open(ctx.store.runPath(runId), {actor: ctx.actor, create: false, guard: () => lock.assertHeld()})
   const [sources, deployer] = await Promise.all([createSources(ctx.config), createDeployer(ctx.config)])
-  const from = lock.takenOverFrom
+  // a takeover only of a run the stopped holder was driving, not of the last run's crashed driver
+  const from = lock.takenOverFrom && wasDriving(journal.events(), lock.takenOverFrom) ? lock.takenOverFrom : undefined
   const driver = new RunDriver({
     ...(await runAdapters(ctx.store.dir, runId)),
     config: ctx.config,
@@ -84,4 +85,10 @@ export async function driveRun(ctx: Context, lock: Lock, runId: string, gateway:
     await Promise.all([gateway.close?.(), ...Object.values(sources).map((s) => s.close?.())]).catch(() => undefined)
     await lock.release().catch(() => undefined)
   }
+}
+
+/** the run's last driver to attach was `holder`, and it never detached */
+function wasDriving(events: readonly JournalEvent[], holder: {host: string; pid: number}): boolean {
+  const last = events.findLast((e) => e.type === 'driver.attached' || e.type === 'driver.detached')
+  return last?.type === 'driver.attached' && last.actor.host === holder.host && last.actor.pid === holder.pid
 }
