@@ -47,6 +47,8 @@ export interface Gateway {
   publish(policy: Policy, signal?: AbortSignal): Promise<AppliedPolicy>
   /** what the gateway serves now, or null when gray has published nothing there */
   readBack(signal?: AbortSignal): Promise<AppliedPolicy | null>
+  /** throws, changing nothing, when a publish could not succeed here (a missing directory, a gateway that does not answer) */
+  check?(signal?: AbortSignal): Promise<void>
   close?(): Promise<void>
 }
 

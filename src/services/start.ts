@@ -25,7 +25,9 @@ export async function startRun(ctx: Context, options: StartOptions): Promise<Sta
   if (options.previousVersion !== undefined) checkVersion(options.previousVersion, '--previous-version')
   const gateway = await preflight(ctx)
   // Look before locking too, so a refusal writes nothing.
-  await refuseOtherVersion(ctx, options.version)
+  const unfinished = await refuseOtherVersion(ctx, options.version)
+  // a new run whose first publish could not succeed is refused before anything is written
+  if (!unfinished || isTerminal(unfinished.state)) await gateway.check?.(AbortSignal.timeout(15_000))
   const lock = await takeLock(ctx)
   let runId: string
   let resumed = false

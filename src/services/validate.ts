@@ -1,6 +1,6 @@
 // `gray validate`: every check a run relies on, without changing anything.
 import {buildPlan} from '../core/plan.js'
-import {errorMessage} from '../core/errors.js'
+import {errorMessage, GrayError} from '../core/errors.js'
 import {loadContext} from './context.js'
 import {preflight} from './drive.js'
 import {currentVersion} from './runs.js'
@@ -30,10 +30,12 @@ export async function validateService(file: string, options: {connect?: boolean}
   if (options.connect) {
     const connect: NonNullable<ValidateResult['connect']> = []
     try {
-      const served = await gateway.readBack(AbortSignal.timeout(5_000))
+      const signal = AbortSignal.timeout(5_000)
+      await gateway.check?.(signal)
+      const served = await gateway.readBack(signal)
       connect.push({what: `${ctx.config.gateway.type} gateway`, ok: true, detail: served ? `serves revision ${served.revision} (${served.mode}, ${served.weightBp / 100}%)` : 'reachable; no gray policy yet'})
     } catch (error) {
-      connect.push({what: `${ctx.config.gateway.type} gateway`, ok: false, detail: errorMessage(error)})
+      connect.push({what: `${ctx.config.gateway.type} gateway`, ok: false, detail: errorMessage(error) + (error instanceof GrayError && error.hint ? `; ${error.hint}` : '')})
     }
     // every gate's query, once, for the version running now (and stable, where a check has a baseline)
     const {probeSources} = await import('../adapters/metrics/connect.js')
