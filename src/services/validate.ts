@@ -37,6 +37,14 @@ export async function validateService(file: string, options: {connect?: boolean}
     } catch (error) {
       connect.push({what: `${ctx.config.gateway.type} gateway`, ok: false, detail: errorMessage(error) + (error instanceof GrayError && error.hint ? `; ${error.hint}` : '')})
     }
+    // every host, by a TCP connection to its address (what the gateway proxies to)
+    const hosts = [...ctx.config.hosts.gray, ...ctx.config.hosts.stable]
+    const limit = (await import('p-limit')).default(16)
+    const reached = await Promise.all(hosts.map((h) => limit(() => connectTo(h.address, 3_000))))
+    hosts.forEach((h, i) => {
+      const problem = reached[i]
+      connect.push({what: `host ${h.name}${h.name === h.address ? '' : ` (${h.address})`}`, ok: problem === null, detail: problem ?? 'accepts connections'})
+    })
     // every gate's query, once, for the version running now (and stable, where a check has a baseline)
     const {probeSources} = await import('../adapters/metrics/connect.js')
     const previousVersion = (await currentVersion(ctx.store)) ?? undefined
@@ -48,4 +56,22 @@ export async function validateService(file: string, options: {connect?: boolean}
     result.connect = connect
   }
   return result
+}
+
+/** null once a TCP connection to `address` (host:port) opens within `timeoutMs`; else why not */
+async function connectTo(address: string, timeoutMs: number): Promise<string | null> {
+  const {connect} = await import('node:net')
+  const colon = address.lastIndexOf(':')
+  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1')
+  const port = Number(address.slice(colon + 1))
+  return new Promise((resolve) => {
+    const socket = connect({host, port})
+    const done = (result: string | null) => {
+      socket.destroy()
+      resolve(result)
+    }
+    socket.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs / 1000} s`))
+    socket.once('connect', () => done(null))
+    socket.once('error', (error: NodeJS.ErrnoException) => done(`cannot connect (${error.code ?? error.message})`))
+  })
 }

@@ -32,6 +32,9 @@ describe('an nginx gateway that is not set up', () => {
     expect(v.exitCode, v.stderr).toBe(1)
     expect(v.stdout).toMatch(/FAIL nginx gateway: gateway\.include: the directory .*nginx\/gray does not exist, so nginx cannot be loading .*shop\.conf; create it; then see "Setup notes" in docs\/gateways\.md/)
     expect(v.stdout).not.toContain('reachable')
+    // --connect reaches the hosts too: nothing listens on these
+    expect(v.stdout).toMatch(/FAIL host 127\.0\.0\.1:9101: cannot connect \(ECONNREFUSED\)/)
+    expect(v.stdout).toMatch(/FAIL host 127\.0\.0\.1:9201: cannot connect/)
     const s = await run(['start', '--version', 'v2', '--previous-version', 'v1', '--yes'], {cwd: dir})
     expect(s.exitCode).toBe(2)
     expect(s.stderr).toMatch(/^gray: gateway\.include: the directory .* does not exist/)

@@ -72,6 +72,7 @@ describe.skipIf(nginxBinary() === null)("the plan's plain policy bootstraps ngin
     const ok = await validate()
     expect(ok.exitCode, String(ok.stderr)).toBe(0)
     expect(String(ok.stdout)).toMatch(new RegExp(`ok {3}nginx gateway: serves revision ${plan.completion.policy.revision}`))
+    for (const s of servers) expect(String(ok.stdout)).toContain(`ok   host ${s.host.name} (${s.host.address}): accepts connections`)
     const master = await nginx.pid()
     process.kill(master, 'SIGTERM')
     await until(() => !exists(master))
