@@ -37,6 +37,7 @@ ${EXIT_CODES_HELP}`
     const result = await startRun(ctx, {
       version: flags.version,
       previousVersion: flags['previous-version'],
+      warn: (line) => this.note(`warning: ${line}`),
       observe: (e, s) => progress.observe(e, s),
       handleSignals: true,
       onSignal: (signal, count) =>

@@ -18,7 +18,7 @@ export interface ValidateResult {
 export async function validateService(file: string, options: {connect?: boolean} = {}): Promise<ValidateResult> {
   const ctx = await loadContext(file)
   const gateway = await preflight(ctx)
-  const plan = buildPlan(ctx.config, gateway, 'next', null)
+  const plan = buildPlan(ctx.config, gateway, 'next', await currentVersion(ctx.store))
   const result: ValidateResult = {
     file: ctx.config.file,
     service: ctx.config.service,
