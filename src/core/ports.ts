@@ -36,6 +36,8 @@ export interface GatewayCapabilities {
   /** false when the gateway splits per request rather than per user */
   stickySplit: boolean
   tag: boolean
+  /** the header names it can read, when not every name (nginx drops names with `_`) */
+  headerName?: {pattern: RegExp; expected: string}
 }
 
 export interface Gateway {

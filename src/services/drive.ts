@@ -3,6 +3,7 @@ import {systemClock} from '../adapters/clock.js'
 import {runAdapters} from '../adapters/deploy/run-adapters.js'
 import {createDeployer, createGateway, createSources} from '../adapters/factory.js'
 import {withNotifications} from '../adapters/notify/webhook.js'
+import {InvalidConfigError} from '../core/config/problems.js'
 import {ruleSupportErrors} from '../core/config/validate.js'
 import {ConfigError} from '../core/errors.js'
 import {planProblems} from '../core/plan.js'
@@ -29,10 +30,10 @@ export interface DriveOptions {
 /** Refuses, before anything is written, a config whose policy the gateway cannot express. */
 export async function preflight(ctx: Context): Promise<Gateway> {
   const problems = planProblems(ctx.config)
-  if (problems.length > 0) throw new ConfigError(problems[0] as string)
+  if (problems.length > 0) throw new InvalidConfigError(problems)
   const gateway = await createGateway(ctx.config)
   const unsupported = ruleSupportErrors(ctx.config, gateway.capabilities())
-  if (unsupported.length > 0) throw new ConfigError(unsupported[0] as string, `the ${gateway.type} gateway cannot express it; remove the rule or choose another gateway`)
+  if (unsupported.length > 0) throw new InvalidConfigError(unsupported, `the ${gateway.type} gateway cannot express it; change the rule or choose another gateway`)
   return gateway
 }
 

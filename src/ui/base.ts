@@ -2,6 +2,7 @@
 // exit codes, and `--json` (one document on stdout; progress on stderr).
 import {Command, Flags} from '@oclif/core'
 
+import {InvalidConfigError} from '../core/config/problems.js'
 import {ExitCode, GrayError, type ExitCodeValue} from '../core/errors.js'
 import {maskSecretsInOutput, redact} from './redact.js'
 
@@ -58,12 +59,16 @@ export abstract class GrayCommand extends Command {
     const gray = error instanceof GrayError
     const code: number = gray ? error.exitCode : error.oclif?.exit === 2 || isParseError(error) ? ExitCode.usage : (error.oclif?.exit ?? ExitCode.failure)
     if (error.oclif?.exit === 0 && !gray) return
-    const message = redact(oneLine(error.message || String(error)))
-    const hint = gray && error.hint ? redact(error.hint) : undefined
+    // `gray validate` is where every problem is listed, not only the first
+    const invalid = this.id === 'validate' && error instanceof InvalidConfigError && error.problems.length > 1 ? error : null
+    const all = invalid ? invalid.problems.map((p) => redact(oneLine(p))) : null
+    const message = all ? `${all.length} problems in the config: ${all.join('; ')}` : redact(oneLine(error.message || String(error)))
+    const hint = invalid ? (invalid.fix ? redact(invalid.fix) : undefined) : gray && error.hint ? redact(error.hint) : undefined
     if (this.jsonEnabled()) {
-      this.logJson({error: {message, hint: hint ?? null, exitCode: code}})
+      this.logJson({error: {message, hint: hint ?? null, exitCode: code, ...(all ? {problems: all} : {})}})
     }
-    process.stderr.write(`gray: ${message}${hint ? `\n  ${hint}` : ''}\n`)
+    if (all) process.stderr.write(`gray: ${all.length} problems in the config:\n${all.map((p) => `  - ${p}\n`).join('')}${hint ? `  ${hint}\n` : ''}`)
+    else process.stderr.write(`gray: ${message}${hint ? `\n  ${hint}` : ''}\n`)
     if (code === ExitCode.failure && !gray && !debug) process.stderr.write('  (this looks like a bug in gray; rerun with DEBUG=gray* to see where)\n')
     if (debug && error.stack) process.stderr.write(`${redact(error.stack)}\n`)
     this.exit(code)
