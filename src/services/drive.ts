@@ -5,7 +5,6 @@ import {createDeployer, createGateway, createSources} from '../adapters/factory.
 import {withNotifications} from '../adapters/notify/webhook.js'
 import {InvalidConfigError} from '../core/config/problems.js'
 import {ruleSupportErrors} from '../core/config/validate.js'
-import {ConfigError} from '../core/errors.js'
 import {planProblems} from '../core/plan.js'
 import {actorName, type Gateway, type JournalEvent} from '../core/ports.js'
 import {RunDriver, type DriverOptions, type Outcome} from '../core/run/driver.js'
