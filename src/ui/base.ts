@@ -3,7 +3,7 @@
 import {Command, Flags} from '@oclif/core'
 
 import {InvalidConfigError} from '../core/config/problems.js'
-import {ExitCode, GrayError, type ExitCodeValue} from '../core/errors.js'
+import {ConfigError, ExitCode, GrayError, type ExitCodeValue} from '../core/errors.js'
 import {maskSecretsInOutput, redact} from './redact.js'
 
 export const EXIT_CODES_HELP = `EXIT CODES
@@ -54,7 +54,10 @@ export abstract class GrayCommand extends Command {
     process.stderr.write(`${line}\n`)
   }
 
-  protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
+  protected override async catch(thrown: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
+    // Ctrl-C (or a closed terminal) at a prompt is a plain cancel: nothing was written
+    const cancelled = thrown.name === 'ExitPromptError' || thrown.name === 'AbortPromptError'
+    const error: Error & {exitCode?: number; oclif?: {exit?: number}} = cancelled ? new ConfigError('cancelled at the prompt; nothing was changed') : thrown
     const debug = /(^|,)\s*gray/.test(process.env.DEBUG ?? '')
     const gray = error instanceof GrayError
     const code: number = gray ? error.exitCode : error.oclif?.exit === 2 || isParseError(error) ? ExitCode.usage : (error.oclif?.exit ?? ExitCode.failure)
