@@ -5,6 +5,7 @@ import {dirname} from 'node:path'
 
 import type {Actor, JournalEvent, JournalWriter} from '../core/ports.js'
 import {GrayError, errorMessage} from '../core/errors.js'
+import {cleanDeep} from '../core/redact.js'
 import {ensurePrivateDir, writeAtomic} from './files.js'
 
 export interface JournalOptions {
@@ -56,7 +57,7 @@ export class JournalFile implements JournalWriter {
   static async create(path: string, type: string, data: Record<string, unknown>, options: Omit<JournalOptions, 'create'>): Promise<JournalFile> {
     await ensurePrivateDir(dirname(path))
     options.guard?.()
-    const first: JournalEvent = {seq: 1, at: new Date(options.now?.() ?? Date.now()).toISOString(), actor: options.actor, type, data}
+    const first: JournalEvent = {seq: 1, at: new Date(options.now?.() ?? Date.now()).toISOString(), actor: options.actor, type, data: cleanDeep(data)}
     try {
       await writeAtomic(path, JSON.stringify(first) + '\n', {durable: true, exclusive: true})
     } catch (error) {
@@ -146,7 +147,8 @@ export class JournalFile implements JournalWriter {
 
     let seq = this.written.at(-1)?.seq ?? 0
     const at = new Date(this.options.now?.() ?? Date.now()).toISOString()
-    const events: JournalEvent[] = batch.map(({type, data}) => ({seq: ++seq, at, actor: this.options.actor, type, data}))
+    // the door of the journal: no secret and no terminal control is ever written, nor handed to observers
+    const events: JournalEvent[] = batch.map(({type, data}) => ({seq: ++seq, at, actor: this.options.actor, type, data: cleanDeep(data)}))
     const bytes = Buffer.from(events.map((e) => JSON.stringify(e) + '\n').join(''), 'utf8')
 
     try {

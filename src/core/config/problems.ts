@@ -34,9 +34,16 @@ export function formatPath(path: ConfigPath): string {
  */
 export class EnvFilled {
   private readonly byPath = new Map<string, string[]>()
+  private readonly raw: Array<{path: ConfigPath; vars: string[]}> = []
 
   add(path: ConfigPath, vars: string[]): void {
     this.byPath.set(formatPath(path), vars)
+    this.raw.push({path, vars})
+  }
+
+  /** every filled value: where it is and the variables that filled it */
+  entries(): ReadonlyArray<{path: ConfigPath; vars: string[]}> {
+    return this.raw
   }
 
   /** variables that filled the value at `path` or anything inside it */
