@@ -5,13 +5,15 @@ import {problem, type ConfigPath, type EnvFilled} from './problems.js'
 
 type Pattern = readonly string[]
 
+/** a token, key or webhook URL shorter than this is no credential, and masking it would hide ordinary words */
+export const MIN_CREDENTIAL_LENGTH = 8
+
 /** fields whose whole value is a credential, whoever wrote it */
 const CREDENTIAL_FIELDS: Pattern[] = [
   ['gateway', 'token'],
   ['gateway', 'key'],
   ['metrics', '*', 'token'],
   ['notify', '*', 'webhook'],
-  ['traffic', 'tag', 'value'],
 ]
 
 /** fields where a ${VAR}'s value is a secret, whatever the variable's name */
@@ -22,6 +24,7 @@ const VAR_FIELDS: Pattern[] = [
   ['metrics', '*', 'command', '*'],
   ['gateway', 'test', '*'],
   ['gateway', 'reload', '*'],
+  ['traffic', 'tag', 'value'],
   ...CREDENTIAL_FIELDS,
 ]
 
@@ -67,8 +70,9 @@ export function configSecrets(document: unknown, filled: EnvFilled, env: Record<
 
   for (const [path, value] of leaves(document)) {
     if (CREDENTIAL_FIELDS.some((p) => matches(p, path))) {
-      if (short(value)) problems.push(problem(path, `must be at least ${MIN_SECRET_LENGTH} characters: gray masks this credential in everything it writes, and a shorter one cannot be masked`, `${value.length}`))
-      else if (value) secrets.add(value)
+      if (value.length < MIN_CREDENTIAL_LENGTH) {
+        problems.push(problem(path, `must be at least ${MIN_CREDENTIAL_LENGTH} characters: gray masks this credential in everything it writes, and one this short would mask ordinary words`, `${value.length} character${value.length === 1 ? "" : "s"}`))
+      } else secrets.add(value)
     }
     if (URL_FIELDS.some((p) => matches(p, path))) {
       try {
