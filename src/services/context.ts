@@ -27,8 +27,11 @@ export function contextOf(config: GrayConfig): Context {
 
 export async function loadContext(file: string): Promise<Context> {
   const {loadConfig} = await import('../core/config/load.js')
-  return contextOf(await loadConfig(file))
+  const ctx = contextOf(await loadConfig(file))
+  await ctx.store.trust()
+  return ctx
 }
+
 
 /**
  * How long a silent driver keeps its lock before another may take over

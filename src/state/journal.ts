@@ -1,12 +1,12 @@
 // One run's append-only NDJSON journal: one event per line, seq +1 each line,
 // fsynced before an append resolves, never rewritten except a torn tail.
-import {open, readFile, type FileHandle} from 'node:fs/promises'
+import {open, type FileHandle} from 'node:fs/promises'
 import {dirname} from 'node:path'
 
 import type {Actor, JournalEvent, JournalWriter} from '../core/ports.js'
 import {GrayError, errorMessage} from '../core/errors.js'
 import {cleanDeep} from '../core/redact.js'
-import {ensurePrivateDir, writeAtomic} from './files.js'
+import {ensurePrivateDir, NOFOLLOW_APPEND, readPrivateFile, writeAtomic} from './files.js'
 
 export interface JournalOptions {
   actor: Actor
@@ -73,7 +73,13 @@ export class JournalFile implements JournalWriter {
     const parsed = parseJournal(path, content ?? Buffer.alloc(0))
     if (content === null) await ensurePrivateDir(dirname(path))
 
-    const file = await open(path, 'a', 0o600)
+    // never through a symlink: a journal replaced by one is refused, its target left alone
+    let file: FileHandle
+    try {
+      file = await open(path, NOFOLLOW_APPEND, 0o600)
+    } catch (error) {
+      throw unreadable(path, error)
+    }
     const journal = new JournalFile(path, file, parsed.events, options)
     try {
       if (parsed.torn) await journal.repair(parsed.goodBytes, parsed.torn)
@@ -187,17 +193,28 @@ export async function readJournal(path: string): Promise<{events: JournalEvent[]
   return {events: parsed.events, torn: parsed.torn !== null}
 }
 
+/** a journal of a very long run is a few MiB; this much is not one */
+const MAX_JOURNAL_BYTES = 512 * 1024 * 1024
+
 async function readExisting(path: string, create: boolean): Promise<Buffer | null> {
   try {
-    return await readFile(path)
+    return await readPrivateFile(path, MAX_JOURNAL_BYTES)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       if (create) return null
       throw new GrayError(`no journal at ${path}; check the run id with \`gray status\``)
     }
-
-    throw new GrayError(`could not read journal ${path}: ${errorMessage(error)}`, {cause: error})
+    throw unreadable(path, error)
   }
+}
+
+function unreadable(path: string, error: unknown): GrayError {
+  const code = (error as NodeJS.ErrnoException).code
+  if (code === 'ELOOP') {
+    return new GrayError(`journal ${path} is a symbolic link; gray never reads or writes a journal through one: move it aside and check who put it there`, {cause: error})
+  }
+  if (code === 'ENOTREGULAR') return new GrayError(`journal ${path} is not a regular file; move it aside and check who put it there`, {cause: error})
+  return new GrayError(`could not read journal ${path}: ${errorMessage(error)}`, {cause: error})
 }
 
 function parseJournal(path: string, content: Buffer): ParsedJournal {
