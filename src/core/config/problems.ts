@@ -1,6 +1,7 @@
 // How config problems are worded: `<path>: <what was expected>, got <what was found>`.
 // Values filled from the environment are never echoed; they may be secrets.
 import {ConfigError} from '../errors.js'
+import {escapeControls} from '../redact.js'
 
 export type ConfigPath = readonly PropertyKey[]
 
@@ -80,7 +81,8 @@ export function describeFound(value: unknown, vars: string[] = []): string {
 
 function quote(text: string): string {
   const shown = text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text
-  return JSON.stringify(shown)
+  // JSON escapes C0 controls; bidi and C1 controls are shown escaped too, so a message never reorders a terminal line
+  return escapeControls(JSON.stringify(shown))
 }
 
 /** The value at `path` inside a parsed YAML document, or undefined. */
