@@ -33,7 +33,11 @@ export async function control(ctx: Context, kind: RequestKind, options: ControlO
   const latest = await latestRun(ctx.store)
   if (!latest) throw new ConfigError(`${ctx.config.service} has no run to ${kind}`, 'start one with `gray start --version V`')
   if (isTerminal(latest.state)) {
-    if (kind === 'rollback' && latest.state.status === 'rolled_back') return {state: latest.state, exitCode: ExitCode.rolledBack, via: 'self'}
+    // a run that already ended rolled back (or failed) is what every request fired at it finds: its exit code says so
+    if (latest.state.status === 'rolled_back' || latest.state.status === 'failed') {
+      if (kind !== 'rollback') process.stderr.write(`gray: run ${latest.id} of ${ctx.config.service} already ended (${latest.state.status}); nothing to ${kind}\n`)
+      return {state: latest.state, exitCode: exitCodeOf(latest.state), via: 'self'}
+    }
     throw new ConfigError(`run ${latest.id} of ${ctx.config.service} already ended (${latest.state.status}); there is nothing to ${kind}`)
   }
   if (options.reason !== undefined) {
