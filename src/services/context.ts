@@ -40,5 +40,6 @@ export async function loadContext(file: string): Promise<Context> {
  */
 export function lockStaleMs(env: Record<string, string | undefined> = process.env): number {
   const n = Number(env.GRAY_LOCK_STALE_MS)
-  return Number.isFinite(n) && n >= 2_000 ? n : 10_000
+  // at most a day: the limit feeds timers, which overflow past 2^31-1 ms
+  return Number.isFinite(n) && n >= 2_000 ? Math.min(n, 86_400_000) : 10_000
 }

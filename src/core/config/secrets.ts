@@ -81,6 +81,8 @@ export function configSecrets(document: unknown, filled: EnvFilled, env: Record<
           const decoded = safeDecode(part)
           if (decoded.length >= MIN_SECRET_LENGTH) secrets.add(decoded)
         }
+        // what an HTTP client sends for them: Authorization: Basic base64(user:password)
+        if (url.password) secrets.add(`${safeDecode(url.username)}:${safeDecode(url.password)}`)
       } catch {
         // not a URL: the schema says so
       }

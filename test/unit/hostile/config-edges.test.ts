@@ -121,3 +121,24 @@ describe('only a regular file is read as config', () => {
     await expect(validateService(path.join(here, 'gray.yaml'))).rejects.toThrow(/state\.dir: must be a directory/)
   })
 })
+
+describe('secrets found in gray.yaml', () => {
+  it('the user and password of a URL are secrets, and so is what Basic auth sends for them', async () => {
+    const {redact} = await import('../../../src/core/redact.js')
+    const doc = base()
+    doc.metrics = {prom: {type: 'prometheus', url: 'http://metrics-user:p%40ss-w0rd-XY@127.0.0.1:9'}}
+    configFromObject(doc, '/tmp/gray.yaml', {})
+    const basic = Buffer.from('metrics-user:p@ss-w0rd-XY').toString('base64')
+    expect(redact(`Authorization: Basic ${basic} for p@ss-w0rd-XY`)).toBe('Authorization: Basic *** for ***')
+  })
+
+  it('a ${VAR} in an argv is a secret whatever its name; the same value elsewhere in text is masked', async () => {
+    const {redact} = await import('../../../src/core/redact.js')
+    const doc = base()
+    doc.deploy = {command: ['deploy', '--password=${DEPLOY_PASSWORD_X}', '--flag', '${PLAIN_NAME}']}
+    configFromObject(doc, '/tmp/gray.yaml', {DEPLOY_PASSWORD_X: 'pw"with\\quote', PLAIN_NAME: 'plainly-secret-42'})
+    expect(redact('echo: --password=pw"with\\quote plainly-secret-42')).toBe('echo: --password=*** ***')
+    expect(redact(JSON.stringify({argv: ['pw"with\\quote']}))).toBe('{"argv":["***"]}')
+    expect(redact(`x=${encodeURIComponent('pw"with\\quote')}`)).toBe('x=***')
+  })
+})
