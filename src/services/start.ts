@@ -25,7 +25,11 @@ export async function startRun(ctx: Context, options: StartOptions): Promise<Sta
   if (options.previousVersion !== undefined) checkVersion(options.previousVersion, '--previous-version')
   const gateway = await preflight(ctx)
   // Look before locking too, so a refusal writes nothing.
-  await refuseOtherVersion(ctx, options.version)
+  const before = await refuseOtherVersion(ctx, options.version)
+  if ((!before || isTerminal(before.state)) && options.previousVersion === undefined && (await currentVersion(ctx.store)) === null) {
+    const needs = usesOfPreviousVersion(ctx)
+    if (needs.length > 0) throw new ConfigError(`${needs[0]} uses {previousVersion}, but no previous version of ${ctx.config.service} is known`, 'pass --previous-version V')
+  }
   const lock = await takeLock(ctx)
   let runId: string
   let resumed = false
@@ -36,6 +40,11 @@ export async function startRun(ctx: Context, options: StartOptions): Promise<Sta
       resumed = true
     } else {
       const previousVersion = options.previousVersion ?? (await currentVersion(ctx.store))
+      // a placeholder that could not be filled would fail only once hosts are deployed: refuse it now
+      const needs = previousVersion === null ? usesOfPreviousVersion(ctx) : []
+      if (needs.length > 0) {
+        throw new ConfigError(`${needs[0]} uses {previousVersion}, but no previous version of ${ctx.config.service} is known`, 'pass --previous-version V')
+      }
       runId = newRunId()
       const started = runStarted(ctx.config, runId, options.version, previousVersion) as unknown as Record<string, unknown>
       const journal = await JournalFile.create(ctx.store.runPath(runId), 'run.started', started, {actor: ctx.actor, guard: () => lock.assertHeld()})
@@ -58,4 +67,15 @@ async function refuseOtherVersion(ctx: Context, version: string) {
     )
   }
   return latest
+}
+
+/** Where gray.yaml uses {previousVersion} in something it fills before a rollback could need it. */
+function usesOfPreviousVersion(ctx: Context): string[] {
+  const uses = (where: string, texts: readonly string[] | undefined) => ((texts ?? []).some((t) => t.includes('{previousVersion}')) ? [where] : [])
+  const {deploy, hooks} = ctx.config
+  return [
+    ...uses('deploy.command', deploy.command),
+    ...uses('deploy.health.url', deploy.health ? [deploy.health.url] : []),
+    ...Object.entries(hooks ?? {}).flatMap(([stage, argv]) => (Array.isArray(argv) ? uses(`hooks.${stage}`, argv as string[]) : [])),
+  ]
 }

@@ -84,3 +84,22 @@ describe('promote, rollback and pause fired together at a live driver', () => {
     expect(codes.start, about).toBe(events.some((e) => e.type === 'driver.detached' && e.seq < rollbackSeq) ? 4 : 3)
   })
 })
+
+describe('a placeholder gray cannot fill for this run', () => {
+  it('{previousVersion} in deploy.command with no previous version known: start exits 2 and writes nothing', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gray-prev-'))
+    writeFileSync(
+      path.join(dir, 'gray.yaml'),
+      JSON.stringify({
+        service: 'shop',
+        hosts: {stable: ['127.0.0.1:9'], gray: ['127.0.0.1:10']},
+        deploy: {command: [process.execPath, '-e', '0', '{version}', '{previousVersion}']},
+        gateway: {type: 'http', url: 'http://127.0.0.1:9/policies/{service}'},
+      }),
+    )
+    const r = await run(['start', '--version', 'v2', '--yes'], {cwd: dir})
+    expect(r.exitCode, r.stderr).toBe(2)
+    expect(r.stderr).toMatch(/deploy\.command uses \{previousVersion\}, but no previous version of shop is known\n\s+pass --previous-version V/)
+    expect(await journal(dir)).toEqual([])
+  })
+})
