@@ -134,7 +134,8 @@ const OUTPUT_UNSAFE = /\x1b\[[0-9;?]*[ABCDGHJKmhlsu]|[\u0000-\u0008\u000B\u000C\
 
 export function safeOutput(text: string, secrets: readonly string[] = secretValues()): string {
   const masked = redact(text, secrets)
-  return masked.replace(OUTPUT_UNSAFE, (match) => (match.length > 1 ? match : visible(match)))
+  // \uXXXX, not \xXX: this text may be a --json document, where \uXXXX is a valid escape and \x is not
+  return masked.replace(OUTPUT_UNSAFE, (match) => (match.length > 1 ? match : `\\u${match.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`))
 }
 
 let masking = false
