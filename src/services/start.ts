@@ -31,8 +31,11 @@ export async function startRun(ctx: Context, options: StartOptions): Promise<Sta
   const unfinished = await refuseOtherVersion(ctx, options.version)
   // a new run whose first publish could not succeed is refused before anything is written
   if (!unfinished || isTerminal(unfinished.state)) {
-    const gap = previousVersionGap(ctx.config, options.previousVersion ?? (await currentVersion(ctx.store)))
+    const known = options.previousVersion ?? (await currentVersion(ctx.store))
+    const gap = previousVersionGap(ctx.config, known)
     if (gap?.refuse) throw new ConfigError(gap.message, gap.hint)
+    const needs = known === null ? usesOfPreviousVersion(ctx) : []
+    if (needs.length > 0) throw new ConfigError(`${needs[0]} uses {previousVersion}, but no previous version of ${ctx.config.service} is known`, 'pass --previous-version V')
     if (gap) options.warn?.(gap.message)
     await gateway.check?.(AbortSignal.timeout(15_000))
   }
@@ -48,6 +51,11 @@ export async function startRun(ctx: Context, options: StartOptions): Promise<Sta
       const previousVersion = options.previousVersion ?? (await currentVersion(ctx.store))
       const gap = previousVersionGap(ctx.config, previousVersion)
       if (gap?.refuse) throw new ConfigError(gap.message, gap.hint)
+      // a placeholder that could not be filled would fail only once hosts are deployed: refuse it now
+      const needs = previousVersion === null ? usesOfPreviousVersion(ctx) : []
+      if (needs.length > 0) {
+        throw new ConfigError(`${needs[0]} uses {previousVersion}, but no previous version of ${ctx.config.service} is known`, 'pass --previous-version V')
+      }
       runId = newRunId()
       const started = runStarted(ctx.config, runId, options.version, previousVersion) as unknown as Record<string, unknown>
       const journal = await JournalFile.create(ctx.store.runPath(runId), 'run.started', started, {actor: ctx.actor, guard: () => lock.assertHeld()})
@@ -70,4 +78,15 @@ async function refuseOtherVersion(ctx: Context, version: string) {
     )
   }
   return latest
+}
+
+/** Where gray.yaml uses {previousVersion} in something it fills before a rollback could need it. */
+function usesOfPreviousVersion(ctx: Context): string[] {
+  const uses = (where: string, texts: readonly string[] | undefined) => ((texts ?? []).some((t) => t.includes('{previousVersion}')) ? [where] : [])
+  const {deploy, hooks} = ctx.config
+  return [
+    ...uses('deploy.command', deploy.command),
+    ...uses('deploy.health.url', deploy.health ? [deploy.health.url] : []),
+    ...Object.entries(hooks ?? {}).flatMap(([stage, argv]) => (Array.isArray(argv) ? uses(`hooks.${stage}`, argv as string[]) : [])),
+  ]
 }

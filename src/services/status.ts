@@ -42,7 +42,11 @@ export interface StatusContext {
 /** The config status needs, read light (no schema) when it can be, else in full. */
 export async function statusContext(file: string): Promise<StatusContext> {
   const config = await readStatusConfig(file)
-  if (config) return {config, store: new ServiceStore(config.state.dir, config.service)}
+  if (config) {
+    const store = new ServiceStore(config.state.dir, config.service)
+    await store.trust()
+    return {config, store}
+  }
   return loadContext(file)
 }
 

@@ -1,6 +1,7 @@
 // `gray validate`: every check a run relies on, without changing anything.
 import {buildPlan} from '../core/plan.js'
 import {errorMessage, GrayError} from '../core/errors.js'
+import {shown} from '../core/redact.js'
 import {loadContext} from './context.js'
 import {preflight} from './drive.js'
 import {currentVersion} from './runs.js'
@@ -53,7 +54,8 @@ export async function validateService(file: string, options: {connect?: boolean}
       const value = p.value === null ? 'no data now' : `${p.value}${p.samples === null ? '' : ` over ${p.samples} samples`}`
       connect.push({what, ok: p.ok, detail: p.ok ? `${value}${p.query ? ` — ${p.query}` : ''}` : `${p.error ?? 'failed'}${p.query ? ` — ${p.query}` : ''}`})
     }
-    result.connect = connect
+    // peers' words reach a terminal: secrets masked, escapes shown as text
+    result.connect = connect.map((c) => ({...c, detail: shown(c.detail)}))
   }
   return result
 }

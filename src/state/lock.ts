@@ -4,14 +4,14 @@
 // A holder on this machine whose process is gone is taken over at once; one on
 // another machine only once its heartbeat is older than the staleness limit.
 import {readFileSync, readlinkSync, statSync} from 'node:fs'
-import {mkdir, open, readFile, rmdir, stat, unlink} from 'node:fs/promises'
+import {mkdir, open, rmdir, stat, unlink} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {basename, join, resolve} from 'node:path'
 import type {LockOptions as FileLockOptions} from 'proper-lockfile'
 
 import {actorName, type Actor} from '../core/ports.js'
 import {GrayError, LockedError, errorMessage} from '../core/errors.js'
-import {ensurePrivateDir, writeAtomic} from './files.js'
+import {ensurePrivateDir, NOFOLLOW_APPEND, readPrivateFile, writeAtomic} from './files.js'
 
 export interface Holder extends Actor {
   /** ISO time the lock was taken */
@@ -69,7 +69,8 @@ export async function acquireLock(dir: string, options: LockOptions): Promise<Lo
   const staleMs = Math.max(options.staleMs ?? 10_000, MIN_STALE_MS)
   const service = options.service ?? basename(resolve(dir))
   await ensurePrivateDir(dir)
-  await (await open(driverFile(dir), 'a', 0o600)).close()
+  // never through a symlink (O_NOFOLLOW): a planted link must not make gray create or touch its target
+  await (await open(driverFile(dir), NOFOLLOW_APPEND, 0o600)).close()
 
   const target = driverFile(dir)
   let compromised: ((error: Error) => void) | undefined
@@ -357,7 +358,7 @@ function processExists(pid: number): boolean {
 
 async function readHolderFile(dir: string): Promise<Holder | null> {
   try {
-    const value = JSON.parse(await readFile(holderFile(dir), 'utf8')) as Partial<Holder>
+    const value = JSON.parse((await readPrivateFile(holderFile(dir), 64 * 1024)).toString('utf8')) as Partial<Holder>
     if (typeof value.pid !== 'number' || typeof value.epoch !== 'number' || typeof value.host !== 'string') return null
     return value as Holder
   } catch {
@@ -367,7 +368,7 @@ async function readHolderFile(dir: string): Promise<Holder | null> {
 
 async function readEpoch(dir: string): Promise<number> {
   try {
-    const epoch = Number.parseInt(await readFile(epochFile(dir), 'utf8'), 10)
+    const epoch = Number.parseInt((await readPrivateFile(epochFile(dir), 1024)).toString('utf8'), 10)
     return Number.isFinite(epoch) ? epoch : 0
   } catch {
     return 0

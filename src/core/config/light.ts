@@ -5,6 +5,8 @@
 import path from 'node:path'
 
 import {fillEnv} from './env.js'
+import {configSecrets} from './secrets.js'
+import {registerSecrets} from '../redact.js'
 import {readConfigFile} from './file.js'
 import type {GatewayConfig, GrayConfig} from './model.js'
 
@@ -23,8 +25,11 @@ const onlyKeys = (o: Fields, keys: string[]) => Object.keys(o).every((k) => keys
 
 export async function readStatusConfig(file: string, env: Env = process.env): Promise<StatusConfig | null> {
   const absolute = path.resolve(file)
-  const {value, problems} = fillEnv(await readConfigFile(file), env)
+  const {value, filled, problems} = fillEnv(await readConfigFile(file), env)
   if (problems.length > 0 || !isFields(value)) return null
+  const secrets = configSecrets(value, filled, env)
+  if (secrets.problems.length > 0) return null
+  registerSecrets(secrets.secrets)
   const {service, state} = value
   if (!isText(service) || !SERVICE.test(service) || service.includes('..')) return null
   let stateDir = '.gray'

@@ -7,6 +7,8 @@ import type {GrayConfig} from './model.js'
 import {readConfigFile} from './file.js'
 import {InvalidConfigError} from './problems.js'
 import {grayConfigSchema} from './schema.js'
+import {configSecrets} from './secrets.js'
+import {registerSecrets} from '../redact.js'
 import {validateConfig} from './validate.js'
 
 type Env = Record<string, string | undefined>
@@ -20,11 +22,14 @@ export function configFromObject(input: unknown, file: string, env: Env = proces
   const absolute = path.resolve(file)
   const {value, filled, problems: envProblems} = fillEnv(input, env)
   if (envProblems.length > 0) throw new InvalidConfigError(envProblems)
+  // registered before anything can print: every message from here on masks them
+  const secrets = configSecrets(value, filled, env)
+  registerSecrets(secrets.secrets)
 
   const parsed = grayConfigSchema.safeParse(value, {error: expectedFor})
   if (!parsed.success) throw new InvalidConfigError(issuesToProblems(parsed.error.issues, value, filled))
 
-  const meaning = validateConfig(parsed.data, filled)
+  const meaning = [...validateConfig(parsed.data, filled), ...secrets.problems]
   if (meaning.length > 0) throw new InvalidConfigError(meaning)
 
   const dir = path.dirname(absolute)

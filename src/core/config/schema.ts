@@ -3,7 +3,7 @@
 // Schema is generated from this same source (./json-schema.ts).
 import {z} from 'zod'
 import type {Check, GrayConfig, Host, HostShare, Rule, StickyKey, Step} from './model.js'
-import {argv, duration, fieldName, FIELD_NAME, fieldValue, hostPort, httpUrl, isCidr, label, strictObject, text, wholeNumber} from './values.js'
+import {argv, duration, plainString, fieldName, FIELD_NAME, fieldValue, hostPort, httpUrl, isCidr, label, strictObject, text, wholeNumber} from './values.js'
 
 /** What the schema yields; the loader adds `file` and resolves paths against it. */
 export type ParsedConfig = Omit<GrayConfig, 'file'>
@@ -182,7 +182,7 @@ const sticky = z
 const FIELDS = ['header', 'cookie', 'query'] as const
 const MATCHERS = ['equals', 'in', 'prefix', 'range'] as const
 
-const ruleValue = (what: string) => z.string({error: `must be ${what} (quote numbers: "1")`})
+const ruleValue = (what: string) => plainString(`${what} (quote numbers: "1")`)
 
 const rule = strictObject({
   header: fieldName().optional(),
@@ -295,6 +295,7 @@ const steps = z
 // ── metrics ─────────────────────────────────────────────────────────────────
 
 const SOURCE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
+const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype'])
 
 const source = z.discriminatedUnion('type', [
   strictObject({
@@ -328,7 +329,11 @@ const source = z.discriminatedUnion('type', [
 
 const metrics = z
   .record(
-    z.string().regex(SOURCE_NAME, {error: 'must be a source name of letters, digits, _ . -'}),
+    z
+      .string()
+      .regex(SOURCE_NAME, {error: 'must be a source name of letters, digits, _ . -'})
+      // a key that is a JavaScript object's own machinery would change what every lookup finds
+      .refine((name) => !RESERVED_NAMES.has(name), {error: 'must be a source name other than __proto__, constructor or prototype'}),
     source,
     {error: (issue) => (issue.code === 'invalid_type' ? 'must be a mapping of source names to sources' : undefined)},
   )

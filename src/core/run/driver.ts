@@ -483,7 +483,7 @@ export class RunDriver {
       gates.checks.map(async (declared) => {
         const check = stableServes || !declared.baseline ? declared : {...declared, baseline: undefined}
         const windowMs = Math.max(1, Math.min(check.windowMs, at - bakeStart))
-        const source = this.deps.sources[check.source]
+        const source = Object.hasOwn(this.deps.sources, check.source) ? this.deps.sources[check.source] : undefined
         const base = {check, service: s.service, previousVersion: s.previousVersion ?? undefined, windowMs, at, signal}
         let judgement: Judgement
         let gray: Measurement | undefined

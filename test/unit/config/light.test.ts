@@ -8,7 +8,7 @@ import {describe, expect, it} from 'vitest'
 import {readStatusConfig} from '../../../src/core/config/light.js'
 import {loadConfig} from '../../../src/core/config/load.js'
 
-const env = {APISIX_ADMIN_KEY: 'k-123456', SENTRY_TOKEN: 't', GRAY_WEBHOOK: 'http://127.0.0.1:9/h', PROM_TOKEN: 't'}
+const env = {APISIX_ADMIN_KEY: 'k-123456', SENTRY_TOKEN: 't-123456', GRAY_WEBHOOK: 'http://127.0.0.1:9/h', PROM_TOKEN: 'p-123456'}
 const base = 'hosts: {stable: [127.0.0.1:9], gray: [127.0.0.1:10]}\ndeploy: {command: ["true"]}\n'
 const variants: Record<string, string> = {
   'nginx.yaml': `service: web.api\n${base}gateway: {type: nginx, include: conf/gray.conf}\nstate: {dir: ../state}\n`,

@@ -142,11 +142,11 @@ describe('steps', () => {
 
 describe('gateway, deploy, metrics, gates', () => {
   it('parses apisix and http gateways', () => {
-    expect(parse({gateway: {type: 'apisix', url: 'http://127.0.0.1:9180', routeId: 7, key: 'k'}}).gateway).toEqual({
+    expect(parse({gateway: {type: 'apisix', url: 'http://127.0.0.1:9180', routeId: 7, key: 'k-123456'}}).gateway).toEqual({
       type: 'apisix',
       url: 'http://127.0.0.1:9180',
       routeId: '7',
-      key: 'k',
+      key: 'k-123456',
     })
     expect(parse({gateway: {type: 'http', url: 'https://gw.example/api'}}).gateway).toEqual({type: 'http', url: 'https://gw.example/api'})
   })
