@@ -11,6 +11,8 @@ const CAPABILITIES: Record<GatewayConfig['type'], GatewayCapabilities> = {
   // the control plane behind it routes; the document carries everything
   http: {rules: EVERY_RULE, sticky: EVERY_KEY, stickySplit: true, tag: true},
   // traffic-split picks an upstream per request (weighted round robin) and cannot set a header on gray requests only
+  // maps and ACLs in gray's own frontend; the split is xxh32(key) mod 10000 (src/core/policy/split.ts)
+  haproxy: {rules: EVERY_RULE, sticky: EVERY_KEY, stickySplit: true, tag: true},
   apisix: {rules: EVERY_RULE, sticky: EVERY_KEY, stickySplit: false, tag: false},
 }
 

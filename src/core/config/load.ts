@@ -4,6 +4,7 @@ import path from 'node:path'
 import {fillEnv} from './env.js'
 import {expectedFor, issuesToProblems} from './issues.js'
 import type {GrayConfig} from './model.js'
+import {haproxyPaths} from './haproxy-defaults.js'
 import {readConfigFile} from './file.js'
 import {InvalidConfigError} from './problems.js'
 import {grayConfigSchema} from './schema.js'
@@ -31,7 +32,9 @@ export function configFromObject(input: unknown, file: string, env: Env = proces
   const gateway =
     parsed.data.gateway.type === 'nginx'
       ? {...parsed.data.gateway, include: path.resolve(dir, parsed.data.gateway.include)}
-      : parsed.data.gateway
+      : parsed.data.gateway.type === 'haproxy'
+        ? haproxyPaths(parsed.data.gateway, dir)
+        : parsed.data.gateway
   const {ssh} = parsed.data.deploy
   const deploy = ssh
     ? {

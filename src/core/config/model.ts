@@ -107,7 +107,19 @@ export interface HttpGatewayConfig {
   token?: string
 }
 
-export type GatewayConfig = SandboxGatewayConfig | NginxGatewayConfig | ApisixGatewayConfig | HttpGatewayConfig
+export interface HaproxyGatewayConfig {
+  type: 'haproxy'
+  /** the configuration fragment gray owns (loaded with its own -f) */
+  fragment: string
+  /** the Runtime API: a unix socket path, or ipv4@host:port */
+  socket: string
+  /** bind lines of gray's frontend for the service */
+  bind: string[]
+  test: string[]
+  reload: string[]
+}
+
+export type GatewayConfig = SandboxGatewayConfig | NginxGatewayConfig | ApisixGatewayConfig | HttpGatewayConfig | HaproxyGatewayConfig
 
 export interface ScrapeSourceConfig {
   type: 'scrape'

@@ -3,6 +3,7 @@
 // Schema is generated from this same source (./json-schema.ts).
 import {z} from 'zod'
 import type {Check, GrayConfig, Host, HostShare, Rule, StickyKey, Step} from './model.js'
+import {haproxyDefaults} from './haproxy-defaults.js'
 import {argv, duration, fieldName, FIELD_NAME, fieldValue, hostPort, httpUrl, isCidr, label, strictObject, text, wholeNumber} from './values.js'
 
 /** What the schema yields; the loader adds `file` and resolves paths against it. */
@@ -131,6 +132,10 @@ const hooks = strictObject({
 
 const NGINX_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/
 
+const haproxyBind = z
+  .string({error: 'must be an HAProxy bind line such as 127.0.0.1:8080'})
+  .regex(/^[^\s#'"\\][^#'"\\\r\n]*$/, {error: 'must be one HAProxy bind line such as 127.0.0.1:8080, without quotes, # or line breaks'})
+
 const gateway = z.discriminatedUnion('type', [
   strictObject({
     type: z.literal('sandbox'),
@@ -160,6 +165,18 @@ const gateway = z.discriminatedUnion('type', [
     type: z.literal('http'),
     url: httpUrl(),
     token: text().optional(),
+  }),
+  strictObject({
+    type: z.literal('haproxy'),
+    fragment: text('the path of the configuration fragment gray owns').describe('File gray owns, loaded with its own -f beside haproxy.cfg'),
+    socket: text('the Runtime API socket').prefault('/run/haproxy/admin.sock').describe('Runtime API (stats socket, level admin): a unix path or ipv4@host:port'),
+    bind: z
+      .array(haproxyBind, {error: 'must be a list of HAProxy bind lines'})
+      .min(1, {error: 'must list at least one bind line'})
+      .optional()
+      .describe("Where gray's frontend listens; default abns@gray_<service> accept-proxy"),
+    test: argv().optional().describe('Checks the configuration; default haproxy -c -f /etc/haproxy/haproxy.cfg -f <fragment>'),
+    reload: argv().prefault(['systemctl', 'reload', 'haproxy']).describe('Hitless reload (master-worker)'),
   }),
 ])
 
@@ -417,7 +434,9 @@ export const grayConfigSchema = strictObject({
   const gateway =
     input.gateway.type === 'nginx'
       ? {...input.gateway, variable: input.gateway.variable ?? `gray_${input.service.replace(/[^A-Za-z0-9_]/g, '_')}_upstream`}
-      : input.gateway
+      : input.gateway.type === 'haproxy'
+        ? haproxyDefaults(input.gateway, input.service)
+        : input.gateway
   return {
     service: input.service,
     state: input.state,
