@@ -40,6 +40,10 @@ export function renderStatus(doc: StatusDocument, options: {trend: boolean}): st
   const g = run.gateway
   const applied = g.error ? chalk.red(`unreadable: ${redact(g.error)}`) : g.appliedWeight === null ? 'nothing published' : `${fmt(g.appliedWeight)}%`
   out.push(`  gateway: intended ${g.intendedWeight === null ? '-' : `${fmt(g.intendedWeight)}%`}, serving ${applied}${g.drift ? chalk.red.bold('  DRIFT: the gateway serves another revision than the journal says') : ''}`)
+  for (const i of g.instances ?? []) {
+    const serving = i.error ? chalk.red(`unreadable: ${redact(i.error)}`) : i.revision === null ? 'nothing published' : `${fmt(i.appliedWeight ?? 0)}% (revision ${redact(i.revision)})`
+    out.push(`    ${redact(i.name)}: ${serving}${i.drift ? chalk.red.bold('  DRIFT') : ''}`)
+  }
   if (run.state === 'waiting') out.push(chalk.yellow('  gates are not watched while the run waits for `gray promote`'))
   out.push('  hosts:')
   for (const h of run.hosts) {

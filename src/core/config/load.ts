@@ -31,7 +31,13 @@ export function configFromObject(input: unknown, file: string, env: Env = proces
   const dir = path.dirname(absolute)
   const gateway =
     parsed.data.gateway.type === 'nginx'
-      ? {...parsed.data.gateway, include: path.resolve(dir, parsed.data.gateway.include)}
+      ? {
+          ...parsed.data.gateway,
+          include: path.resolve(dir, parsed.data.gateway.include),
+          ...(parsed.data.gateway.instances
+            ? {instances: parsed.data.gateway.instances.map((i) => (i.include === undefined ? i : {...i, include: path.resolve(dir, i.include)}))}
+            : {}),
+        }
       : parsed.data.gateway.type === 'haproxy'
         ? haproxyPaths(parsed.data.gateway, dir)
         : parsed.data.gateway

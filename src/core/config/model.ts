@@ -86,12 +86,16 @@ export interface SandboxGatewayConfig {
   admin: string
 }
 
+/** One instance of a fleet: its name, and the keys it sets differently from the gateway block. */
+export type GatewayInstance<T> = {name: string} & Partial<Omit<T, 'type' | 'instances'>>
+
 export interface NginxGatewayConfig {
   type: 'nginx'
   include: string
   variable: string
   test: string[]
   reload: string[]
+  instances?: GatewayInstance<NginxGatewayConfig>[]
 }
 
 export interface ApisixGatewayConfig {
@@ -99,12 +103,14 @@ export interface ApisixGatewayConfig {
   url: string
   routeId: string
   key?: string
+  instances?: GatewayInstance<ApisixGatewayConfig>[]
 }
 
 export interface HttpGatewayConfig {
   type: 'http'
   url: string
   token?: string
+  instances?: GatewayInstance<HttpGatewayConfig>[]
 }
 
 export interface HaproxyGatewayConfig {
@@ -117,6 +123,7 @@ export interface HaproxyGatewayConfig {
   bind: string[]
   test: string[]
   reload: string[]
+  instances?: GatewayInstance<HaproxyGatewayConfig>[]
 }
 
 export type GatewayConfig = SandboxGatewayConfig | NginxGatewayConfig | ApisixGatewayConfig | HttpGatewayConfig | HaproxyGatewayConfig

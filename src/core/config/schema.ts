@@ -132,6 +132,16 @@ const hooks = strictObject({
 
 const NGINX_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/
 
+/** `instances`: the same gateway several times; each entry overrides the keys above for one instance. */
+function instances<T extends z.ZodRawShape>(fields: T) {
+  return z
+    .array(strictObject({name: label('an instance name'), ...fields}), {error: 'must be a list of instances, each {name, ...}'})
+    .min(1, {error: 'must list at least one instance'})
+    .refine((list) => new Set(list.map((i) => (i as {name: string}).name)).size === list.length, {error: 'must give every instance its own name'})
+    .optional()
+    .describe('Several instances of this gateway (nodes behind a VIP): a publish is confirmed when every one serves it')
+}
+
 const haproxyBind = z
   .string({error: 'must be an HAProxy bind line such as 127.0.0.1:8080'})
   .regex(/^[^\s#'"\\][^#'"\\\r\n]*$/, {error: 'must be one HAProxy bind line such as 127.0.0.1:8080, without quotes, # or line breaks'})
@@ -152,6 +162,7 @@ const gateway = z.discriminatedUnion('type', [
       .describe('Variable to proxy to; default gray_<service>_upstream'),
     test: argv().prefault(['nginx', '-t']),
     reload: argv().prefault(['nginx', '-s', 'reload']),
+    instances: instances({include: text('the path of the include file gray owns').optional(), test: argv().optional(), reload: argv().optional()}),
   }),
   strictObject({
     type: z.literal('apisix'),
@@ -160,11 +171,13 @@ const gateway = z.discriminatedUnion('type', [
       .union([text(), wholeNumber(0)], {error: 'must be the APISIX route id'})
       .transform((id) => String(id)),
     key: text().optional(),
+    instances: instances({url: httpUrl('the Admin API URL, like http://127.0.0.1:9180').optional(), key: text().optional()}),
   }),
   strictObject({
     type: z.literal('http'),
     url: httpUrl(),
     token: text().optional(),
+    instances: instances({url: httpUrl().optional(), token: text().optional()}),
   }),
   strictObject({
     type: z.literal('haproxy'),
@@ -177,6 +190,12 @@ const gateway = z.discriminatedUnion('type', [
       .describe("Where gray's frontend listens; default abns@gray_<service> accept-proxy"),
     test: argv().optional().describe('Checks the configuration; default haproxy -c -f /etc/haproxy/haproxy.cfg -f <fragment>'),
     reload: argv().prefault(['systemctl', 'reload', 'haproxy']).describe('Hitless reload (master-worker)'),
+    instances: instances({
+      fragment: text('the path of the configuration fragment gray owns').optional(),
+      socket: text('the Runtime API socket').optional(),
+      test: argv().optional(),
+      reload: argv().optional(),
+    }),
   }),
 ])
 
