@@ -3,8 +3,10 @@
 // stays in gray at 10% and 50% on every gateway; only the hash differs.
 //   nginx, sandbox, http: split_clients' MurmurHash2 (hash.ts)
 //   haproxy: `xxh32,mod(10000)` over the key's bytes
+//   bfe: `req_*_value_hash_in`: murmur3.Sum64(key) % 10000 (murmur3.ts)
 import type {GatewayConfig} from '../config/model.js'
 import {bucketOf, FULL_WEIGHT_BP, inGray} from './hash.js'
+import {bfeBucket} from './murmur3.js'
 import {xxh32} from './xxh32.js'
 
 export interface Split {
@@ -23,6 +25,14 @@ export const HAPROXY_XXH32: Split = {
   inGray: (key, weightBp) => xxh32(Buffer.from(key, 'utf8')) % FULL_WEIGHT_BP < weightBp,
 }
 
+export const BFE_MURMUR3: Split = {
+  name: 'BFE murmur3.Sum64 % 10000',
+  bucketOf: bfeBucket,
+  inGray: (key, weightBp) => bfeBucket(key) < weightBp,
+}
+
 export function splitFor(type: GatewayConfig['type']): Split {
-  return type === 'haproxy' ? HAPROXY_XXH32 : SPLIT_CLIENTS
+  if (type === 'haproxy') return HAPROXY_XXH32
+  if ((type as string) === 'bfe') return BFE_MURMUR3
+  return SPLIT_CLIENTS
 }
