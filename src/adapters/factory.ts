@@ -38,13 +38,17 @@ export async function createGateway(config: Pick<GrayConfig, 'gateway' | 'servic
       const {ApisixGateway} = await import('./gateways/apisix/index.js')
       return new ApisixGateway(gateway, config.service)
     }
+    case 'bfe': {
+      const {BfeGateway} = await import('./gateways/bfe/index.js')
+      return new BfeGateway(gateway, config.service)
+    }
     case 'haproxy': {
       const {HaproxyGateway} = await import('./gateways/haproxy/index.js')
       return new HaproxyGateway(gateway, config.service)
     }
     default: {
       const type = (gateway as {type: string}).type
-      throw new ConfigError(`gateway.type: the ${type} gateway is not available in this version of gray, got "${type}"`, 'use type: nginx, haproxy, apisix, http or sandbox')
+      throw new ConfigError(`gateway.type: the ${type} gateway is not available in this version of gray, got "${type}"`, 'use type: nginx, haproxy, bfe, apisix, http or sandbox')
     }
   }
 }

@@ -13,6 +13,8 @@ const CAPABILITIES: Record<GatewayConfig['type'], GatewayCapabilities> = {
   // traffic-split picks an upstream per request (weighted round robin) and cannot set a header on gray requests only
   // maps and ACLs in gray's own frontend; the split is xxh32(key) mod 10000 (src/core/policy/split.ts)
   haproxy: {rules: EVERY_RULE, sticky: EVERY_KEY, stickySplit: true, tag: true},
+  // route rules with *_value_in / _prefix_in / _regmatch / req_cip_range; the split is req_*_hash_in (murmur3 % 10000)
+  bfe: {rules: EVERY_RULE, sticky: EVERY_KEY, stickySplit: true, tag: true},
   apisix: {rules: EVERY_RULE, sticky: EVERY_KEY, stickySplit: false, tag: false},
 }
 

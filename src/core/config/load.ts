@@ -40,7 +40,15 @@ export function configFromObject(input: unknown, file: string, env: Env = proces
         }
       : parsed.data.gateway.type === 'haproxy'
         ? haproxyPaths(parsed.data.gateway, dir)
-        : parsed.data.gateway
+        : parsed.data.gateway.type === 'bfe'
+          ? {
+              ...parsed.data.gateway,
+              conf: path.resolve(dir, parsed.data.gateway.conf),
+              ...(parsed.data.gateway.instances
+                ? {instances: parsed.data.gateway.instances.map((i) => (i.conf === undefined ? i : {...i, conf: path.resolve(dir, i.conf)}))}
+                : {}),
+            }
+          : parsed.data.gateway
   const {ssh} = parsed.data.deploy
   const deploy = ssh
     ? {

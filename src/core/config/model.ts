@@ -126,7 +126,18 @@ export interface HaproxyGatewayConfig {
   instances?: GatewayInstance<HaproxyGatewayConfig>[]
 }
 
-export type GatewayConfig = SandboxGatewayConfig | NginxGatewayConfig | ApisixGatewayConfig | HttpGatewayConfig | HaproxyGatewayConfig
+export interface BfeGatewayConfig {
+  type: 'bfe'
+  /** BFE's conf directory (server_data_conf/, cluster_conf/, mod_header/ below it) */
+  conf: string
+  /** BFE's monitor port, where /reload/NAME reloads a config */
+  monitor: string
+  /** the BFE product whose route rules gray owns */
+  product: string
+  instances?: GatewayInstance<BfeGatewayConfig>[]
+}
+
+export type GatewayConfig = SandboxGatewayConfig | NginxGatewayConfig | ApisixGatewayConfig | HttpGatewayConfig | HaproxyGatewayConfig | BfeGatewayConfig
 
 export interface ScrapeSourceConfig {
   type: 'scrape'

@@ -197,6 +197,13 @@ const gateway = z.discriminatedUnion('type', [
       reload: argv().optional(),
     }),
   }),
+  strictObject({
+    type: z.literal('bfe'),
+    conf: text("BFE's conf directory").describe('BFE conf dir: gray rewrites its product in route_rule.data, its clusters, gslb.data and header_rule.data'),
+    monitor: httpUrl("BFE's monitor address, like http://127.0.0.1:8421").describe('Monitor port: /reload/server_data_conf, /reload/gslb_data_conf, /reload/mod_header'),
+    product: label('a BFE product name').describe('The product whose route rules gray owns'),
+    instances: instances({conf: text("BFE's conf directory").optional(), monitor: httpUrl().optional()}),
+  }),
 ])
 
 // ── traffic ─────────────────────────────────────────────────────────────────

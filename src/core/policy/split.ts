@@ -33,6 +33,6 @@ export const BFE_MURMUR3: Split = {
 
 export function splitFor(type: GatewayConfig['type']): Split {
   if (type === 'haproxy') return HAPROXY_XXH32
-  if ((type as string) === 'bfe') return BFE_MURMUR3
+  if (type === 'bfe') return BFE_MURMUR3
   return SPLIT_CLIENTS
 }
