@@ -15,7 +15,7 @@ const fresh = () => mkdtempSync(path.join(tmpdir(), 'gray-init-'))
 const ENV = {APISIX_ADMIN_KEY: 'edd1c9f034335f136f87ad84b625c8f1'}
 
 describe('gray init', () => {
-  it.each(['nginx-prometheus', 'haproxy-prometheus', 'apisix-prometheus', 'sandbox'])('--template %s writes a gray.yaml that `gray validate` accepts', async (template) => {
+  it.each(['nginx-prometheus', 'haproxy-prometheus', 'apisix-prometheus', 'bfe-prometheus', 'sandbox'])('--template %s writes a gray.yaml that `gray validate` accepts', async (template) => {
     const dir = fresh()
     const r = await run(['init', '--template', template, '--service', 'checkout', '--json'], {cwd: dir})
     expect(r.exitCode, r.stderr).toBe(0)
@@ -72,7 +72,7 @@ describe('gray init', () => {
     const t = await tmux(`${shellQuote(process.execPath)} ${shellQuote(BIN)} init`, {cwd: dir, env: {NO_COLOR: '1'}})
     try {
       await t.until('the template question', (s) => s.includes('Which gateway'))
-      await t.keys('Down', 'Down', 'Down', 'Enter') // sandbox, after nginx, haproxy and apisix
+      await t.keys('Down', 'Down', 'Down', 'Down', 'Enter') // sandbox, after nginx, haproxy, apisix and bfe
       // the default name comes from the directory
       await t.until('the service question', (s) => s.includes('Service name') && s.includes('payments-api'))
       await t.keys('Enter')
