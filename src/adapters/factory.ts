@@ -38,6 +38,10 @@ export async function createGateway(config: Pick<GrayConfig, 'gateway' | 'servic
       const {ApisixGateway} = await import('./gateways/apisix/index.js')
       return new ApisixGateway(gateway, config.service)
     }
+    case 'shenyu': {
+      const {ShenyuGateway} = await import('./gateways/shenyu/index.js')
+      return new ShenyuGateway(gateway, config.service)
+    }
     case 'bfe': {
       const {BfeGateway} = await import('./gateways/bfe/index.js')
       return new BfeGateway(gateway, config.service)
@@ -48,7 +52,7 @@ export async function createGateway(config: Pick<GrayConfig, 'gateway' | 'servic
     }
     default: {
       const type = (gateway as {type: string}).type
-      throw new ConfigError(`gateway.type: the ${type} gateway is not available in this version of gray, got "${type}"`, 'use type: nginx, haproxy, bfe, apisix, http or sandbox')
+      throw new ConfigError(`gateway.type: the ${type} gateway is not available in this version of gray, got "${type}"`, 'use type: nginx, haproxy, bfe, apisix, shenyu, http or sandbox')
     }
   }
 }

@@ -137,7 +137,16 @@ export interface BfeGatewayConfig {
   instances?: GatewayInstance<BfeGatewayConfig>[]
 }
 
-export type GatewayConfig = SandboxGatewayConfig | NginxGatewayConfig | ApisixGatewayConfig | HttpGatewayConfig | HaproxyGatewayConfig | BfeGatewayConfig
+export interface ShenyuGatewayConfig {
+  type: 'shenyu'
+  /** the ShenYu Admin API, like http://127.0.0.1:9095 */
+  url: string
+  userName: string
+  password: string
+  instances?: GatewayInstance<ShenyuGatewayConfig>[]
+}
+
+export type GatewayConfig = ShenyuGatewayConfig | SandboxGatewayConfig | NginxGatewayConfig | ApisixGatewayConfig | HttpGatewayConfig | HaproxyGatewayConfig | BfeGatewayConfig
 
 export interface ScrapeSourceConfig {
   type: 'scrape'

@@ -204,6 +204,13 @@ const gateway = z.discriminatedUnion('type', [
     product: label('a BFE product name').describe('The product whose route rules gray owns'),
     instances: instances({conf: text("BFE's conf directory").optional(), monitor: httpUrl().optional()}),
   }),
+  strictObject({
+    type: z.literal('shenyu'),
+    url: httpUrl('the ShenYu Admin API URL, like http://127.0.0.1:9095').describe('ShenYu Admin API: gray owns two divide-plugin selectors for the service'),
+    userName: text('the Admin API user').prefault('admin'),
+    password: text('the Admin API password, e.g. ${SHENYU_PASSWORD}').describe('A secret: keep it in the environment'),
+    instances: instances({url: httpUrl().optional(), password: text().optional()}),
+  }),
 ])
 
 // ── traffic ─────────────────────────────────────────────────────────────────

@@ -143,7 +143,7 @@ describe('gateway, deploy, metrics, gates', () => {
     expect(problemsOf({gateway: {type: 'nginx', include: '/x', listen: '1'}})[0]).toBe(
       'gateway.listen: must be a known key: type, include, variable, test, reload, instances, got an unknown key',
     )
-    expect(problemsOf({gateway: {include: '/x'}})[0]).toBe('gateway.type: must be one of sandbox, nginx, apisix, http, haproxy, bfe, got nothing')
+    expect(problemsOf({gateway: {include: '/x'}})[0]).toBe('gateway.type: must be one of sandbox, nginx, apisix, http, haproxy, bfe, shenyu, got nothing')
     expect(problemsOf({gateway: {type: 'nginx', include: '/x', variable: '$up'}})[0]).toBe(
       'gateway.variable: must be an nginx variable name without $, got "$up"',
     )
