@@ -21,7 +21,10 @@ export interface StatusDocument {
     previousVersion: string | null
     state: RunState['status']
     step: {index: number; count: number; weight: number | null; startedAt: string | null; bakeEndsAt: string | null}
-    gateway: {intendedWeight: number | null; appliedWeight: number | null; mode: 'split' | 'plain' | null; revision: string | null; drift: boolean; error?: string}
+    gateway: {intendedWeight: number | null; appliedWeight: number | null; mode: 'split' | 'plain' | null; revision: string | null; drift: boolean; error?: string
+      /** each instance of a gateway fleet */
+      instances?: Array<{name: string; revision: string | null; appliedWeight: number | null; drift: boolean; error?: string}>
+    }
     hosts: Array<{name: string; address: string; pool: string; version: string | null; healthy: boolean | null; deploying: string | null; error?: string}>
     gates: Array<{name: string; verdict: string | null; value: number | null; limit: number | null; baseline: number | null; samples: number | null; at: string | null; reason: string | null; passes: number; trend: Array<number | null>}>
     driver: {pid: number; host: string; user: string; alive: boolean; since?: string} | null
@@ -114,8 +117,22 @@ export async function statusOf(ctx: StatusContext, options: {runId?: string; eve
         mode: applied?.mode ?? null,
         revision: applied?.revision ?? null,
         // drift: the gateway serves something other than what the journal last confirmed
-        drift: Boolean(applied && s.applied && !s.publishPending && applied.revision !== s.applied.revision),
+        drift: Boolean(
+          (applied && s.applied && !s.publishPending && applied.revision !== s.applied.revision) ||
+            (served && 'instances' in served && served.instances && s.applied && !s.publishPending && served.instances.some((i) => i.applied?.revision !== s.applied?.revision)),
+        ),
         ...(served && 'error' in served ? {error: served.error} : {}),
+        ...(served && 'instances' in served && served.instances
+          ? {
+              instances: served.instances.map((i) => ({
+                name: i.name,
+                revision: i.applied?.revision ?? null,
+                appliedWeight: i.applied ? percentToGray(i.applied, s.status === 'completed') : null,
+                drift: Boolean(s.applied && !s.publishPending && (i.error !== undefined || i.applied?.revision !== s.applied.revision)),
+                ...(i.error === undefined ? {} : {error: i.error}),
+              })),
+            }
+          : {}),
       },
       hosts: s.hosts.map((h) => ({
         name: h.name,
@@ -149,10 +166,19 @@ export async function statusOf(ctx: StatusContext, options: {runId?: string; eve
 }
 
 /** A plain policy has no split: it sends everything to the new version once the run completed, else to the old one. */
-async function readBack(ctx: StatusContext): Promise<{applied: AppliedPolicy | null} | {error: string}> {
+type InstanceRead = {name: string; applied: AppliedPolicy | null; error?: string}
+
+async function readBack(ctx: StatusContext): Promise<{applied: AppliedPolicy | null; instances?: InstanceRead[]} | {error: string; instances?: InstanceRead[]}> {
   try {
     const gateway = await createGateway(ctx.config)
     try {
+      const each = 'readBackEach' in gateway && typeof gateway.readBackEach === 'function' ? ((await gateway.readBackEach(AbortSignal.timeout(3_000))) as InstanceRead[]) : null
+      if (each) {
+        const revisions = new Set(each.map((i) => i.applied?.revision ?? null))
+        const broken = each.find((i) => i.error !== undefined)
+        if (broken || revisions.size > 1) return {error: broken ? `${broken.name}: ${broken.error}` : 'the instances serve different revisions', instances: each}
+        return {applied: each[0]?.applied ?? null, instances: each}
+      }
       return {applied: await gateway.readBack(AbortSignal.timeout(3_000))}
     } finally {
       await gateway.close?.()

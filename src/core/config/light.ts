@@ -9,6 +9,7 @@ import {configSecrets} from './secrets.js'
 import {registerSecrets} from '../redact.js'
 import {readConfigFile} from './file.js'
 import type {GatewayConfig, GrayConfig} from './model.js'
+import {haproxyDefaults, haproxyPaths} from './haproxy-defaults.js'
 
 export type StatusConfig = Pick<GrayConfig, 'file' | 'service' | 'state' | 'gateway'>
 
@@ -74,6 +75,14 @@ function gatewayOf(g: unknown, service: string, dir: string): GatewayConfig | nu
       if (!onlyKeys(g, ['type', 'url', 'token']) || !isText(g.url) || !/^https?:\/\//.test(g.url)) return null
       if (g.token !== undefined && !isText(g.token)) return null
       return {type: 'http', url: g.url, ...(g.token === undefined ? {} : {token: g.token})}
+    }
+    case 'haproxy': {
+      if (!onlyKeys(g, ['type', 'fragment', 'socket', 'bind', 'test', 'reload']) || !isText(g.fragment)) return null
+      const socket = g.socket ?? '/run/haproxy/admin.sock'
+      const reload = g.reload ?? ['systemctl', 'reload', 'haproxy']
+      if (!isText(socket) || !isArgv(reload) || (g.test !== undefined && !isArgv(g.test))) return null
+      if (g.bind !== undefined && !(isArgv(g.bind) && g.bind.every((b) => /^[^\s#'"\\][^#'"\\\r\n]*$/.test(b)))) return null
+      return haproxyPaths(haproxyDefaults({type: 'haproxy', fragment: g.fragment, socket, bind: g.bind, test: g.test, reload}, service), dir)
     }
     default:
       return null

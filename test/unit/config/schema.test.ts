@@ -153,9 +153,9 @@ describe('gateway, deploy, metrics, gates', () => {
 
   it('names the known gateway keys and types', () => {
     expect(problemsOf({gateway: {type: 'nginx', include: '/x', listen: '1'}})[0]).toBe(
-      'gateway.listen: must be a known key: type, include, variable, test, reload, got an unknown key',
+      'gateway.listen: must be a known key: type, include, variable, test, reload, instances, got an unknown key',
     )
-    expect(problemsOf({gateway: {include: '/x'}})[0]).toBe('gateway.type: must be one of sandbox, nginx, apisix, http, got nothing')
+    expect(problemsOf({gateway: {include: '/x'}})[0]).toBe('gateway.type: must be one of sandbox, nginx, apisix, http, haproxy, bfe, shenyu, got nothing')
     expect(problemsOf({gateway: {type: 'nginx', include: '/x', variable: '$up'}})[0]).toBe(
       'gateway.variable: must be an nginx variable name without $, got "$up"',
     )
