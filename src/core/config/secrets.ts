@@ -12,6 +12,10 @@ export const MIN_CREDENTIAL_LENGTH = 8
 const CREDENTIAL_FIELDS: Pattern[] = [
   ['gateway', 'token'],
   ['gateway', 'key'],
+  ['gateway', 'password'],
+  ['gateway', 'instances', '*', 'token'],
+  ['gateway', 'instances', '*', 'key'],
+  ['gateway', 'instances', '*', 'password'],
   ['metrics', '*', 'token'],
   ['notify', '*', 'webhook'],
 ]
@@ -24,6 +28,8 @@ const VAR_FIELDS: Pattern[] = [
   ['metrics', '*', 'command', '*'],
   ['gateway', 'test', '*'],
   ['gateway', 'reload', '*'],
+  ['gateway', 'instances', '*', 'test', '*'],
+  ['gateway', 'instances', '*', 'reload', '*'],
   ['traffic', 'tag', 'value'],
   ...CREDENTIAL_FIELDS,
 ]
@@ -31,6 +37,9 @@ const VAR_FIELDS: Pattern[] = [
 /** URLs whose user and password are credentials */
 const URL_FIELDS: Pattern[] = [
   ['gateway', 'url'],
+  ['gateway', 'instances', '*', 'url'],
+  ['gateway', 'monitor'],
+  ['gateway', 'instances', '*', 'monitor'],
   ['metrics', '*', 'url'],
   ['deploy', 'health', 'url'],
   ['notify', '*', 'webhook'],
