@@ -163,6 +163,12 @@ export interface Check {
   failClosed: boolean
   windowMs: number
   minPasses: number
+  /** how a measurement is judged: threshold (each window against the limits; the default) or sequential (docs/metrics.md) */
+  judge?: 'threshold' | 'sequential'
+  /** sequential: the chance of ever rolling back a version that is no worse (default 0.01) */
+  alpha?: number
+  /** sequential: how much more variable counts are than chance (default 1: not at all) */
+  overdispersion?: number
 }
 
 export interface Gates {

@@ -354,10 +354,26 @@ const check = strictObject({
   failClosed: z.boolean({error: 'must be true or false'}).prefault(false),
   window: duration().optional().describe('Default: gates.window'),
   minPasses: wholeNumber(1).prefault(3),
+  judge: z
+    .enum(['threshold', 'sequential'], {error: 'must be one of threshold, sequential'})
+    .optional()
+    .describe('threshold (default): each window against max/min and the baseline; sequential: an anytime-valid test on per-interval counts (docs/metrics.md)'),
+  alpha: z
+    .number({error: 'must be a number between 0 and 0.5'})
+    .gt(0, {error: 'must be a number between 0 and 0.5'})
+    .max(0.5, {error: 'must be a number between 0 and 0.5'})
+    .optional()
+    .describe('judge: sequential — the chance of ever rolling back a version no worse than the baseline allows; default 0.01'),
+  overdispersion: z
+    .number({error: 'must be a number of at least 1'})
+    .min(1, {error: 'must be a number of at least 1'})
+    .optional()
+    .describe('judge: sequential — how many times more variable the counts are than chance; default 1'),
 }).superRefine((input, ctx) => {
-  if (input.max === undefined && input.min === undefined) {
+  if (input.max === undefined && input.min === undefined && !(input.judge === 'sequential' && input.baseline)) {
     ctx.addIssue({code: 'custom', message: 'must set a limit, max or min', params: {found: 'neither'}})
   }
+
   if (input.max !== undefined && input.min !== undefined && input.min > input.max) {
     ctx.addIssue({code: 'custom', path: ['min'], message: `must be at most max (${input.max})`})
   }
