@@ -6,7 +6,7 @@
 import type {Check} from '../config/model.js'
 import type {Measurement} from '../ports.js'
 import type {Judgement} from './judge.js'
-import {comparisonLogE, emptyEvidence, ratioEstimate, sloLogE, addInterval, type Counts, type Evidence} from './sequential.js'
+import {addInterval, comparisonLogE, emptyEvidence, GRID_HALF, gridRatio, ratioEstimate, sloLogE, type Counts, type Evidence} from './sequential.js'
 
 export const DEFAULT_ALPHA = 0.01
 
@@ -70,7 +70,7 @@ function fmtRate(r: number): string {
 }
 
 const fmtCount = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1))
-const fmtRatio = (r: number | null) => (r === null ? '?' : r >= 10 ? r.toFixed(0) : r.toPrecision(2))
+const fmtRatio = (r: number | null) => (r === null ? '?' : r >= 10 ? r.toFixed(0) : Number(r.toPrecision(2)).toString())
 
 /**
  * Judges one interval. `prior` is the evidence so far in this run (from the journal);
@@ -120,7 +120,12 @@ export function judgeSequential(check: Check, gray: Measurement, stable: Measure
   }
 
   const counts = `this interval gray ${fmtCount(g.counts.bad)}/${fmtCount(g.counts.total)}${stableCounts ? `, stable ${fmtCount(stableCounts.bad)}/${fmtCount(stableCounts.total)}` : ''}`
-  const cs = `ratio ${fmtRatio(est.ratio)} (${Math.round((1 - aCmp) * 100)}% CS ${est.low === null ? '0' : fmtRatio(est.low)}–${est.high === null ? '∞' : fmtRatio(est.high)})`
+  const top = ratio * gridRatio(2 * GRID_HALF)
+  const bottom = ratio * gridRatio(0)
+  // at the grid's edge the likeliest ratio lies beyond it (no errors at all on one side)
+  const point = est.ratio !== null && est.ratio >= top * 0.999 ? `>${fmtRatio(top)}` : est.ratio !== null && est.ratio <= bottom * 1.001 ? `<${fmtRatio(bottom)}` : fmtRatio(est.ratio)
+  const level = `${Number((100 * (1 - aCmp)).toFixed(2))}%`
+  const cs = `ratio ${point} (${level} CS ${est.low === null ? '0' : fmtRatio(est.low)}–${est.high === null ? '∞' : fmtRatio(est.high)})`
   const cmpLine = `gray ${pct(evidence.gray)} vs stable ${pct(evidence.stable)}: ${cs}, evidence ${fmtE(logCmp)} of ${fmtE(Math.log(1 / aCmp))}`
   const sloLine = logSlo === null || limit === null ? '' : `gray ${pct(evidence.gray)} vs ${check.max !== undefined ? 'max' : 'min'} ${check.max !== undefined ? fmtRate(check.max) : fmtRate(check.min ?? 0)}: evidence ${fmtE(logSlo)} of ${fmtE(Math.log(1 / aSlo))}`
 
