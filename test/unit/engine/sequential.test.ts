@@ -1,0 +1,83 @@
+// The driver with a judge: sequential check: contiguous windows, a decisive rollback,
+// and evidence that lives in the journal, so a driver that takes over continues it.
+import {describe, expect, it} from 'vitest'
+
+import type {Check} from '../../../src/core/config/model.js'
+import {judge} from '../../../src/core/gates/judge.js'
+import type {Evidence} from '../../../src/core/gates/sequential.js'
+import type {JournalEvent, MeasureRequest, Measurement} from '../../../src/core/ports.js'
+import {replay} from '../../../src/core/run/state.js'
+import {check} from '../../support/fakes.js'
+import {harness} from '../../support/harness.js'
+
+const seqCheck = (over: Partial<Check> = {}): Check => check({judge: 'sequential', max: 0.5, baseline: {maxIncrease: 1, minDelta: 0}, minSamples: 0, ...over})
+
+/** Counts proportional to the window: 200 requests/s split by weight, gray at `grayRate`, stable at 1%. */
+function traffic(grayRate: number, share = 0.1) {
+  return (req: MeasureRequest): Measurement => {
+    const seconds = req.windowMs / 1000
+    const total = Math.round(200 * seconds * (req.cohort === 'gray' ? share : 1 - share))
+    const rate = req.cohort === 'gray' ? grayRate : 0.01
+    const bad = Math.round(total * rate)
+    return {value: total > 0 ? bad / total : null, samples: total, raw: {errors: bad, total}, query: 'q'}
+  }
+}
+
+const measured = (events: readonly JournalEvent[]) => events.filter((e) => e.type === 'gate.measured')
+
+describe('run engine: judge: sequential', () => {
+  it('reads contiguous, non-overlapping windows: each since the last measurement, none before the step', async () => {
+    const h = harness({gates: {intervalMs: 30_000, windowMs: 300_000, checks: [seqCheck()]}})
+    h.source.script = traffic(0.01)
+    const out = await h.start()
+    expect(out.state.status).toBe('completed')
+    const gray = h.source.calls.filter((c) => c.cohort === 'gray')
+    const starts = h.journal.ofType('gateway.publish.confirmed').filter((e) => e.data.purpose === 'step').map((e) => Date.parse(e.at))
+    for (let i = 0; i < gray.length; i++) {
+      const call = gray[i] as MeasureRequest
+      const previous = gray[i - 1]
+      const bake = Math.max(...starts.filter((t) => t < call.at))
+      const from = previous && previous.at > bake ? previous.at : bake
+      expect(call.windowMs).toBe(Math.min(300_000, call.at - from))
+    }
+    // every measurement journals the evidence so far, and it carries across steps
+    const events = measured(h.journal.events())
+    expect(events.every((e) => (e.data as {evidence?: Evidence}).evidence !== undefined)).toBe(true)
+    const last = (events.at(-1)?.data as {evidence: Evidence}).evidence
+    expect(last.gray.total).toBe(gray.reduce((sum, c) => sum + Math.round(200 * (c.windowMs / 1000) * 0.1), 0))
+  })
+
+  it('rolls back at the first decisive fail, without waiting for `failures` fails in a row', async () => {
+    const h = harness({gates: {intervalMs: 30_000, windowMs: 300_000, checks: [seqCheck({failures: 5})]}})
+    h.source.script = traffic(0.05)
+    const out = await h.start()
+    expect(out.state.status).toBe('rolled_back')
+    const verdicts = measured(h.journal.events()).map((e) => e.data.verdict)
+    expect(verdicts.filter((v) => v === 'fail')).toHaveLength(1)
+    expect(verdicts.at(-1)).toBe('fail')
+    expect(out.state.reason).toMatch(/^gate errors failed: regression: gray 5\.0% vs stable 1\.0%.*\(sequential test, α = 0\.01\)$/)
+  })
+
+  it('a driver that takes over continues the evidence exactly where the journal left it', async () => {
+    const h = harness({gates: {intervalMs: 30_000, windowMs: 300_000, checks: [seqCheck({max: undefined})]}})
+    // a gray slightly worse than stable: evidence builds over many measurements
+    h.source.script = traffic(0.013, 0.5)
+    h.clock.at(200_000, () => h.inbox.post('pause'))
+    const first = await h.start()
+    expect(first.state.status).toBe('paused')
+    const before = replay(h.journal.events()).gates.errors?.evidence as Evidence
+    expect(before.intervals).toBeGreaterThan(0)
+    const seen = h.journal.events().length
+    h.inbox.post('resume')
+    await h.resume()
+    const after = measured(h.journal.events().slice(seen))
+    expect(after.length).toBeGreaterThan(0)
+    // the new driver's first measurement is the old evidence plus its interval, bit for bit
+    const next = after[0] as JournalEvent
+    const d = next.data as {value: number; samples: number; stableRaw: {errors: number; total: number}; evidence: Evidence}
+    const again = judge(seqCheck({max: undefined}), {value: d.value, samples: d.samples, raw: {}}, {value: d.stableRaw.errors / d.stableRaw.total, samples: d.stableRaw.total, raw: {}}, before)
+    expect(again.evidence).toEqual(d.evidence)
+    // and replaying the whole journal gives the last measurement's evidence
+    expect(replay(h.journal.events()).gates.errors?.evidence).toEqual((measured(h.journal.events()).at(-1)?.data as {evidence: Evidence}).evidence)
+  })
+})
