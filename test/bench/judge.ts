@@ -2,7 +2,7 @@
 // (A/A: gray and stable both at 1% errors) within 2 hours, and how soon it catches a
 // regression, in a seeded simulation of per-interval counts: 200 requests/s, one
 // measurement every 10 s (the fixed rule every 30 s, as SPEC's example). Every rule is judged by gray's own code (src/core/gates):
-//   sequential   judge: sequential, baseline.maxIncrease 1, α 0.01 (the new judge)
+//   sequential   judge: sequential, baseline.maxIncrease 1, α 0.01 (the new judge, its sample-ratio check included)
 //   fixed rule   judge: threshold, baseline ×1.5 (minDelta 0.001), minSamples 300, 5 m window,
 //                2 fails in a row (SPEC's example without its max)
 //   fixed horizon one look at 30 min: a one-sided binomial z-test of gray's share of errors, α 0.01
@@ -29,8 +29,11 @@ const DETECT_RUNS = Number(process.env.GRAY_BENCH_DETECT_RUNS ?? 300)
 
 // ── seeded sampling ─────────────────────────────────────────────────────────
 
+/** mulberry32, its seed scrambled first: neighbouring raw seeds give correlated streams (seen here as a doubled A/A rate). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0
+  let a = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) >>> 0
+  a = Math.imul(a ^ (a >>> 13), 0xc2b2ae35) >>> 0
+  a = (a ^ (a >>> 16)) >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0
     let t = a
@@ -94,6 +97,8 @@ interface Scenario {
 }
 
 interface Interval {
+  /** the published weight, basis points (for the sample-ratio check) */
+  weightBp: number
   ng: number
   ns: number
   eg: number
@@ -111,7 +116,7 @@ function simulate(sc: Scenario, seed: number): Interval[] {
     const noise = () => (sc.noiseShape ? gammaMeanOne(u, sc.noiseShape) : 1)
     const ps = Math.min(1, STABLE_RATE * k * noise())
     const pg = Math.min(1, STABLE_RATE * sc.effect * k * noise())
-    out.push({ng, ns, eg: binomial(u, ng, pg), es: binomial(u, ns, ps)})
+    out.push({weightBp: Math.round(sc.share(i) * 10_000), ng, ns, eg: binomial(u, ng, pg), es: binomial(u, ns, ps)})
   }
   return out
 }
@@ -129,8 +134,8 @@ const FIXED = baseCheck({max: 1, baseline: {maxIncrease: 1.5, minDelta: 0.001}, 
 function sequentialAt(run: Interval[], check: Check): number | null {
   let evidence: Evidence | null = null
   for (let i = 0; i < run.length; i++) {
-    const {ng, ns, eg, es} = run[i] as Interval
-    const j = judge(check, m(eg, ng), m(es, ns), evidence)
+    const {weightBp, ng, ns, eg, es} = run[i] as Interval
+    const j = judge(check, m(eg, ng), m(es, ns), evidence, {weightBp})
     evidence = j.evidence ?? evidence
     if (j.verdict === 'fail' && j.decisive) return i + 1
   }

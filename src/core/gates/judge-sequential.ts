@@ -6,6 +6,7 @@
 import type {Check} from '../config/model.js'
 import type {Measurement} from '../ports.js'
 import type {Judgement} from './judge.js'
+import {addShare, sampleRatioLogE} from './sample-ratio.js'
 import {addInterval, comparisonLogE, emptyEvidence, GRID_HALF, gridRatio, ratioEstimate, sloLogE, type Counts, type Evidence} from './sequential.js'
 
 export const DEFAULT_ALPHA = 0.01
@@ -76,7 +77,13 @@ const fmtRatio = (r: number | null) => (r === null ? '?' : r >= 10 ? r.toFixed(0
  * Judges one interval. `prior` is the evidence so far in this run (from the journal);
  * the judgement carries the evidence after this interval, to be journaled with it.
  */
-export function judgeSequential(check: Check, gray: Measurement, stable: Measurement | undefined, prior: Evidence | null | undefined): Judgement {
+export function judgeSequential(
+  check: Check,
+  gray: Measurement,
+  stable: Measurement | undefined,
+  prior: Evidence | null | undefined,
+  context: {weightBp?: number} = {},
+): Judgement {
   const alpha = check.alpha ?? DEFAULT_ALPHA
   const phi = check.overdispersion ?? 1
   const ratio = check.baseline?.maxIncrease ?? prior?.ratio ?? 1
@@ -87,10 +94,31 @@ export function judgeSequential(check: Check, gray: Measurement, stable: Measure
   const split = compare && limit !== null ? 2 : 1
   const base = {value: gray.value, limit: check.max ?? check.min ?? null, baseline: stable?.value ?? null, samples: gray.samples}
 
+  // the sample ratio: gray's share of requests against the weight in force (real counts only)
+  const requests = (x: Measurement | undefined) => (x && typeof x.samples === 'number' && Number.isFinite(x.samples) && x.samples >= 0 ? x.samples : null)
+  const [grayRequests, stableRequests] = [requests(gray), compare ? requests(stable) : null]
+  const weightBp = context.weightBp ?? 0
+  const srm =
+    grayRequests !== null && stableRequests !== null && stableRequests > 0 && weightBp > 0 && weightBp < 10_000
+      ? addShare(before.srm, weightBp, grayRequests / phi, stableRequests / phi)
+      : before.srm
+  const withSrm: Evidence = srm ? {...before, srm} : before
+  const logSrm = sampleRatioLogE(srm)
+  if (srm && logSrm >= Math.log(1 / alpha)) {
+    const share = srm.gray / Math.max(1e-9, srm.gray + srm.stable)
+    return {
+      ...base,
+      verdict: 'fail',
+      decisive: true,
+      reason: `sample ratio mismatch: gray got ${fmtRate(share)} of requests at a published ${fmtRate(srm.weightBp / 10_000)} (evidence ${fmtE(logSrm)} ≥ ${fmtE(Math.log(1 / alpha))}); a crashed gray pool or a gateway that ignores the split?`,
+      evidence: withSrm,
+    }
+  }
+
   const g = countsOf(check, gray)
   if (!('counts' in g)) {
     const why = 'none' in g ? g.none : g.broken
-    return {...base, verdict: 'no-data', reason: `${why}; interval left out of the evidence`, evidence: before}
+    return {...base, verdict: 'no-data', reason: `${why}; interval left out of the evidence`, evidence: withSrm}
   }
   const st = compare ? countsOf(check, stable) : null
   const stableCounts = st && 'counts' in st ? st.counts : null
@@ -103,6 +131,7 @@ export function judgeSequential(check: Check, gray: Measurement, stable: Measure
     intervals: before.intervals + (informative ? 1 : 0),
     gray: {bad: before.gray.bad + g.counts.bad, total: before.gray.total + g.counts.total},
     stable: {bad: before.stable.bad + (stableCounts?.bad ?? 0), total: before.stable.total + (stableCounts?.total ?? 0)},
+    ...(srm ? {srm} : {}),
   }
 
   const aCmp = alpha / split

@@ -49,8 +49,8 @@ export function fmt(n: number): string {
  * Judges the gray measurement against the check's limit and, when the check
  * has a baseline, against the stable measurement taken the same way.
  */
-export function judge(check: Check, gray: Measurement, stable?: Measurement, evidence?: Evidence | null): Judgement {
-  if (check.judge === 'sequential') return judgeSequential(check, gray, stable, evidence)
+export function judge(check: Check, gray: Measurement, stable?: Measurement, evidence?: Evidence | null, context?: {weightBp?: number}): Judgement {
+  if (check.judge === 'sequential') return judgeSequential(check, gray, stable, evidence, context)
   if (!usable(gray.value)) return noData(check, gray, gray.value === null ? 'no data' : `value is ${gray.value}`)
   if (gray.samples !== null && gray.samples < check.minSamples) {
     return noData(check, gray, `${fmt(gray.samples)} samples < ${check.minSamples} needed`)

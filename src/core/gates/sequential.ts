@@ -23,6 +23,8 @@
 // Everything here is pure and deterministic: the evidence is journaled with each
 // measurement and replayed, so a driver that takes over continues it exactly.
 
+import type {SampleRatio} from './sample-ratio.js'
+
 /** Grid step of the log ratio: eight points per doubling. */
 export const GRID_STEP = Math.LN2 / 8
 /** Grid half-width: ratios from r/64 to 64·r. */
@@ -53,6 +55,8 @@ export interface Evidence {
   /** counts summed over the run, as read (before the overdispersion factor) */
   gray: Counts
   stable: Counts
+  /** the sample-ratio check's state (./sample-ratio.ts); absent until an interval had both cohorts' requests */
+  srm?: SampleRatio
 }
 
 export function emptyEvidence(ratio: number): Evidence {

@@ -490,7 +490,9 @@ export class RunDriver {
             ]),
             signal,
           )
-          judgement = judge(check, gray, stable, s.gates[check.name]?.evidence)
+          // the weight in force at this step, for the sequential judge's sample-ratio check
+          const weightBp = s.applied?.purpose === 'step' && s.applied.step === s.stepIndex && !s.publishPending ? s.applied.weightBp : undefined
+          judgement = judge(check, gray, stable, s.gates[check.name]?.evidence, {weightBp})
           if (judgement.verdict === 'no-data' && check.noData === 'fail') judgement = {...judgement, verdict: 'fail', reason: `no data (${judgement.reason}); noData: fail`}
         } catch (error) {
           judgement = errorJudgement(check, errorMessage(error))

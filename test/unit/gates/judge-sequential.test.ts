@@ -3,7 +3,8 @@ import {describe, expect, it} from 'vitest'
 
 import type {Check} from '../../../src/core/config/model.js'
 import {judge, type Judgement} from '../../../src/core/gates/judge.js'
-import {addInterval, comparisonLogE, emptyEvidence, type Evidence} from '../../../src/core/gates/sequential.js'
+import {addShare, sampleRatioLogE} from '../../../src/core/gates/sample-ratio.js'
+import {addInterval, comparisonLogE, emptyEvidence, sloLogE, type Evidence} from '../../../src/core/gates/sequential.js'
 import type {Measurement} from '../../../src/core/ports.js'
 import {check} from '../../support/fakes.js'
 
@@ -147,5 +148,35 @@ describe('judge: sequential', () => {
     const c = check({baseline: {maxIncrease: 1.5, minDelta: 0.001}})
     expect(judge(c, m(30, 1000), m(10, 1000))).toMatchObject({verdict: 'fail', reason: '0.03 > max 0.01'})
     expect(judge(c, m(30, 1000), m(10, 1000)).evidence).toBeUndefined()
+  })
+
+  it('sample ratio: gray starved of its published weight is a mismatch; traffic rules that add to it are not', () => {
+    let evidence: Evidence | null = null
+    let j: Judgement | undefined
+    for (let i = 0; i < 5; i++) {
+      j = judge(seq(), m(0, 0), m(60, 6000), evidence, {weightBp: 1000})
+      evidence = j.evidence ?? evidence
+    }
+    expect(j?.verdict).toBe('fail')
+    expect(j?.decisive).toBe(true)
+    expect(j?.reason).toMatch(/^sample ratio mismatch: gray got 0\.0% of requests at a published 10%/)
+    // gray at 6% under a published 1% (testers routed by a rule): no mismatch, however long
+    evidence = null
+    for (let i = 0; i < 200; i++) {
+      j = judge(seq(), m(4, 360), m(56, 5640), evidence, {weightBp: 100})
+      evidence = j.evidence ?? evidence
+    }
+    expect(j?.verdict).toBe('pass')
+    // without a weight in force (100%, or a publish pending) the check does not run
+    expect(judge(seq(), m(0, 0), m(60, 6000), null, {}).evidence?.srm).toBeUndefined()
+  })
+
+  it('sample ratio: each published weight is its own segment, their e-values multiply', () => {
+    let sr = addShare(undefined, 1000, 500, 5500)
+    sr = addShare(sr, 1000, 100, 5900)
+    const first = sampleRatioLogE(sr)
+    expect(first).toBeCloseTo(sloLogE(11_400, 12_000, 0.95), 9)
+    sr = addShare(sr, 5000, 3000, 3000)
+    expect(sampleRatioLogE(sr)).toBeCloseTo(first + sloLogE(3000, 6000, 0.75), 9)
   })
 })
