@@ -24,7 +24,7 @@ const HOURS = 2
 const INTERVALS = (HOURS * 3600) / INTERVAL_S
 const ALPHA = 0.01
 const STABLE_RATE = 0.01
-const AA_RUNS = Number(process.env.GRAY_BENCH_AA_RUNS ?? 1000)
+const AA_RUNS = Number(process.env.GRAY_BENCH_AA_RUNS ?? 2000)
 const DETECT_RUNS = Number(process.env.GRAY_BENCH_DETECT_RUNS ?? 300)
 
 // ── seeded sampling ─────────────────────────────────────────────────────────

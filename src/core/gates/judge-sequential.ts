@@ -91,7 +91,9 @@ export function judgeSequential(
   const before = prior && prior.ratio === ratio ? prior : {...emptyEvidence(ratio), gray: prior?.gray ?? {bad: 0, total: 0}, stable: prior?.stable ?? {bad: 0, total: 0}}
   const limit = limitRate(check)
   const compare = Boolean(check.baseline)
-  const split = compare && limit !== null ? 2 : 1
+  // α is split when the check has both tests; at 100% the driver drops the baseline, but the
+  // run's comparison has spent its half already
+  const split = (compare || (prior?.stable.total ?? 0) > 0) && limit !== null ? 2 : 1
   const base = {value: gray.value, limit: check.max ?? check.min ?? null, baseline: stable?.value ?? null, samples: gray.samples}
 
   // the sample ratio: gray's share of requests against the weight in force (real counts only)

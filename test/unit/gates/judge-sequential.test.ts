@@ -51,8 +51,10 @@ describe('judge: sequential', () => {
     expect(j.evidence?.ll).toEqual(before.ll)
     expect(j.evidence?.gray).toEqual({bad: 35, total: 1200})
     // stable not measured at all (100%: the driver drops the baseline) works the same way
-    const at100 = judge({...seq(), baseline: undefined}, m(30, 600), undefined, before)
+    const at100 = judge({...seq({max: 0.1}), baseline: undefined}, m(30, 600), undefined, before)
     expect(at100.evidence?.ll).toEqual(before.ll)
+    // the comparison already spent its half of α in this run: the SLO keeps its half
+    expect(at100.sequential?.slo?.threshold).toBe(200)
   })
 
   it('a counter reset (negative counts) leaves the interval out and the evidence as it was', () => {
