@@ -152,6 +152,8 @@ export interface Check {
   query?: string
   /** sentry: the release whose crash-free rate is read */
   release?: string
+  /** histogram checks: a query yielding one series per bucket bound `le` (cumulative counts); always judged sequentially */
+  histogram?: string
   max?: number
   min?: number
   baseline?: {maxIncrease: number; minDelta: number}

@@ -338,6 +338,9 @@ const check = strictObject({
   total: text('a query').optional().describe('Ratio checks: query counting all events'),
   query: text('a query').optional().describe('Value checks: query yielding the value itself'),
   release: text('a release').optional().describe('Sentry: the release whose crash-free rate is read'),
+  histogram: text('a query')
+    .optional()
+    .describe('Latency checks: a query yielding one series per bucket bound le, e.g. sum by (le) (increase(x_bucket{version="{version}"}[{window}])); judged sequentially against the baseline'),
   max: z.number({error: 'must be a number'}).optional(),
   min: z.number({error: 'must be a number'}).optional(),
   baseline: strictObject({
@@ -370,6 +373,13 @@ const check = strictObject({
     .optional()
     .describe('judge: sequential — how many times more variable the counts are than chance; default 1'),
 }).superRefine((input, ctx) => {
+  if (input.histogram !== undefined) {
+    const other = (['errors', 'total', 'query'] as const).find((key) => input[key] !== undefined)
+    if (other) ctx.addIssue({code: 'custom', path: [other], message: 'must not be set with histogram: a check is a histogram, a ratio or a value'})
+    if (!input.baseline) ctx.addIssue({code: 'custom', path: ['baseline'], message: 'must be set for a histogram check: its buckets are compared with the stable version', params: {found: 'nothing'}})
+    if (input.judge === 'threshold') ctx.addIssue({code: 'custom', path: ['judge'], message: 'must be sequential (or left out) for a histogram check'})
+    return
+  }
   if (input.max === undefined && input.min === undefined && !(input.judge === 'sequential' && input.baseline)) {
     ctx.addIssue({code: 'custom', message: 'must set a limit, max or min', params: {found: 'neither'}})
   }
@@ -455,7 +465,9 @@ function normaliseGates(input: GatesInput): NonNullable<ParsedConfig['gates']> {
   return {
     intervalMs: input.interval,
     windowMs: input.window,
-    checks: input.checks.map(({window, ...rest}): Check => dropUndefined({...rest, windowMs: window ?? input.window})),
+    checks: input.checks.map(({window, ...rest}): Check =>
+      dropUndefined({...rest, ...(rest.histogram !== undefined ? {judge: 'sequential' as const} : {}), windowMs: window ?? input.window}),
+    ),
   }
 }
 

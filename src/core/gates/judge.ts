@@ -1,6 +1,7 @@
 // How one measurement of one check is judged (SPEC "Gates: how a measurement is judged").
 import type {Check} from '../config/model.js'
 import type {Measurement} from '../ports.js'
+import {judgeHistogram} from './judge-histogram.js'
 import {judgeSequential, type SequentialSummary} from './judge-sequential.js'
 import type {Evidence} from './sequential.js'
 
@@ -50,6 +51,7 @@ export function fmt(n: number): string {
  * has a baseline, against the stable measurement taken the same way.
  */
 export function judge(check: Check, gray: Measurement, stable?: Measurement, evidence?: Evidence | null, context?: {weightBp?: number}): Judgement {
+  if (check.histogram !== undefined) return judgeHistogram(check, gray, stable, evidence)
   if (check.judge === 'sequential') return judgeSequential(check, gray, stable, evidence, context)
   if (!usable(gray.value)) return noData(check, gray, gray.value === null ? 'no data' : `value is ${gray.value}`)
   if (gray.samples !== null && gray.samples < check.minSamples) {

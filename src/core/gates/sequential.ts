@@ -57,6 +57,8 @@ export interface Evidence {
   stable: Counts
   /** the sample-ratio check's state (./sample-ratio.ts); absent until an interval had both cohorts' requests */
   srm?: SampleRatio
+  /** histogram checks: the comparison of "slower than le" per bucket bound, by String(le) */
+  buckets?: Record<string, Evidence>
 }
 
 export function emptyEvidence(ratio: number): Evidence {
