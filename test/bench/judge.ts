@@ -88,17 +88,24 @@ interface Scenario {
   share: (i: number) => number
   /** gray's error rate over stable's */
   effect: number
+  /** the interval the effect begins at (default 0); detection is timed from it */
+  onset?: number
   /** a factor on both versions' rates in interval i (a shared incident) */
   shared?: (i: number) => number
   /** independent gamma noise on each cohort's rate per interval (shape; smaller is noisier) */
   noiseShape?: number
   /** the overdispersion factor the sequential judge is told */
   phi?: number
+  /** the run's steps: the step of interval i, and how many there are (the judge's evidence restarts at each) */
+  step?: (i: number) => number
+  steps?: number
 }
 
 interface Interval {
   /** the published weight, basis points (for the sample-ratio check) */
   weightBp: number
+  step: number
+  steps: number
   ng: number
   ns: number
   eg: number
@@ -115,8 +122,8 @@ function simulate(sc: Scenario, seed: number): Interval[] {
     const k = sc.shared?.(i) ?? 1
     const noise = () => (sc.noiseShape ? gammaMeanOne(u, sc.noiseShape) : 1)
     const ps = Math.min(1, STABLE_RATE * k * noise())
-    const pg = Math.min(1, STABLE_RATE * sc.effect * k * noise())
-    out.push({weightBp: Math.round(sc.share(i) * 10_000), ng, ns, eg: binomial(u, ng, pg), es: binomial(u, ns, ps)})
+    const pg = Math.min(1, STABLE_RATE * (i >= (sc.onset ?? 0) ? sc.effect : 1) * k * noise())
+    out.push({weightBp: Math.round(sc.share(i) * 10_000), step: sc.step?.(i) ?? 0, steps: sc.steps ?? 1, ng, ns, eg: binomial(u, ng, pg), es: binomial(u, ns, ps)})
   }
   return out
 }
@@ -134,8 +141,8 @@ const FIXED = baseCheck({max: 1, baseline: {maxIncrease: 1.5, minDelta: 0.001}, 
 function sequentialAt(run: Interval[], check: Check): number | null {
   let evidence: Evidence | null = null
   for (let i = 0; i < run.length; i++) {
-    const {weightBp, ng, ns, eg, es} = run[i] as Interval
-    const j = judge(check, m(eg, ng), m(es, ns), evidence, {weightBp})
+    const {weightBp, step, steps, ng, ns, eg, es} = run[i] as Interval
+    const j = judge(check, m(eg, ng), m(es, ns), evidence, {weightBp, step, steps})
     evidence = j.evidence ?? evidence
     if (j.verdict === 'fail' && j.decisive) return i + 1
   }
@@ -232,6 +239,7 @@ function medianOf(times: Array<number | null>): number | null {
 const constant = (s: number) => () => s
 const third = INTERVALS / 3
 const ramp = (i: number) => (i < third ? 0.01 : i < 2 * third ? 0.1 : 0.5)
+const rampStep = (i: number) => (i < third ? 0 : i < 2 * third ? 1 : 2)
 // a 3-minute incident every 20 minutes that sends both versions' error rate to 10%
 const bursts = (i: number) => ((i * INTERVAL_S) % 1200 < 180 ? 10 : 1)
 
@@ -240,7 +248,7 @@ function aa(): Array<[string, string]> {
     {name: 'share 1%', share: constant(0.01), effect: 1},
     {name: 'share 10%', share: constant(0.1), effect: 1},
     {name: 'share 50%', share: constant(0.5), effect: 1},
-    {name: 'ramp 1→10→50% (40 min each)', share: ramp, effect: 1},
+    {name: 'ramp 1→10→50% (3 steps of 40 min)', share: ramp, effect: 1, step: rampStep, steps: 3},
     {name: 'shared bursts ×10 (10% share)', share: constant(0.1), effect: 1, shared: bursts},
     // gamma noise of shape 20 on each cohort's rate per interval: at 50% share the
     // stable count's variance is ≈ 1 + 30/20 = 2.5 times Poisson
@@ -271,6 +279,25 @@ function aa(): Array<[string, string]> {
 function detection(): Array<[string, string]> {
   const rows: Array<[string, string]> = []
   let seed = 1_000_000
+  // a regression that begins with the second step, after a healthy 40-minute first step
+  {
+    const onset = third
+    const sc: Scenario = {name: '2x from step 2 of 3 (40 min healthy first)', share: constant(0.1), effect: 2, onset, step: rampStep, steps: 3}
+    const times = {seq: [] as Array<number | null>, once: [] as Array<number | null>, oracle: [] as Array<number | null>}
+    const after = (t: number | null) => (t === null ? null : Math.max(1, t - onset))
+    for (let r = 0; r < DETECT_RUNS; r++) {
+      const run = simulate(sc, seed++)
+      times.seq.push(after(sequentialAt(run, SEQUENTIAL())))
+      times.once.push(after(sequentialAt(run.map((x) => ({...x, steps: 1})), SEQUENTIAL())))
+      times.oracle.push(oracleAt(run.slice(onset), 2))
+    }
+    const s = medianOf(times.seq)
+    const o = medianOf(times.oracle)
+    rows.push([
+      `detect ${sc.name}, 10% share`,
+      `sequential ${medianMinutes(times.seq)}${s !== null && o !== null ? ` (${(s / o).toFixed(2)}x oracle)` : ''} | without the step restart ${medianMinutes(times.once)} | oracle ${medianMinutes(times.oracle)}`,
+    ])
+  }
   for (const share of [0.1, 0.5]) {
     for (const effect of [1.5, 2, 3]) {
       const sc: Scenario = {name: `${effect}x at ${share * 100}%`, share: constant(share), effect}

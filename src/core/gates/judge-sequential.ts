@@ -7,7 +7,7 @@ import type {Check} from '../config/model.js'
 import type {Measurement} from '../ports.js'
 import type {Judgement} from './judge.js'
 import {addShare, sampleRatioLogE} from './sample-ratio.js'
-import {addInterval, comparisonLogE, emptyEvidence, GRID_HALF, gridRatio, ratioEstimate, sloLogE, type Counts, type Evidence} from './sequential.js'
+import {addInterval, emptyEvidence, GRID_HALF, gridRatio, ratioEstimate, sloLogE, stepMixtureLogE, type Counts, type Evidence} from './sequential.js'
 
 export const DEFAULT_ALPHA = 0.01
 
@@ -82,7 +82,7 @@ export function judgeSequential(
   gray: Measurement,
   stable: Measurement | undefined,
   prior: Evidence | null | undefined,
-  context: {weightBp?: number} = {},
+  context: {weightBp?: number; step?: number; steps?: number} = {},
 ): Judgement {
   const alpha = check.alpha ?? DEFAULT_ALPHA
   const phi = check.overdispersion ?? 1
@@ -126,10 +126,15 @@ export function judgeSequential(
   const stableCounts = st && 'counts' in st ? st.counts : null
   const deflate = (c: Counts): Counts => ({bad: c.bad / phi, total: c.total / phi})
   const ll = stableCounts ? addInterval(before.ll, ratio, deflate(g.counts), deflate(stableCounts)) : before.ll
+  // the component since the current step began (only when the run has several steps)
+  const steps = context.steps ?? 1
+  const stepBefore = context.step !== undefined && steps > 1 ? (before.step?.index === context.step ? before.step.ll : []) : null
+  const stepLl = stepBefore === null ? null : stableCounts ? addInterval(stepBefore, ratio, deflate(g.counts), deflate(stableCounts)) : stepBefore
   const informative = stableCounts !== null && g.counts.bad + stableCounts.bad > 0 && stableCounts.total > 0
   const evidence: Evidence = {
     ratio,
     ll,
+    ...(stepLl ? {step: {index: context.step as number, ll: stepLl}} : {}),
     intervals: before.intervals + (informative ? 1 : 0),
     gray: {bad: before.gray.bad + g.counts.bad, total: before.gray.total + g.counts.total},
     stable: {bad: before.stable.bad + (stableCounts?.bad ?? 0), total: before.stable.total + (stableCounts?.total ?? 0)},
@@ -138,7 +143,7 @@ export function judgeSequential(
 
   const aCmp = alpha / split
   const aSlo = alpha / split
-  const logCmp = comparisonLogE(evidence)
+  const logCmp = stepMixtureLogE(evidence, steps)
   const est = ratioEstimate(evidence, aCmp)
   const logSlo = limit === null ? null : sloLogE(evidence.gray.bad / phi, evidence.gray.total / phi, limit)
   const summary: SequentialSummary = {

@@ -50,7 +50,7 @@ export function fmt(n: number): string {
  * Judges the gray measurement against the check's limit and, when the check
  * has a baseline, against the stable measurement taken the same way.
  */
-export function judge(check: Check, gray: Measurement, stable?: Measurement, evidence?: Evidence | null, context?: {weightBp?: number}): Judgement {
+export function judge(check: Check, gray: Measurement, stable?: Measurement, evidence?: Evidence | null, context?: {weightBp?: number; step?: number; steps?: number}): Judgement {
   if (check.histogram !== undefined) return judgeHistogram(check, gray, stable, evidence)
   if (check.judge === 'sequential') return judgeSequential(check, gray, stable, evidence, context)
   if (!usable(gray.value)) return noData(check, gray, gray.value === null ? 'no data' : `value is ${gray.value}`)

@@ -57,6 +57,8 @@ export interface Evidence {
   stable: Counts
   /** the sample-ratio check's state (./sample-ratio.ts); absent until an interval had both cohorts' requests */
   srm?: SampleRatio
+  /** the comparison restarted at the current step's start (see stepMixtureLogE); absent in a one-step view */
+  step?: {index: number; ll: number[]}
   /** histogram checks: the comparison of "slower than le" per bucket bound, by String(le) */
   buckets?: Record<string, Evidence>
 }
@@ -194,3 +196,19 @@ export function sloLogE(bad: number, total: number, limit: number): number {
   })
   return logSumExp(terms)
 }
+
+/**
+ * The comparison's log e-value when the run has `steps` steps: half on the evidence since the
+ * run began, and 1/(2·steps) on the evidence since the current step began. A regression that
+ * starts at a later step need not first undo what the healthy steps before it built up. Valid:
+ * every component is a test supermartingale from its start, the weights of all components a
+ * run can ever start sum to at most 1, and dropping the previous step's component only makes
+ * the process smaller than that mixture, so Ville's bound still holds.
+ */
+export function stepMixtureLogE(ev: Evidence, steps: number): number {
+  const run = comparisonLogE(ev)
+  if (!ev.step || steps <= 1) return run
+  const step = ev.step.ll.length === 0 ? 0 : logMixture(ev.step.ll, TEST_WEIGHTS)
+  return logSumExp([Math.log(0.5) + run, Math.log(0.5 / steps) + step])
+}
+

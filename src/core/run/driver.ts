@@ -490,9 +490,9 @@ export class RunDriver {
             ]),
             signal,
           )
-          // the weight in force at this step, for the sequential judge's sample-ratio check
+          // the weight in force (the sequential judge's sample-ratio check) and the step (its evidence restarts there too)
           const weightBp = s.applied?.purpose === 'step' && s.applied.step === s.stepIndex && !s.publishPending ? s.applied.weightBp : undefined
-          judgement = judge(check, gray, stable, s.gates[check.name]?.evidence, {weightBp})
+          judgement = judge(check, gray, stable, s.gates[check.name]?.evidence, {weightBp, step: s.stepIndex, steps: s.steps.length})
           if (judgement.verdict === 'no-data' && check.noData === 'fail') judgement = {...judgement, verdict: 'fail', reason: `no data (${judgement.reason}); noData: fail`}
         } catch (error) {
           judgement = errorJudgement(check, errorMessage(error))

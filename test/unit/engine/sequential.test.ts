@@ -78,8 +78,9 @@ describe('run engine: judge: sequential', () => {
     // the new driver's first measurement is the old evidence plus its interval, bit for bit
     const next = after[0] as JournalEvent
     const d = next.data as {value: number; samples: number; stableRaw: {errors: number; total: number}; evidence: Evidence}
-    const weightBp = replay(h.journal.events().filter((e) => e.seq < next.seq)).applied?.weightBp
-    const again = judge(seqCheck({max: undefined}), {value: d.value, samples: d.samples, raw: {}}, {value: d.stableRaw.errors / d.stableRaw.total, samples: d.stableRaw.total, raw: {}}, before, {weightBp})
+    const then = replay(h.journal.events().filter((e) => e.seq < next.seq))
+    const context = {weightBp: then.applied?.weightBp, step: then.stepIndex, steps: then.steps.length}
+    const again = judge(seqCheck({max: undefined}), {value: d.value, samples: d.samples, raw: {}}, {value: d.stableRaw.errors / d.stableRaw.total, samples: d.stableRaw.total, raw: {}}, before, context)
     expect(again.evidence).toEqual(d.evidence)
     // and replaying the whole journal gives the last measurement's evidence
     expect(replay(h.journal.events()).gates.errors?.evidence).toEqual((measured(h.journal.events()).at(-1)?.data as {evidence: Evidence}).evidence)

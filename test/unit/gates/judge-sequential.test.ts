@@ -181,4 +181,25 @@ describe('judge: sequential', () => {
     sr = addShare(sr, 5000, 3000, 3000)
     expect(sampleRatioLogE(sr)).toBeCloseTo(first + sloLogE(3000, 6000, 0.75), 9)
   })
+
+  it('a regression that starts at a later step is judged on that step too, not only against the healthy steps before it', () => {
+    const c = seq({baseline: {maxIncrease: 1.5, minDelta: 0}})
+    const healthy: [number, number, number, number] = [12, 1200, 108, 10_800]
+    const bad: [number, number, number, number] = [36, 1200, 108, 10_800]
+    const until = (steps: number) => {
+      let evidence: Evidence | null = null
+      for (let i = 0; i < 200; i++) {
+        const [eg, ng, es, ns] = i < 60 ? healthy : bad
+        const j = judge(c, m(eg, ng), m(es, ns), evidence, {step: i < 60 ? 1 : 2, steps})
+        evidence = j.evidence ?? evidence
+        if (j.decisive) return i - 60
+      }
+      return null
+    }
+    const oneComponent = until(1)
+    const withSteps = until(4)
+    expect(withSteps).not.toBeNull()
+    expect(oneComponent).not.toBeNull()
+    expect(withSteps as number).toBeLessThan((oneComponent as number) / 2)
+  })
 })
