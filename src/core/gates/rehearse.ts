@@ -1,7 +1,8 @@
 // `gray rehearse`: the gates replayed against past metrics, interval by interval, as a run
 // would have measured them between two times — what they would have decided, and when.
 // No deploy, no gateway: the sources are asked with the evaluation time pinned to each
-// interval's end, the versions named by the caller.
+// interval's end, the versions named by the caller, the run's steps laid out from the start
+// (each for its bake). Both versions are compared throughout (past data has both).
 import type {Check, GrayConfig} from '../config/model.js'
 import {errorMessage} from '../errors.js'
 import type {Measurement, MetricSource} from '../ports.js'
@@ -50,7 +51,7 @@ export interface Rehearsal {
 /** Intervals a rehearsal may replay (each is one query per cohort and check). */
 export const MAX_INTERVALS = 20_000
 
-export async function rehearse(config: Pick<GrayConfig, 'gates'>, sources: Record<string, MetricSource>, opts: RehearseOptions): Promise<Rehearsal> {
+export async function rehearse(config: Pick<GrayConfig, 'gates' | 'steps'>, sources: Record<string, MetricSource>, opts: RehearseOptions): Promise<Rehearsal> {
   const gates = config.gates
   const intervalMs = gates?.intervalMs ?? 30_000
   const checks = gates?.checks ?? []
@@ -59,6 +60,13 @@ export async function rehearse(config: Pick<GrayConfig, 'gates'>, sources: Recor
     checks.map((c) => [c.name, {name: c.name, judge: c.judge ?? 'threshold', measurements: 0, passes: 0, rollback: null, last: null}]),
   )
   const notable: RehearsalMeasurement[] = []
+  // the run's steps laid out from --from, each for its bake (the last one until --to): the
+  // sequential judge's evidence restarts at each, as in a run
+  const ends = config.steps.reduce<number[]>((acc, step) => [...acc, (acc.at(-1) ?? opts.from) + step.bakeMs], [])
+  const stepAt = (at: number) => {
+    const i = ends.findIndex((end) => at <= end)
+    return i < 0 ? config.steps.length - 1 : i
+  }
   for (let at = opts.from + intervalMs; at <= opts.to; at += intervalMs) {
     opts.signal?.throwIfAborted()
     await Promise.all(
@@ -66,7 +74,7 @@ export async function rehearse(config: Pick<GrayConfig, 'gates'>, sources: Recor
         const st = state.get(check.name) as NonNullable<ReturnType<typeof state.get>>
         if (st.done) return
         const windowMs = Math.max(1, check.judge === 'sequential' ? Math.min(check.windowMs, at - st.lastAt) : Math.min(check.windowMs, at - opts.from))
-        const j = await measureOnce(check, sources[check.source], {...opts, at, windowMs}, st.evidence)
+        const j = await measureOnce(check, sources[check.source], {...opts, at, windowMs}, st.evidence, {step: stepAt(at), steps: config.steps.length})
         st.lastAt = at
         st.evidence = j.evidence ?? st.evidence
         st.fails = j.verdict === 'fail' ? st.fails + 1 : j.verdict === 'pass' ? 0 : st.fails
@@ -102,6 +110,7 @@ async function measureOnce(
   source: MetricSource | undefined,
   req: RehearseOptions & {at: number; windowMs: number},
   evidence: Evidence | null,
+  context: {step: number; steps: number},
 ): Promise<Judgement> {
   if (!source) return errorJudgement(check, `no metric source named ${check.source}`)
   const base = {check, service: req.service, previousVersion: req.previousVersion, windowMs: req.windowMs, at: req.at, signal: req.signal, hosts: []}
@@ -110,7 +119,7 @@ async function measureOnce(
       source.measure({...base, cohort: 'gray', version: req.version}),
       check.baseline && req.previousVersion ? source.measure({...base, cohort: 'stable', version: req.previousVersion}) : Promise.resolve<Measurement | undefined>(undefined),
     ])
-    const judged = judge(check, gray, stable, evidence)
+    const judged = judge(check, gray, stable, evidence, context)
     return judged.verdict === 'no-data' && check.noData === 'fail' ? {...judged, verdict: 'fail', reason: `no data (${judged.reason}); noData: fail`} : judged
   } catch (error) {
     return errorJudgement(check, errorMessage(error))

@@ -45,6 +45,8 @@ describe.skipIf(skipWithoutPrometheus)('gray rehearse against a real Prometheus 
       'hosts: {stable: [127.0.0.1:9], gray: [127.0.0.1:10]}',
       'deploy: {command: ["true"]}',
       'gateway: {type: sandbox}',
+      // the run as it would have gone: an hour at 10%, then 50%; gray regresses with the second step
+      'steps: [{weight: 10, bake: 55m}, {weight: 50, bake: 60m}]',
       `metrics: {prom: {type: prometheus, url: "${prometheus.url}"}}`,
       'gates:',
       '  interval: 60s',
