@@ -6,6 +6,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 
+import {rehearseResult} from '../../../src/ui/results.js'
 import {run} from '../../support/cli.js'
 import {skipWithoutPrometheus, startPrometheus, type RunningPrometheus} from '../../support/prometheus.js'
 
@@ -71,16 +72,17 @@ describe.skipIf(skipWithoutPrometheus)('gray rehearse against a real Prometheus 
   test('replays the gates interval by interval and says when the run would have rolled back', async () => {
     const r = await run(['rehearse', '--from', iso(t0 + 300), '--to', iso(t0 + 2 * HOUR_S), '--version', 'v2', '--previous-version', 'v1', '--json'], {cwd: dir, timeoutMs: 120_000})
     expect(r.exitCode, r.stderr).toBe(0)
-    const doc = JSON.parse(r.stdout)
-    const check = doc.checks[0]
+    const doc = rehearseResult.parse(JSON.parse(r.stdout))
+    const check = doc.checks[0] as (typeof doc.checks)[number]
     expect(check.judge).toBe('sequential')
     // healthy for the first hour: every measurement passes until gray turns bad at t0 + 1 h
+    if (!doc.rollback) throw new Error('the rehearsal found no rollback')
     const rollbackAt = Date.parse(doc.rollback.at) / 1000
     expect(rollbackAt).toBeGreaterThan(t0 + HOUR_S)
     expect(rollbackAt - (t0 + HOUR_S)).toBeLessThan(15 * 60)
     expect(check.passes).toBeGreaterThanOrEqual(50)
     expect(doc.rollback.reason).toMatch(/^regression: gray [\d.]+% vs stable 1(\.0)?%/)
-    expect(doc.notable.filter((m: {rollback: boolean}) => m.rollback)).toHaveLength(1)
+    expect(doc.notable.filter((m) => m.rollback)).toHaveLength(1)
   }, 180_000)
 
   test('prints it for people, and refuses a range that is not one', async () => {
