@@ -82,6 +82,8 @@ export interface Measurement {
   raw: Record<string, unknown>
   /** the query text as sent, placeholders filled, for the journal */
   query?: string
+  /** histogram checks: cumulative counts per upper bound `le` (+Inf: all), as read */
+  buckets?: Array<{le: number; count: number}>
 }
 
 export interface MetricSource {

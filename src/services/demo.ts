@@ -73,6 +73,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
             source: 'hosts',
             errors: 'http_requests_total{code=~"5.."}',
             total: 'http_requests_total',
+            // an anytime-valid test on each second's counts (docs/metrics.md): safe to look every second
+            judge: 'sequential',
             max: 0.02,
             baseline: {maxIncrease: 2},
             minSamples: 10,

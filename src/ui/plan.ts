@@ -22,7 +22,11 @@ export function renderPlan(plan: Plan): string {
   if (plan.gates) {
     out.push('', chalk.bold(`gates, measured every ${duration(plan.gates.intervalMs)}:`))
     for (const c of plan.gates.checks) {
-      const limit = c.max !== undefined ? `max ${c.max}` : `min ${c.min}`
+      const limit = c.max !== undefined ? `max ${c.max}` : c.min !== undefined ? `min ${c.min}` : 'no limit'
+      if (c.judge === 'sequential') {
+        out.push(`   ${c.name} (${c.source}): sequential test, ${limit}${c.baseline ? `, ≤ ${c.baseline.maxIncrease}x stable` : ''}, α ${c.alpha ?? 0.01}, ${c.minPasses} passes per step, rollback as soon as the evidence reaches 1/α`)
+        continue
+      }
       out.push(`   ${c.name} (${c.source}): ${limit}${c.baseline ? `, ≤ ${c.baseline.maxIncrease}x stable` : ''}, ${c.minPasses} passes per step, rollback after ${c.critical ? '1 fail (critical)' : `${c.failures} fails in a row`}`)
     }
   }

@@ -8,6 +8,7 @@ import {z} from 'zod'
 import type {Plan} from '../core/plan.js'
 import type {CohortAnswer} from '../services/cohort.js'
 import type {HistoryEntry} from '../services/history.js'
+import type {rehearseService} from '../services/rehearse.js'
 import type {InitResult} from '../services/init.js'
 import type {ReportResult} from '../services/report.js'
 import type {StatusDocument} from '../services/status.js'
@@ -239,6 +240,37 @@ export const cohortResult = z
   })
   .describe('`gray cohort --json`')
 
+const rehearsalMeasurement = z.strictObject({
+  at,
+  check: z.string(),
+  verdict: z.enum(['pass', 'fail', 'no-data', 'error']),
+  reason: z.string(),
+  rollback: z.boolean().describe('this measurement would have rolled the run back'),
+})
+
+export const rehearseResult = z
+  .strictObject({
+    service: z.string(),
+    version: z.string(),
+    previousVersion: z.string().nullable(),
+    from: at,
+    to: at,
+    intervalMs: z.number(),
+    checks: z.array(
+      z.strictObject({
+        name: z.string(),
+        judge: z.enum(['threshold', 'sequential']),
+        measurements: z.number().int(),
+        passes: z.number().int(),
+        rollback: z.strictObject({at, reason: z.string()}).nullable(),
+        last: rehearsalMeasurement.nullable(),
+      }),
+    ),
+    rollback: z.strictObject({at, check: z.string(), reason: z.string()}).nullable().describe('when the run would have rolled back; null: never'),
+    notable: z.array(rehearsalMeasurement).describe('every measurement that was not a pass, in time order'),
+  })
+  .describe('`gray rehearse --json`')
+
 export const sandboxReady = z
   .strictObject({listen: z.string(), admin: z.string()})
   .describe('`gray sandbox` prints this one line once it is ready, with or without --json')
@@ -253,6 +285,7 @@ export const RESULT_SCHEMAS = {
   pause: statusResult,
   plan: planResult,
   promote: statusResult,
+  rehearse: rehearseResult,
   report: reportResult,
   resume: statusResult,
   rollback: statusResult,
@@ -281,3 +314,4 @@ same<z.output<typeof historyResult>['runs'][number], HistoryEntry>(true)
 same<z.output<typeof initResult>, InitResult>(true)
 same<z.output<typeof reportResult>, ReportResult>(true)
 same<z.output<typeof cohortResult>, CohortAnswer>(true)
+same<z.output<typeof rehearseResult>, Awaited<ReturnType<typeof rehearseService>>>(true)

@@ -89,6 +89,7 @@ const sections: Array<[string, () => Promise<Figures | null>]> = [
   ['time to safety (real Prometheus)', () => optional('time-to-safety.ts', 'benchTimeToSafety')],
   ['deploy fan-out', () => optional('fanout.ts', 'benchFanout')],
   ['takeover after kill -9', () => optional('takeover.ts', 'benchTakeover')],
+  ['judge (seeded simulation)', () => optional('judge.ts', 'benchJudge')],
 ]
 
 const only = process.argv.slice(2)

@@ -129,6 +129,8 @@ export interface PrometheusOptions {
   /** a pushgateway to scrape too (honor_labels) */
   pushgateway?: string
   scrapeIntervalMs?: number
+  /** OpenMetrics text (ending in # EOF) written into the TSDB before start with promtool tsdb create-blocks-from openmetrics */
+  backfill?: string
 }
 
 export async function startPrometheus(options: PrometheusOptions = {}): Promise<RunningPrometheus> {
@@ -154,6 +156,11 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
   }
   const config = ['global:', `  scrape_interval: ${interval}`, `  evaluation_interval: ${interval}`, 'scrape_configs:', ...jobs.flat(), ''].join('\n')
   await writeFile(join(dir, 'prometheus.yml'), config)
+  if (options.backfill !== undefined) {
+    await writeFile(join(dir, 'backfill.om'), options.backfill)
+    const {execa} = await import('execa')
+    await execa('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', join(dir, 'backfill.om'), join(dir, 'data')])
+  }
 
   let started: {daemon: Daemon; url: string}
   try {

@@ -191,6 +191,8 @@ export interface Check {
   query?: string
   /** sentry: the release whose crash-free rate is read */
   release?: string
+  /** histogram checks: a query yielding one series per bucket bound `le` (cumulative counts); always judged sequentially */
+  histogram?: string
   max?: number
   min?: number
   baseline?: {maxIncrease: number; minDelta: number}
@@ -202,6 +204,12 @@ export interface Check {
   failClosed: boolean
   windowMs: number
   minPasses: number
+  /** how a measurement is judged: threshold (each window against the limits; the default) or sequential (docs/metrics.md) */
+  judge?: 'threshold' | 'sequential'
+  /** sequential: the chance of ever rolling back a version that is no worse (default 0.01) */
+  alpha?: number
+  /** sequential: how much more variable counts are than chance (default 1: not at all) */
+  overdispersion?: number
 }
 
 export interface Gates {

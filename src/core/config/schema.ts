@@ -399,6 +399,9 @@ const check = strictObject({
   total: text('a query').optional().describe('Ratio checks: query counting all events'),
   query: text('a query').optional().describe('Value checks: query yielding the value itself'),
   release: text('a release').optional().describe('Sentry: the release whose crash-free rate is read'),
+  histogram: text('a query')
+    .optional()
+    .describe('Latency checks: a query yielding one series per bucket bound le, e.g. sum by (le) (increase(x_bucket{version="{version}"}[{window}])); judged sequentially against the baseline'),
   max: z.number({error: 'must be a number'}).optional(),
   min: z.number({error: 'must be a number'}).optional(),
   baseline: strictObject({
@@ -415,10 +418,33 @@ const check = strictObject({
   failClosed: z.boolean({error: 'must be true or false'}).prefault(false),
   window: duration().optional().describe('Default: gates.window'),
   minPasses: wholeNumber(1).prefault(3),
+  judge: z
+    .enum(['threshold', 'sequential'], {error: 'must be one of threshold, sequential'})
+    .optional()
+    .describe('threshold (default): each window against max/min and the baseline; sequential: an anytime-valid test on per-interval counts (docs/metrics.md)'),
+  alpha: z
+    .number({error: 'must be a number between 0 and 0.5'})
+    .gt(0, {error: 'must be a number between 0 and 0.5'})
+    .max(0.5, {error: 'must be a number between 0 and 0.5'})
+    .optional()
+    .describe('judge: sequential — the chance of ever rolling back a version no worse than the baseline allows; default 0.01'),
+  overdispersion: z
+    .number({error: 'must be a number of at least 1'})
+    .min(1, {error: 'must be a number of at least 1'})
+    .optional()
+    .describe('judge: sequential — how many times more variable the counts are than chance; default 1'),
 }).superRefine((input, ctx) => {
-  if (input.max === undefined && input.min === undefined) {
+  if (input.histogram !== undefined) {
+    const other = (['errors', 'total', 'query'] as const).find((key) => input[key] !== undefined)
+    if (other) ctx.addIssue({code: 'custom', path: [other], message: 'must not be set with histogram: a check is a histogram, a ratio or a value'})
+    if (!input.baseline) ctx.addIssue({code: 'custom', path: ['baseline'], message: 'must be set for a histogram check: its buckets are compared with the stable version', params: {found: 'nothing'}})
+    if (input.judge === 'threshold') ctx.addIssue({code: 'custom', path: ['judge'], message: 'must be sequential (or left out) for a histogram check'})
+    return
+  }
+  if (input.max === undefined && input.min === undefined && !(input.judge === 'sequential' && input.baseline)) {
     ctx.addIssue({code: 'custom', message: 'must set a limit, max or min', params: {found: 'neither'}})
   }
+
   if (input.max !== undefined && input.min !== undefined && input.min > input.max) {
     ctx.addIssue({code: 'custom', path: ['min'], message: `must be at most max (${input.max})`})
   }
@@ -502,7 +528,9 @@ function normaliseGates(input: GatesInput): NonNullable<ParsedConfig['gates']> {
   return {
     intervalMs: input.interval,
     windowMs: input.window,
-    checks: input.checks.map(({window, ...rest}): Check => dropUndefined({...rest, windowMs: window ?? input.window})),
+    checks: input.checks.map(({window, ...rest}): Check =>
+      dropUndefined({...rest, ...(rest.histogram !== undefined ? {judge: 'sequential' as const} : {}), windowMs: window ?? input.window}),
+    ),
   }
 }
 

@@ -121,6 +121,10 @@ function checkProblems(config: Config, found: Found): string[] {
       return
     }
     if (gate.release !== undefined) problems.push(problem(at('release'), `must be left out: only sentry sources read a release, ${gate.source} is ${source.type}`, found(at('release'), gate.release)))
+    if (gate.histogram !== undefined) {
+      if (source.type !== 'prometheus') problems.push(problem(at('histogram'), `must be left out: only prometheus sources read histogram buckets, ${gate.source} is ${source.type}`, found(at('histogram'), gate.histogram)))
+      return
+    }
     if (!ratio && gate.query === undefined) {
       problems.push(problem(['gates', 'checks', i], 'must have errors and total (a ratio check) or query (a value check)', 'neither'))
     }

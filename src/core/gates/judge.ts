@@ -1,6 +1,9 @@
 // How one measurement of one check is judged (SPEC "Gates: how a measurement is judged").
 import type {Check} from '../config/model.js'
 import type {Measurement} from '../ports.js'
+import {judgeHistogram} from './judge-histogram.js'
+import {judgeSequential, type SequentialSummary} from './judge-sequential.js'
+import type {Evidence} from './sequential.js'
 
 export type Verdict = 'pass' | 'fail' | 'no-data' | 'error'
 
@@ -13,6 +16,12 @@ export interface Judgement {
   samples: number | null
   /** why, in a few words: "0.031 > max 0.01", "312 samples < 300 needed" */
   reason: string
+  /** judge: sequential — an anytime-valid test rejected: roll back now, not after `failures` fails */
+  decisive?: boolean
+  /** judge: sequential — the run's evidence after this measurement (journaled, replayed) */
+  evidence?: Evidence
+  /** judge: sequential — what the measurement shows: e-values, ratio and its confidence sequence, counts */
+  sequential?: SequentialSummary
 }
 
 function usable(value: number | null): value is number {
@@ -25,7 +34,7 @@ function noData(check: Check, m: Measurement | undefined, why: string): Judgemen
 
 /** Each check's direction by name: max (lower is better) or min. */
 export function gateDirections(checks: readonly Check[]): Record<string, 'max' | 'min'> {
-  return Object.fromEntries(checks.map((c) => [c.name, c.max !== undefined ? 'max' : 'min'] as const))
+  return Object.fromEntries(checks.map((c) => [c.name, c.min !== undefined && c.max === undefined ? 'min' : 'max'] as const))
 }
 
 export function limitOf(check: Check): number | null {
@@ -56,7 +65,9 @@ export function count(n: number): string {
  * Judges the gray measurement against the check's limit and, when the check
  * has a baseline, against the stable measurement taken the same way.
  */
-export function judge(check: Check, gray: Measurement, stable?: Measurement): Judgement {
+export function judge(check: Check, gray: Measurement, stable?: Measurement, evidence?: Evidence | null, context?: {weightBp?: number; step?: number; steps?: number}): Judgement {
+  if (check.histogram !== undefined) return judgeHistogram(check, gray, stable, evidence)
+  if (check.judge === 'sequential') return judgeSequential(check, gray, stable, evidence, context)
   if (!usable(gray.value)) return noData(check, gray, gray.value === null ? 'no data' : `value is ${gray.value}`)
   if (gray.samples !== null && gray.samples < check.minSamples) {
     return noData(check, gray, `${count(gray.samples)} samples < ${count(check.minSamples)} needed`)

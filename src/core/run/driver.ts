@@ -482,7 +482,9 @@ export class RunDriver {
     const results = await Promise.all(
       gates.checks.map(async (declared) => {
         const check = stableServes || !declared.baseline ? declared : {...declared, baseline: undefined}
-        const windowMs = Math.max(1, Math.min(check.windowMs, at - bakeStart))
+        // a sequential check reads contiguous, non-overlapping intervals: since its last measurement
+        const since = check.judge === 'sequential' ? Math.max(bakeStart, Date.parse(s.gates[check.name]?.last?.at ?? '') || 0) : bakeStart
+        const windowMs = Math.max(1, Math.min(check.windowMs, at - since))
         const source = Object.hasOwn(this.deps.sources, check.source) ? this.deps.sources[check.source] : undefined
         const base = {check, service: s.service, previousVersion: s.previousVersion ?? undefined, windowMs, at, signal}
         let judgement: Judgement
@@ -497,7 +499,9 @@ export class RunDriver {
             ]),
             signal,
           )
-          judgement = judge(check, gray, stable)
+          // the weight in force (the sequential judge's sample-ratio check) and the step (its evidence restarts there too)
+          const weightBp = s.applied?.purpose === 'step' && s.applied.step === s.stepIndex && !s.publishPending ? s.applied.weightBp : undefined
+          judgement = judge(check, gray, stable, s.gates[check.name]?.evidence, {weightBp, step: s.stepIndex, steps: s.steps.length})
           if (judgement.verdict === 'no-data' && check.noData === 'fail') judgement = {...judgement, verdict: 'fail', reason: `no data (${judgement.reason}); noData: fail`}
         } catch (error) {
           judgement = errorJudgement(check, errorMessage(error))
@@ -519,11 +523,11 @@ export class RunDriver {
       })
     }
     const now = this.state()
-    for (const {check} of results) {
+    for (const {check, judgement} of results) {
       const g = now.gates[check.name]
       if (!g?.last) continue
-      if (g.last.verdict === 'fail' && (check.critical || g.consecutiveFails >= check.failures)) {
-        const times = check.critical ? 'critical check' : `${g.consecutiveFails} consecutive fails`
+      if (g.last.verdict === 'fail' && (check.critical || judgement.decisive || g.consecutiveFails >= check.failures)) {
+        const times = judgement.decisive ? `sequential test, α = ${check.alpha ?? 0.01}` : check.critical ? 'critical check' : `${g.consecutiveFails} consecutive fails`
         await this.record('rollback.started', {reason: `gate ${check.name} failed: ${g.last.reason} (${times})`, by: 'gates'})
         return 'stop'
       }

@@ -3,6 +3,8 @@
 import type {Host, HookStage, Step} from '../config/model.js'
 import type {Verdict} from '../gates/judge.js'
 import type {RequestKind} from '../ports.js'
+import type {SequentialSummary} from '../gates/judge-sequential.js'
+import type {Evidence} from '../gates/sequential.js'
 
 export type DeployPurpose = 'gray' | 'step' | 'complete' | 'revert'
 export type PublishPurpose = 'step' | 'drain' | 'complete' | 'rollback' | 'plain'
@@ -57,6 +59,12 @@ export interface EventData {
     windowMs: number
     raw: Record<string, unknown>
     stableRaw?: Record<string, unknown>
+    /** judge: sequential — an anytime-valid test rejected */
+    decisive?: boolean
+    /** judge: sequential — the run's evidence after this measurement; replay continues from it */
+    evidence?: Evidence
+    /** judge: sequential — e-values, the ratio's confidence sequence, counts */
+    sequential?: SequentialSummary
   }
   'step.passed': {index: number; by: 'gates' | 'promote'}
   'step.waiting': {index: number}

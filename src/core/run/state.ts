@@ -1,6 +1,7 @@
 // Replaying the journal gives the run's state. Pure: no I/O, no clock.
 import type {Host, HookStage, Step} from '../config/model.js'
 import type {Verdict} from '../gates/judge.js'
+import type {Evidence} from '../gates/sequential.js'
 import type {JournalEvent} from '../ports.js'
 import type {DeployPurpose, EventData, EventType, PublishPurpose} from './events.js'
 
@@ -60,6 +61,8 @@ export interface GateState {
   measurements: number
   consecutiveFails: number
   consecutiveErrors: number
+  /** judge: sequential — the run's evidence so far (it carries over steps); null before any */
+  evidence: Evidence | null
 }
 
 export interface PublishState {
@@ -152,7 +155,7 @@ function initial(event: JournalEvent): RunState {
     deployedPhases: [],
     hooks: {},
     gates: Object.fromEntries(
-      d.checks.map((name) => [name, {name, last: null, history: [], passes: 0, measurements: 0, consecutiveFails: 0, consecutiveErrors: 0}]),
+      d.checks.map((name) => [name, {name, last: null, history: [], passes: 0, measurements: 0, consecutiveFails: 0, consecutiveErrors: 0, evidence: null}]),
     ),
     driver: null,
   }
@@ -253,8 +256,9 @@ function apply(s: RunState, e: JournalEvent): void {
     }
     case 'gate.measured': {
       const d = data(e, 'gate.measured')
-      const g = (s.gates[d.check] ??= {name: d.check, last: null, history: [], passes: 0, measurements: 0, consecutiveFails: 0, consecutiveErrors: 0})
+      const g = (s.gates[d.check] ??= {name: d.check, last: null, history: [], passes: 0, measurements: 0, consecutiveFails: 0, consecutiveErrors: 0, evidence: null})
       g.last = {verdict: d.verdict, value: d.value, limit: d.limit, baseline: d.baseline, samples: d.samples, reason: d.reason, at: d.evaluatedAt, step: d.step}
+      if (d.evidence) g.evidence = d.evidence
       g.history.push(d.value)
       if (g.history.length > HISTORY) g.history.shift()
       if (d.step !== s.stepIndex) break

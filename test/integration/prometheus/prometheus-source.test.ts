@@ -47,6 +47,8 @@ describe.skipIf(skipWithoutPrometheus)('PrometheusSource against a real Promethe
 
     await prometheus.waitFor('sum(http_requests_total{service="checkout"})', (v) => v === 400)
     await prometheus.waitFor('sum(app_sessions_total)', (v) => v === 5000)
+    await pushgateway.push('latency', latencyHistograms())
+    await prometheus.waitFor('sum(req_seconds_count)', (v) => v === 12_000)
   })
 
   afterAll(async () => {
@@ -173,6 +175,38 @@ describe.skipIf(skipWithoutPrometheus)('PrometheusSource against a real Promethe
     expect(error.message).toContain('execution: found duplicate series')
   })
 
+  test('a histogram check reads one series per le and names the bound that regressed', async () => {
+    const latency = check({
+      name: 'latency',
+      source: 'prom',
+      errors: undefined,
+      total: undefined,
+      max: undefined,
+      judge: 'sequential',
+      histogram: 'sum by (le) (req_seconds_bucket{version="{version}"})',
+      baseline: {maxIncrease: 1.25, minDelta: 0},
+      minSamples: 0,
+    })
+    const grayM = await source.measure(request(latency))
+    expect(grayM.samples).toBe(2000)
+    expect(grayM.buckets).toEqual([
+      {le: 0.1, count: 1700},
+      {le: 0.25, count: 1880},
+      {le: 0.5, count: 1996},
+      {le: Number.POSITIVE_INFINITY, count: 2000},
+    ])
+    expect(grayM.raw.buckets).toEqual([[0.1, 1700], [0.25, 1880], [0.5, 1996], ['+Inf', 2000]])
+    const stableM = await source.measure(request(latency, {cohort: 'stable', version: 'v1'}))
+    const j = judge(latency, grayM, stableM, null)
+    expect(j).toMatchObject({verdict: 'fail', decisive: true})
+    expect(j.reason).toMatch(/^latency regression: P\(latency > 250 ms\): gray 6(\.0)?% vs stable 1(\.0)?%/)
+    // a query that does not keep le is a config error naming it
+    const flat = (await source.measure(request({...latency, histogram: 'sum(req_seconds_bucket{version="{version}"})'})).catch((e: unknown) => e)) as MetricError
+    expect(flat).toBeInstanceOf(MetricError)
+    expect(flat.permanent).toBe(true)
+    expect(flat.message).toContain('without an le label')
+  })
+
   test('a Prometheus that is not there is retried', async () => {
     const gone = new PrometheusSource({type: 'prometheus', url: `http://127.0.0.1:${await freePort()}`, timeoutMs: 2000})
     const error = (await gone.measure(request(backend5xx)).catch((e: unknown) => e)) as MetricError
@@ -202,3 +236,19 @@ describe.skipIf(skipWithoutPrometheus)('PrometheusSource against a real Promethe
     expect(judge(windowed, m).verdict).toBe('fail')
   })
 })
+
+/** Request latency histograms as a service exports them: v1 10,000 requests (1% over 250 ms), v2 2,000 (6% over 250 ms). */
+function latencyHistograms(): string {
+  const family = (version: string, total: number, le: Array<[string, number]>) => [
+    ...le.map(([b, n]) => `req_seconds_bucket{version="${version}",le="${b}"} ${n}`),
+    `req_seconds_bucket{version="${version}",le="+Inf"} ${total}`,
+    `req_seconds_sum{version="${version}"} ${total * 0.08}`,
+    `req_seconds_count{version="${version}"} ${total}`,
+  ]
+  return [
+    '# TYPE req_seconds histogram',
+    ...family('v1', 10_000, [['0.1', 9000], ['0.25', 9900], ['0.5', 9990]]),
+    ...family('v2', 2000, [['0.1', 1700], ['0.25', 1880], ['0.5', 1996]]),
+    '',
+  ].join('\n')
+}

@@ -184,6 +184,22 @@ describe('gateway, deploy, metrics, gates', () => {
     expect(problemsOf({metrics: {m: {type: 'scrape'}}, gates: {checks: []}})[0]).toBe('gates.checks: must list at least one check, got none')
   })
 
+  it('takes judge: sequential with alpha and overdispersion, and histogram checks judged sequentially', () => {
+    const gates = (check: Record<string, unknown>, type = 'prometheus') => ({metrics: {m: {type, url: 'http://127.0.0.1:9090'}}, gates: {checks: [{name: 'c', source: 'm', ...check}]}})
+    expect(parse(gates({errors: 'e', total: 't', judge: 'sequential', alpha: 0.05, baseline: {maxIncrease: 1.2}})).gates?.checks[0]).toMatchObject({judge: 'sequential', alpha: 0.05})
+    expect(problemsOf(gates({errors: 'e', total: 't', judge: 'sequential'}))[0]).toBe('gates.checks[0]: must set a limit, max or min, got neither')
+    expect(problemsOf(gates({errors: 'e', total: 't', max: 1, judge: 'bayes'}))[0]).toBe('gates.checks[0].judge: must be one of threshold, sequential, got "bayes"')
+    expect(problemsOf(gates({errors: 'e', total: 't', max: 1, judge: 'sequential', alpha: 0}))[0]).toBe('gates.checks[0].alpha: must be a number between 0 and 0.5, got 0')
+    expect(problemsOf(gates({errors: 'e', total: 't', max: 1, judge: 'sequential', overdispersion: 0.5}))[0]).toBe('gates.checks[0].overdispersion: must be a number of at least 1, got 0.5')
+    const histogram = parse(gates({histogram: 'sum by (le) (h_bucket)', baseline: {maxIncrease: 1.25}}))
+    expect(histogram.gates?.checks[0]).toMatchObject({histogram: 'sum by (le) (h_bucket)', judge: 'sequential'})
+    expect(problemsOf(gates({histogram: 'h'}))[0]).toBe('gates.checks[0].baseline: must be set for a histogram check: its buckets are compared with the stable version, got nothing')
+    expect(problemsOf(gates({histogram: 'h', query: 'q', baseline: {maxIncrease: 1.25}}))[0]).toMatch(/^gates\.checks\[0\]\.query: must not be set with histogram/)
+    expect(problemsOf({metrics: {m: {type: 'scrape'}}, gates: {checks: [{name: 'c', source: 'm', histogram: 'h', baseline: {maxIncrease: 1.25}}]}})[0]).toMatch(
+      /^gates\.checks\[0\]\.histogram: must be left out: only prometheus sources read histogram buckets, m is scrape/,
+    )
+  })
+
   it('refuses bad metric source names and a non-mapping metrics', () => {
     expect(problemsOf({metrics: {'a b': {type: 'scrape'}}})[0]).toBe('metrics["a b"]: must be a source name of letters, digits, _ . -, got "a b"')
     expect(problemsOf({metrics: [{type: 'scrape'}]})[0]).toBe('metrics: must be a mapping of source names to sources, got a list of 1')

@@ -5,7 +5,7 @@ import type {PrometheusSourceConfig} from '../../../core/config/model.js'
 import {MetricError} from '../../../core/errors.js'
 import type {MeasureRequest, Measurement, MetricSource} from '../../../core/ports.js'
 import {displayUrl, fillQuery, transportProblem} from '../query-vars.js'
-import {isErrorBody, valueOfAnswer, type InstantValue} from './result.js'
+import {bucketsOfAnswer, isErrorBody, valueOfAnswer, type InstantValue} from './result.js'
 import {parseJson, textClient} from '../client.js'
 
 /** Prometheus error types that mean the query itself is wrong: retrying cannot help. */
@@ -29,17 +29,34 @@ export class PrometheusSource implements MetricSource {
       const [errors, total] = await Promise.all([this.instant(errorsQuery, req), this.instant(totalQuery, req)])
       return ratio(errors, total, {evaluatedAt, errorsQuery, totalQuery})
     }
+    if (check.histogram !== undefined) {
+      const query = fillQuery(check.histogram, req)
+      const {buckets, warnings} = await this.histogram(query, req)
+      const all = buckets?.find((b) => b.le === Number.POSITIVE_INFINITY)?.count
+      const raw = {evaluatedAt, buckets: buckets?.map((b) => [Number.isFinite(b.le) ? b.le : '+Inf', b.count]) ?? null, ...(warnings ? {warnings} : {})}
+      if (!buckets || all === undefined || !Number.isFinite(all)) return {value: null, samples: null, raw, query}
+      return {value: null, samples: all, raw, query, buckets}
+    }
     if (check.query !== undefined) {
       const query = fillQuery(check.query, req)
       const answer = await this.instant(query, req)
       const value = answer.value === undefined ? null : answer.value
       return {value, samples: null, raw: {evaluatedAt, value: rawNumber(answer), ...warningsOf(answer)}, query}
     }
-    throw new MetricError(`Check ${check.name} needs errors and total, or query, to read from Prometheus.`, {permanent: true})
+    throw new MetricError(`Check ${check.name} needs errors and total, query or histogram, to read from Prometheus.`, {permanent: true})
   }
 
   /** One instant query at req.at. */
   private async instant(query: string, req: MeasureRequest): Promise<InstantValue> {
+    return valueOfAnswer(await this.answer(query, req), query, this.where)
+  }
+
+  private async histogram(query: string, req: MeasureRequest): Promise<ReturnType<typeof bucketsOfAnswer>> {
+    return bucketsOfAnswer(await this.answer(query, req), query, this.where)
+  }
+
+  /** The body of a successful instant query at req.at; throws a MetricError otherwise. */
+  private async answer(query: string, req: MeasureRequest): Promise<unknown> {
     const client = await this.axios()
     const form = new URLSearchParams({query, time: (req.at / 1000).toFixed(3)})
     let response: AxiosResponse<string>
@@ -60,7 +77,7 @@ export class PrometheusSource implements MetricSource {
       throw new MetricError(`${this.where} could not answer the query ${query} now (${type}: ${said}).`)
     }
     if (response.status < 200 || response.status >= 300) throw this.httpProblem(response.status)
-    return valueOfAnswer(body, query, this.where)
+    return body
   }
 
   private httpProblem(status: number): MetricError {

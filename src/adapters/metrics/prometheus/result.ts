@@ -90,3 +90,32 @@ export function valueOfAnswer(body: unknown, query: string, where: string): Inst
       throw new MetricError(`The query ${query} returns a ${resultType}, but a gate needs one number.`, {permanent: true})
   }
 }
+
+/**
+ * A histogram's buckets from a vector answer: one series per `le` label, each a cumulative
+ * count. An empty answer is no data (undefined). Throws a permanent MetricError for an
+ * answer that is not such a vector.
+ */
+export function bucketsOfAnswer(body: unknown, query: string, where: string): {buckets: Array<{le: number; count: number}> | undefined; warnings?: string[]} {
+  if (!isSuccessBody(body)) throw new MetricError(`${where} answered the query ${query} with something that is not a Prometheus API response; check that the URL points at Prometheus.`, {permanent: true})
+  const warnings = Array.isArray(body.warnings) ? body.warnings.map(String) : undefined
+  const {resultType, result} = body.data
+  if (resultType !== 'vector') throw new MetricError(`The histogram query ${query} returns a ${resultType}, but a histogram check needs one series per bucket bound: sum by (le) (increase(x_bucket[{window}])).`, {permanent: true})
+  const series = Array.isArray(result) ? (result as Array<{metric?: Record<string, unknown>; value?: unknown}>) : []
+  if (series.length === 0) return {buckets: undefined, warnings}
+  const buckets = series.map((s) => {
+    const le = parseSampleValue(s.metric?.le)
+    const text = Array.isArray(s.value) ? s.value[1] : undefined
+    const count = parseSampleValue(text)
+    if (le === undefined || Number.isNaN(le)) {
+      throw new MetricError(`The histogram query ${query} returns a series without an le label (${labelsOf(s.metric)}); aggregate it with sum by (le) (...).`, {permanent: true})
+    }
+    if (count === undefined) throw new MetricError(`${where} returned the unreadable sample value ${JSON.stringify(text)} for the query ${query}.`, {permanent: true})
+    return {le, count}
+  })
+  buckets.sort((a, b) => a.le - b.le)
+  if (new Set(buckets.map((b) => b.le)).size !== buckets.length) {
+    throw new MetricError(`The histogram query ${query} returns several series for one le; aggregate it with sum by (le) (...).`, {permanent: true})
+  }
+  return {buckets, warnings}
+}
