@@ -23,6 +23,15 @@ const rejectedDir = (serviceDir: string) => join(inboxDir(serviceDir), 'rejected
 
 /** Leaves a request for the driver of the service whose state lives in `serviceDir`. */
 export async function postRequest(serviceDir: string, request: NewRequest): Promise<ControlRequest> {
+  const posted = completeRequest(request)
+  await ensurePrivateDir(inboxDir(serviceDir))
+  const name = `${compactTime(posted.at)}-${posted.id}.json`
+  await writeAtomic(join(inboxDir(serviceDir), name), JSON.stringify(posted) + '\n')
+  return posted
+}
+
+/** gives the request its id and time when missing, and checks it; ConfigError when it is not one gray would take */
+export function completeRequest(request: NewRequest): ControlRequest {
   const posted: ControlRequest = {
     ...request,
     id: request.id ?? randomBytes(4).toString('hex'),
@@ -31,10 +40,6 @@ export async function postRequest(serviceDir: string, request: NewRequest): Prom
   if (!SAFE_ID.test(posted.id)) throw new ConfigError(`request id "${posted.id}" may only hold letters, digits, - and _`)
   const problem = whyInvalid(posted)
   if (problem) throw new ConfigError(`cannot post this request: ${problem}`)
-
-  await ensurePrivateDir(inboxDir(serviceDir))
-  const name = `${compactTime(posted.at)}-${posted.id}.json`
-  await writeAtomic(join(inboxDir(serviceDir), name), JSON.stringify(posted) + '\n')
   return posted
 }
 
@@ -52,26 +57,26 @@ export class FileInbox implements Inbox {
   async take(): Promise<ControlRequest[]> {
     const taken: {name: string; request: ControlRequest}[] = []
     for (const name of await this.pending()) {
-      const path = join(this.dir, name)
-      let text: string
+      // claim the file by renaming it first: of two takers racing for one request, only one rename succeeds
+      const claimed = join(this.dir, `.${name}.${process.pid}-${randomBytes(4).toString('hex')}.taken`)
       try {
-        text = await readFile(path, 'utf8')
+        await rename(join(this.dir, name), claimed)
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue
         throw error
       }
 
-      const request = parseRequest(text)
+      const request = parseRequest(await readFile(claimed, 'utf8').catch(() => ''))
       if (!request) {
-        await this.reject(name)
+        await this.reject(claimed, name)
         continue
       }
 
-      taken.push({name, request})
+      taken.push({name: claimed, request})
     }
 
     taken.sort((a, b) => Date.parse(a.request.at) - Date.parse(b.request.at) || a.name.localeCompare(b.name))
-    for (const {name} of taken) await unlink(join(this.dir, name)).catch(() => undefined)
+    for (const {name} of taken) await unlink(name).catch(() => undefined)
     return taken.map(({request}) => request)
   }
 
@@ -133,10 +138,10 @@ export class FileInbox implements Inbox {
     }
   }
 
-  private async reject(name: string): Promise<void> {
+  private async reject(claimed: string, name: string): Promise<void> {
     debug('rejecting malformed request %s', name)
     await ensurePrivateDir(rejectedDir(this.serviceDir))
-    await rename(join(this.dir, name), join(rejectedDir(this.serviceDir), name)).catch(() => undefined)
+    await rename(claimed, join(rejectedDir(this.serviceDir), name)).catch(() => undefined)
   }
 }
 
@@ -149,7 +154,7 @@ function compactTime(iso: string): string {
   return new Date(iso).toISOString().replace(/[-:.]/g, '')
 }
 
-function parseRequest(text: string): ControlRequest | null {
+export function parseRequest(text: string): ControlRequest | null {
   try {
     const value: unknown = JSON.parse(text)
     return whyInvalid(value) ? null : (value as ControlRequest)
@@ -158,7 +163,8 @@ function parseRequest(text: string): ControlRequest | null {
   }
 }
 
-function whyInvalid(value: unknown): string | null {
+/** null when `value` is a valid request, else what is wrong with it */
+export function whyInvalid(value: unknown): string | null {
   if (!isRecord(value)) return 'not a JSON object'
   const {id, kind, reason, full, actor, at} = value
   if (typeof id !== 'string' || !id) return 'no id'
