@@ -214,11 +214,18 @@ export function actorOf(holder: Actor): Actor {
 
 /** an imported run that is already there: the same events again is a no-op, anything else is refused */
 export function sameRun(existing: readonly JournalEvent[], incoming: readonly JournalEvent[], runId: string): ImportOutcome {
-  const same = existing.length === incoming.length && existing.every((e, i) => JSON.stringify(e) === JSON.stringify(incoming[i]))
+  const same = existing.length === incoming.length && existing.every((e, i) => canonical(e) === canonical(incoming[i]))
   if (same) return 'identical'
   throw new GrayError(`run ${runId} already exists here with other events (${existing.length} here, ${incoming.length} in the import); nothing was overwritten`, {
     exitCode: 2,
   })
+}
+
+/** JSON with keys sorted, so the same event reads the same whichever store reordered its keys (jsonb does) */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  )
 }
 
 const channel = (where: string, service: string) => `${where}\0${service}`

@@ -162,8 +162,8 @@ export class PostgresBackend implements StateBackend {
         if (row.holder_id && row.alive) return {taken: false as const, row}
         const id = randomUUID()
         const updated = await client.query<{epoch: string}>(
-          `UPDATE gray_leases SET holder_id = $2, holder = $3, epoch = epoch + 1, ttl_ms = $4, acquired_at = clock_timestamp(),
-                  heartbeat_at = clock_timestamp(), expires_at = clock_timestamp() + $4 * interval '1 millisecond'
+          `UPDATE gray_leases SET holder_id = $2, holder = $3, epoch = epoch + 1, ttl_ms = $4::integer, acquired_at = clock_timestamp(),
+                  heartbeat_at = clock_timestamp(), expires_at = clock_timestamp() + $4::integer * interval '1 millisecond'
             WHERE service = $1 RETURNING epoch`,
           [service, id, JSON.stringify(holder), options.ttlMs],
         )
@@ -305,11 +305,22 @@ export class PostgresBackend implements StateBackend {
   }
 
   private async connect(): Promise<pg.PoolClient> {
+    let client: pg.PoolClient
     try {
-      return await this.pool.connect()
+      client = await this.pool.connect()
     } catch (error) {
       throw this.wrap(error, 'connect')
     }
+    // a connection lost between two statements: the next statement fails and says so; the event alone must not crash gray
+    const lost = (error: Error) => debug('connection lost while in use: %s', error.message)
+    client.on('error', lost)
+    const release = client.release.bind(client)
+    client.release = (destroy?: boolean | Error) => {
+      client.off('error', lost)
+      client.release = release
+      return release(destroy)
+    }
+    return client
   }
 
   private async query<T>(what: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {

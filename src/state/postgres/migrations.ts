@@ -82,9 +82,9 @@ export interface MigrateResult {
 
 /** the schema version the database is at; 0 before the first migration */
 export async function schemaVersion(client: pg.ClientBase): Promise<number> {
-  const {rows} = await client.query<{version: number | null}>(
-    `SELECT CASE WHEN to_regclass('gray_schema_migrations') IS NULL THEN 0 ELSE (SELECT coalesce(max(version), 0) FROM gray_schema_migrations) END AS version`,
-  )
+  const exists = await client.query<{present: boolean}>(`SELECT to_regclass('gray_schema_migrations') IS NOT NULL AS present`)
+  if (!exists.rows[0]?.present) return 0
+  const {rows} = await client.query<{version: number | null}>('SELECT max(version) AS version FROM gray_schema_migrations')
   return Number(rows[0]?.version ?? 0)
 }
 
