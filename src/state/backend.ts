@@ -2,6 +2,7 @@
 // `local` (the journal directory, src/state/local.ts) or `postgres`
 // (src/state/postgres/). Both pass the same conformance suite
 // (test/integration/state/conformance.ts), so the engine cannot tell them apart.
+import type {StateSettings} from '../core/config/model.js'
 import type {Actor, ControlRequest, JournalEvent} from '../core/ports.js'
 import type {NewRequest} from './inbox.js'
 
@@ -107,7 +108,8 @@ export interface StateBackend {
   close(): Promise<void>
 }
 
-export type StateConfig = {backend: 'local'; dir: string} | {backend: 'postgres'; dir: string; url: string}
+/** `state:` of gray.yaml: no backend means local */
+export type StateConfig = StateSettings
 
 /** Opens the backend the config names; postgres is loaded only when asked for. */
 export async function openBackend(state: StateConfig, options: {migrate?: boolean} = {}): Promise<StateBackend> {

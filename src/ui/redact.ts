@@ -1,6 +1,6 @@
 // Secrets never reach output: every value of an environment variable whose
 // name looks like a secret is masked wherever it appears.
-const SECRET_NAME = /(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|PRIVATE|CREDENTIAL|AUTH|WEBHOOK)/i
+const SECRET_NAME = /(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|PRIVATE|CREDENTIAL|AUTH|WEBHOOK|DATABASE_URL|DSN)/i
 
 export function secretValues(env: Record<string, string | undefined> = process.env): string[] {
   return Object.entries(env)
