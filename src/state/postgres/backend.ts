@@ -21,6 +21,8 @@ const debug = createDebug('gray:state:postgres')
 export interface PostgresOptions {
   /** apply missing migrations on open (under the advisory lock); false: fail when the schema is behind */
   migrate?: boolean
+  /** open without looking at the schema at all (for `gray state migrate`, which then migrates) */
+  skipSchemaCheck?: boolean
   /** bound on opening a connection */
   connectTimeoutMs?: number
   /** bound on every statement, server side and client side */
@@ -30,6 +32,8 @@ export interface PostgresOptions {
   /** for pg_stat_activity */
   applicationName?: string
 }
+
+type Settings = Required<Omit<PostgresOptions, 'migrate' | 'skipSchemaCheck'>>
 
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
 const IMPORT_CHUNK = 500
@@ -43,7 +47,7 @@ export class PostgresBackend implements StateBackend {
   private constructor(
     private readonly pool: pg.Pool,
     readonly where: string,
-    private readonly options: Required<Omit<PostgresOptions, 'migrate'>>,
+    private readonly options: Settings,
     private readonly url: string,
   ) {}
 
@@ -59,6 +63,7 @@ export class PostgresBackend implements StateBackend {
     // an idle connection the server dropped: the pool replaces it, nothing to do here
     pool.on('error', (error) => debug('idle connection lost: %s', error.message))
     const backend = new PostgresBackend(pool, where, settings, url)
+    if (options.skipSchemaCheck) return backend
     try {
       const client = await backend.connect()
       try {
@@ -487,7 +492,7 @@ class Listener {
 
   constructor(
     private readonly url: string,
-    private readonly options: Required<Omit<PostgresOptions, 'migrate'>>,
+    private readonly options: Settings,
     private readonly where: string,
   ) {}
 
@@ -609,7 +614,7 @@ function lockedBy(service: string, row: LeaseRow): LockedError {
   return new LockedError(`${service} is driven by ${who} under lease epoch ${row.epoch}; wait for it, or stop it and retry once its lease lapses`)
 }
 
-function connectionConfig(url: string, options: Required<Omit<PostgresOptions, 'migrate'>>): pg.ClientConfig {
+function connectionConfig(url: string, options: Settings): pg.ClientConfig {
   return {
     connectionString: url,
     connectionTimeoutMillis: options.connectTimeoutMs,
