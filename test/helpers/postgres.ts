@@ -66,7 +66,12 @@ export interface PostgresServer {
 
 let databases = 0
 
-export async function startPostgres(): Promise<PostgresServer> {
+export interface StartOptions {
+  /** fsync and synchronous commit on, as in production (the bench); off by default, tests need no durability */
+  durable?: boolean
+}
+
+export async function startPostgres(options: StartOptions = {}): Promise<PostgresServer> {
   const problem = whyNoPostgres()
   if (problem) throw new Error(problem)
   const bin = postgresBin() as string
@@ -87,9 +92,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     `listen_addresses = '127.0.0.1'`,
     `port = ${port}`,
     `unix_socket_directories = '${dir}'`,
-    'fsync = off',
-    'synchronous_commit = off',
-    'full_page_writes = off',
+    ...(options.durable ? [] : ['fsync = off', 'synchronous_commit = off', 'full_page_writes = off']),
     'max_connections = 200',
     `log_min_messages = warning`,
   ]
