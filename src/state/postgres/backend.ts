@@ -43,6 +43,7 @@ export class PostgresBackend implements StateBackend {
   readonly kind = 'postgres' as const
   private listener: Listener | null = null
   private closed = false
+  private readonly queues = new Map<string, AppendQueue>()
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -106,9 +107,49 @@ export class PostgresBackend implements StateBackend {
     return event as JournalEvent
   }
 
+  /**
+   * Appends arriving while an append of the same run is in flight go together in
+   * the next transaction (group commit): each still resolves with only its own
+   * events, in call order, and a batch is written whole or not at all.
+   */
   append(service: string, runId: string, lease: Lease, events: NewEvent[], options: AppendOptions = {}): Promise<JournalEvent[]> {
     if (events.length === 0) return Promise.resolve([])
-    return this.write(service, runId, lease, events, {create: false, expectSeq: options.expectSeq})
+    const key = `${service}\0${runId}`
+    let queue = this.queues.get(key)
+    if (!queue) this.queues.set(key, (queue = {pending: [], busy: false}))
+    const q = queue
+    return new Promise<JournalEvent[]>((resolve, reject) => {
+      q.pending.push({lease, events, expectSeq: options.expectSeq, resolve, reject})
+      if (!q.busy) void this.drain(service, runId, key, q)
+    })
+  }
+
+  private async drain(service: string, runId: string, key: string, queue: AppendQueue): Promise<void> {
+    queue.busy = true
+    try {
+      while (queue.pending.length > 0) {
+        // one batch: calls under the same lease; a call that expects a seq goes alone, as it asked
+        const first = queue.pending[0] as QueuedAppend
+        let size = 1
+        if (first.expectSeq === undefined) {
+          while (size < queue.pending.length && queue.pending[size]?.lease === first.lease && queue.pending[size]?.expectSeq === undefined) size++
+        }
+        const batch = queue.pending.splice(0, size)
+        try {
+          const written = await this.write(service, runId, first.lease, batch.flatMap((b) => b.events), {create: false, expectSeq: first.expectSeq})
+          let at = 0
+          for (const b of batch) {
+            b.resolve(written.slice(at, at + b.events.length))
+            at += b.events.length
+          }
+        } catch (error) {
+          for (const b of batch) b.reject(error)
+        }
+      }
+    } finally {
+      queue.busy = false
+      if (queue.pending.length === 0 && this.queues.get(key) === queue) this.queues.delete(key)
+    }
   }
 
   async readEvents(service: string, runId: string, fromSeq = 1): Promise<JournalEvent[]> {
@@ -587,6 +628,19 @@ class Listener {
       }
     }
   }
+}
+
+interface QueuedAppend {
+  lease: Lease
+  events: NewEvent[]
+  expectSeq: number | undefined
+  resolve: (events: JournalEvent[]) => void
+  reject: (error: unknown) => void
+}
+
+interface AppendQueue {
+  pending: QueuedAppend[]
+  busy: boolean
 }
 
 interface EventRow {
