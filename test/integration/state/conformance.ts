@@ -214,6 +214,20 @@ export function conformance(name: string, fresh: () => Promise<StateConfig>): vo
       )
     })
 
+    it('refuses a holder frozen past its TTL even when nobody took its lease over', async () => {
+      const state = await fresh()
+      const backend = await open(state)
+      const frozen = await worker(state)
+      const runId = newRunId()
+      expect(await frozen.send({op: 'acquire', service: 'shop', ttlMs: TTL_MS})).toMatchObject({ok: true})
+      expect(await frozen.send({op: 'create', service: 'shop', runId})).toMatchObject({ok: true})
+      frozen.signal('SIGSTOP')
+      await waitFor('the frozen holder to lapse', async () => (await backend.readLease('shop'))?.alive === false)
+      frozen.signal('SIGCONT')
+      expect(await frozen.send({op: 'append', service: 'shop', runId, type: 'late.write'})).toMatchObject({ok: false, exitCode: 5})
+      expect(seqs(await backend.readEvents('shop', runId))).toEqual([1])
+    })
+
     it('lets exactly one of several processes racing for a lease win', async () => {
       const state = await fresh()
       const racers = await Promise.all([1, 2, 3, 4].map(() => worker(state)))
