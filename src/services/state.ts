@@ -146,7 +146,7 @@ export async function importState(target: StateTarget, from: string, options: {s
 }
 
 async function checkSame(backend: StateBackend, service: string, run: string, events: JournalEvent[]): Promise<void> {
-  const {sameRun} = await import('../state/local.js')
+  const {sameRun} = await import('../state/events.js')
   sameRun(await backend.readEvents(service, run), events, run)
 }
 

@@ -9,8 +9,9 @@ import {resolve} from 'node:path'
 import createDebug from 'debug'
 
 import type {Actor, ControlRequest, JournalEvent} from '../core/ports.js'
-import {GrayError, LockedError} from '../core/errors.js'
+import {LockedError} from '../core/errors.js'
 import type {AppendOptions, ImportOutcome, Lease, LeaseHolder, LeaseOptions, LeaseState, NewEvent, NewRequest, Notice, StateBackend} from './backend.js'
+import {actorOf, sameRun} from './events.js'
 import {writeAtomic} from './files.js'
 import {FileInbox, postRequest} from './inbox.js'
 import {JournalFile, readJournal} from './journal.js'
@@ -205,27 +206,6 @@ class LocalLease implements Lease {
   onLost(listener: (error: Error) => void): () => void {
     return this.lock.onCompromised(listener)
   }
-}
-
-/** the journal's actor: who acts, without the lease's own fields */
-export function actorOf(holder: Actor): Actor {
-  return {user: holder.user, host: holder.host, pid: holder.pid, ci: holder.ci}
-}
-
-/** an imported run that is already there: the same events again is a no-op, anything else is refused */
-export function sameRun(existing: readonly JournalEvent[], incoming: readonly JournalEvent[], runId: string): ImportOutcome {
-  const same = existing.length === incoming.length && existing.every((e, i) => canonical(e) === canonical(incoming[i]))
-  if (same) return 'identical'
-  throw new GrayError(`run ${runId} already exists here with other events (${existing.length} here, ${incoming.length} in the import); nothing was overwritten`, {
-    exitCode: 2,
-  })
-}
-
-/** JSON with keys sorted, so the same event reads the same whichever store reordered its keys (jsonb does) */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
-  )
 }
 
 const channel = (where: string, service: string) => `${where}\0${service}`

@@ -13,7 +13,7 @@ import type {ControlRequest, JournalEvent} from '../../core/ports.js'
 import {ConfigError, GrayError, LockedError, errorMessage} from '../../core/errors.js'
 import type {AppendOptions, ImportOutcome, Lease, LeaseHolder, LeaseOptions, LeaseState, NewEvent, NewRequest, Notice, StateBackend} from '../backend.js'
 import {completeRequest, whyInvalid} from '../inbox.js'
-import {actorOf, sameRun} from '../local.js'
+import {actorOf, sameRun} from '../events.js'
 import {migrate, schemaVersion, SCHEMA_VERSION, type MigrateResult} from './migrations.js'
 
 const debug = createDebug('gray:state:postgres')
