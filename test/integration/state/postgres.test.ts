@@ -4,7 +4,7 @@
 // kill a connection mid-append, and be migrated by many processes at once.
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
-import {openBackend, type StateBackend} from '../../../src/state/backend.js'
+import {openBackend, type Notice, type StateBackend} from '../../../src/state/backend.js'
 import {MIGRATIONS} from '../../../src/state/postgres/migrations.js'
 import {PostgresBackend, describeUrl} from '../../../src/state/postgres/backend.js'
 import {newRunId} from '../../../src/state/store.js'
@@ -45,7 +45,7 @@ describe.skipIf(skipWithoutPostgres)('postgres state backend', () => {
     expect(rows.map((r) => [r.version, Number(r.n)])).toEqual(MIGRATIONS.map((m) => [m.version, 1]))
   })
 
-  it('fails appends with a clear error while the server is down, then continues with no gap', async () => {
+  it('fails appends with a clear error while the server is down, then continues with no gap and notifies again', async () => {
     const url = await server.createDatabase()
     const backend = await open(url, {retryMs: 500, connectTimeoutMs: 2000})
     // a TTL far beyond the outage: this case is about the connection, not the lease
@@ -53,6 +53,8 @@ describe.skipIf(skipWithoutPostgres)('postgres state backend', () => {
     const runId = newRunId()
     await backend.createRun('shop', runId, lease, {type: 'run.started', data: {}})
     await backend.append('shop', runId, lease, [{type: 'before', data: {}}])
+    const notices: Notice[] = []
+    const unsubscribe = await backend.subscribe('shop', (n) => notices.push(n))
 
     await server.stop()
     try {
@@ -70,6 +72,13 @@ describe.skipIf(skipWithoutPostgres)('postgres state backend', () => {
     const events = await backend.readEvents('shop', runId)
     expect(seqs(events)).toEqual(oneTo(events.length))
     expect(events.map((e) => e.type)).toEqual(['run.started', 'before', 'after'])
+
+    // the LISTEN connection came back by itself: subscribers were told to re-read, and hear new events again
+    await waitFor('a resync notice', async () => notices.some((n) => n.kind === 'resync'))
+    const resynced = notices.length
+    await backend.append('shop', runId, lease, [{type: 'heard', data: {}}])
+    await waitFor('an event notice after the restart', async () => notices.slice(resynced).some((n) => n.kind === 'event' && n.seq === 4))
+    await unsubscribe()
   })
 
   it('writes an append whose connection is killed mid-transaction exactly once, with no gap', async () => {
