@@ -103,6 +103,12 @@ describe.skipIf(skipWithoutPostgres)('gray state: moving history between backend
     expect(junk.stderr).toMatch(/line 1 is not a gray state export.*nothing was imported/)
     expect(junk.stderr).not.toMatch(/at .*\.js:\d+/)
 
+    await writeFile(join(dir, 'taken.ndjson'), 'keep me\n')
+    const taken = await run(['state', 'export', '--service', 'shop', '--output', join(dir, 'taken.ndjson')], {cwd: dir})
+    expect(taken.exitCode).toBe(2)
+    expect(taken.stderr).toMatch(/taken\.ndjson already exists; choose another --output/)
+    expect(await readFile(join(dir, 'taken.ndjson'), 'utf8')).toBe('keep me\n')
+
     const noUrl = await run(['state', 'migrate', '--backend', 'postgres'], {cwd: dir, env: {GRAY_DATABASE_URL: ''}})
     expect(noUrl.exitCode).toBe(2)
     expect(noUrl.stderr).toMatch(/needs its URL: set GRAY_DATABASE_URL or give --url/)
