@@ -544,7 +544,8 @@ class Listener {
     set.add(listener)
     try {
       if (!this.client) await this.connect()
-      else if (fresh) await this.client.query(`LISTEN ${channelOf(service)}`)
+      // again after a connect: one already under way may have listed its channels before this one came (LISTEN twice is harmless)
+      if (fresh) await this.client?.query(`LISTEN ${channelOf(service)}`)
     } catch (error) {
       set.delete(listener)
       throw error
