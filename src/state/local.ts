@@ -6,6 +6,7 @@ import {EventEmitter} from 'node:events'
 import {watch, type FSWatcher} from 'node:fs'
 import {stat} from 'node:fs/promises'
 import {resolve} from 'node:path'
+import {performance} from 'node:perf_hooks'
 import createDebug from 'debug'
 
 import type {Actor, ControlRequest, JournalEvent} from '../core/ports.js'
@@ -172,12 +173,28 @@ export class LocalBackend implements StateBackend {
 }
 
 class LocalLease implements Lease {
+  private lost: LockedError | null = null
+  private readonly listeners = new Set<(error: Error) => void>()
+  private lastTick = performance.now()
+  private readonly watchdog: NodeJS.Timeout
+
   constructor(
     readonly service: string,
     private readonly lock: Lock,
     readonly holder: LeaseHolder,
     readonly ttlMs: number,
-  ) {}
+  ) {
+    // proper-lockfile resumes its heartbeat after a freeze as if nothing happened when nobody took
+    // the lock meanwhile; a holder stopped for longer than the TTL has lapsed all the same (as in postgres)
+    const every = Math.max(100, Math.min(1000, Math.floor(ttlMs / 4)))
+    this.watchdog = setInterval(() => {
+      const now = performance.now()
+      if (now - this.lastTick > ttlMs) this.lose(`this process was stopped for ${Math.round(now - this.lastTick)} ms, longer than the lease's ${ttlMs} ms`)
+      this.lastTick = now
+    }, every)
+    this.watchdog.unref()
+    lock.onCompromised((error) => this.lose(error.message))
+  }
 
   get epoch(): number {
     return this.lock.epoch
@@ -192,19 +209,34 @@ class LocalLease implements Lease {
 
   /** proper-lockfile refreshes the heartbeat by itself; renewing proves it still does */
   async renew(): Promise<void> {
-    this.lock.assertHeld()
+    this.assertHeld()
   }
 
-  release(): Promise<void> {
-    return this.lock.release()
+  async release(): Promise<void> {
+    clearInterval(this.watchdog)
+    await this.lock.release()
   }
 
   assertHeld(): void {
+    if (this.lost) throw this.lost
+    const gap = performance.now() - this.lastTick
+    if (gap > this.ttlMs) this.lose(`this process was stopped for ${Math.round(gap)} ms, longer than the lease's ${this.ttlMs} ms`)
+    if (this.lost) throw this.lost
     this.lock.assertHeld()
   }
 
   onLost(listener: (error: Error) => void): () => void {
-    return this.lock.onCompromised(listener)
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  private lose(reason: string): void {
+    if (this.lost) return
+    this.lost = new LockedError(`${this.service} is no longer driven by this process (${reason}); nothing more was written, see \`gray status\``)
+    clearInterval(this.watchdog)
+    // give the lock up, so the next driver need not wait for it to go stale again
+    void this.lock.release().catch(() => undefined)
+    for (const listener of this.listeners) listener(this.lost)
   }
 }
 
