@@ -21,12 +21,13 @@ ${EXIT_CODES_HELP}`
   async run(): Promise<StatusDocument> {
     const {flags} = await this.parse(Demo)
     const json = this.jsonEnabled()
-    const progress = createProgress({json})
+    const progress = createProgress({json, ctrlC: 'stops the demo and everything it started'})
     const result = await runDemo({
       fail: flags.fail,
       observe: (e, s) => progress.observe(e, s),
-      note: json ? undefined : (line) => this.note(line),
-      onSignal: (signal) => this.note(`\n${signal}: pausing the demo run, then stopping everything it started…`),
+      onConfig: (config) => progress.setChecks(config.gates?.checks ?? []),
+      note: json ? undefined : (line) => progress.note(line),
+      onSignal: (signal) => progress.note(`${signal}: pausing the demo run, then stopping everything it started…`),
     })
     const run = result.status.run
     await progress.end(null)

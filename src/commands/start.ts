@@ -2,20 +2,19 @@ import {Flags} from '@oclif/core'
 
 import {checkVersion} from '../core/version.js'
 import {loadContext} from '../services/context.js'
-import {control} from '../services/control.js'
 import {startRun} from '../services/start.js'
 import {statusOf, type StatusDocument} from '../services/status.js'
 import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
-import {confirm} from '../ui/interactive.js'
-import {askRollbackAfterInterrupt} from '../ui/interrupt.js'
-import {createProgress} from '../ui/progress.js'
+import {canPrompt, confirm} from '../ui/interactive.js'
+import {interruptAsk, interruptNote} from '../ui/interrupt.js'
+import {createProgress, ctrlCHint} from '../ui/progress.js'
 import {describeEnd} from '../ui/run-result.js'
 
 export default class Start extends GrayCommand {
   static override summary = 'Begin a run of a new version and drive it to the end, a rollback, or a step that waits.'
   static override description = `Deploys the version to the gray pool, publishes each step's weight, bakes while the gates are measured, and advances.
 If this service has an unfinished run of the same version (its driver died), start takes it over where the journal says it stands.
-Ctrl-C (SIGINT/SIGTERM) pauses the run at its current weight and exits 4; \`gray resume\` goes on.
+On a terminal, Ctrl-C asks: keep going, roll back now, or pause and leave. A second Ctrl-C, SIGTERM, or Ctrl-C without a terminal pauses the run at its current weight once the step in progress settles, and exits 4; \`gray resume\` goes on.
 
 ${EXIT_CODES_HELP}`
   static override examples = [
@@ -25,7 +24,6 @@ ${EXIT_CODES_HELP}`
   static override flags = {
     version: Flags.string({summary: 'The version to roll out.', required: true}),
     'previous-version': Flags.string({summary: 'The version to roll back to, when no earlier run recorded it.'}),
-    yes: Flags.boolean({char: 'y', summary: 'Do not ask for confirmation (needed without a TTY).'}),
   }
 
   async run(): Promise<StatusDocument> {
@@ -34,22 +32,18 @@ ${EXIT_CODES_HELP}`
     const ctx = await loadContext(flags.config)
     const json = this.jsonEnabled()
     await confirm(`Start rolling out ${ctx.config.service} ${flags.version}?`, {yes: flags.yes, json, action: 'gray start'})
-    const progress = createProgress({json})
+    const progress = createProgress({json, checks: ctx.config.gates?.checks, ctrlC: ctrlCHint(canPrompt(json))})
     const result = await startRun(ctx, {
       version: flags.version,
       previousVersion: flags['previous-version'],
+      warn: (line) => this.note(`warning: ${line}`),
       observe: (e, s) => progress.observe(e, s),
       handleSignals: true,
-      onSignal: (signal, count) =>
-        this.note(count === 1 ? `\n${signal}: pausing at the current weight once the step in progress settles…` : `${signal}: still pausing; a publish under way finishes first, so no policy is left half-applied`),
+      ask: interruptAsk(json, progress),
+      note: interruptNote(progress),
     })
     await progress.end(result.state)
     if (!json) this.log(describeEnd(result.state, ctx.config.service))
-    if (result.state.paused?.cause === 'signal' && (await askRollbackAfterInterrupt(result.state, json))) {
-      const rolled = await control(ctx, 'rollback', {reason: 'rolled back after Ctrl-C', observe: (e, s) => progress.observe(e, s)})
-      if (!json) this.log(describeEnd(rolled.state, ctx.config.service))
-      return this.finish(await statusOf(ctx, {runId: result.runId}), rolled.exitCode)
-    }
     return this.finish(await statusOf(ctx, {runId: result.runId}), result.exitCode)
   }
 }

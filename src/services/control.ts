@@ -11,7 +11,7 @@ import {postRequest} from '../state/inbox.js'
 import {readJournal} from '../state/journal.js'
 import {readHolder} from '../state/lock.js'
 import {lockStaleMs, type Context} from './context.js'
-import {driveRun, preflight, takeLock, type DriveOptions} from './drive.js'
+import {driveRun, observersOf, preflight, takeLock, type DriveOptions} from './drive.js'
 import {latestRun} from './runs.js'
 
 export interface ControlOptions extends DriveOptions {
@@ -40,7 +40,26 @@ export async function control(ctx: Context, kind: RequestKind, options: ControlO
   const holder = await readHolder(ctx.store.dir, {staleMs: lockStaleMs()})
   if (holder?.alive) {
     const request = await postRequest(ctx.store.dir, {kind, reason: options.reason, full: options.full, actor: ctx.actor})
-    const acked = await follow(ctx, latest.id, (s, events) => events.some((e) => e.type === 'request.received' && e.data.id === request.id) && settled(kind, s), options)
+    const taken = (events: Awaited<ReturnType<typeof readJournal>>['events']) => events.some((e) => e.type === 'request.received' && e.data.id === request.id)
+    const stop = new AbortController()
+    const onSignal = () => stop.abort()
+    if (options.handleSignals) {
+      process.on('SIGINT', onSignal)
+      process.on('SIGTERM', onSignal)
+    }
+    let acked: RunState | null
+    try {
+      acked = await follow(ctx, latest.id, (s, events) => taken(events) && settled(kind, s), options, stop.signal)
+    } finally {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
+    if (stop.signal.aborted && acked) {
+      // Ctrl-C here only stops this terminal following: the live driver carries the request out
+      const where = taken((await readJournal(ctx.store.runPath(latest.id))).events) ? 'has taken the request' : 'finds the request in its inbox within a second'
+      options.note?.(`stopped following; the driver (pid ${holder.holder.pid}) ${where} and goes on; \`gray status --watch\` follows it`)
+      return {state: acked, exitCode: ExitCode.ok, via: 'driver', driverPid: holder.holder.pid}
+    }
     if (acked) return {state: acked, exitCode: resultCode(kind, acked), via: 'driver', driverPid: holder.holder.pid}
     // The driver did not answer: it died or hangs. Taking the lock waits for it to go stale.
   }
@@ -75,24 +94,27 @@ async function follow(
   runId: string,
   done: (s: RunState, events: Awaited<ReturnType<typeof readJournal>>['events']) => boolean,
   options: ControlOptions,
+  stop?: AbortSignal,
 ): Promise<RunState | null> {
   const path = ctx.store.runPath(runId)
   const ackTimeout = options.ackTimeoutMs ?? 5_000
   const started = Date.now()
   let seen = 0
   let acked = false
+  // the live driver notifies; here only the display watches, through the same door
+  const hub = observersOf({config: {...ctx.config, notify: []}}, options)
   for (;;) {
     const {events} = await readJournal(path)
     const state = replay(events)
-    for (const e of events.slice(seen)) options.observe?.(e, state)
+    for (const e of events.slice(seen)) hub.emit(e, state)
     seen = events.length
-    if (done(state, events)) return state
+    if (done(state, events) || stop?.aborted) return state
     acked ||= events.some((e) => e.type === 'request.received' && e.actor.pid !== process.pid && Date.parse(e.at) >= started - 1000)
     if (!acked && Date.now() - started > ackTimeout) return null
     if (acked) {
       const holder = await readHolder(ctx.store.dir, {staleMs: lockStaleMs()})
       if (!holder?.alive) return isTerminal(state) ? state : null
     }
-    await delay(100)
+    await delay(100, undefined, {signal: stop}).catch(() => undefined)
   }
 }

@@ -9,7 +9,7 @@ import {setTimeout as delay} from 'node:timers/promises'
 import {SandboxGateway} from '../adapters/gateways/sandbox/index.js'
 import {startSandbox} from '../adapters/gateways/sandbox/server.js'
 import {configFromObject} from '../core/config/load.js'
-import type {SandboxGatewayConfig} from '../core/config/model.js'
+import type {GrayConfig, SandboxGatewayConfig} from '../core/config/model.js'
 import {plainPolicy} from '../core/run/policy.js'
 import {startLoad, type LoadStats} from '../demo/load.js'
 import {demoScript, startDemoServices} from '../demo/services.js'
@@ -23,6 +23,8 @@ export interface DemoOptions {
   observe?: Observer
   note?: (line: string) => void
   onSignal?: (signal: string) => void
+  /** the demo's config, once written (the display reads its gates from it) */
+  onConfig?: (config: GrayConfig) => void
   /** seconds each step bakes */
   bakeSeconds?: number
 }
@@ -84,6 +86,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await writeFile(file, `# written by gray demo; the services it names are gone once the demo ends\n${JSON.stringify(input, null, 2)}\n`)
     const config = configFromObject(input, file)
     const ctx = contextOf(config)
+    options.onConfig?.(config)
     // Before the run the gateway serves the plain policy, as a real fleet would.
     await new SandboxGateway(config.gateway as SandboxGatewayConfig, config.service).publish(plainPolicy(config, {runId: 'before-demo', lastSeq: 0}))
     load = startLoad({url: sandbox.listenUrl, rps: 200, users: 5_000, grayHeaderShare: 0.05, signal: stopping.signal})

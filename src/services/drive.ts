@@ -2,9 +2,9 @@
 import {systemClock} from '../adapters/clock.js'
 import {runAdapters} from '../adapters/deploy/run-adapters.js'
 import {createDeployer, createGateway, createSources} from '../adapters/factory.js'
-import {withNotifications} from '../adapters/notify/webhook.js'
+import {createNotifier} from '../adapters/notify/webhook.js'
+import {InvalidConfigError} from '../core/config/problems.js'
 import {ruleSupportErrors} from '../core/config/validate.js'
-import {ConfigError} from '../core/errors.js'
 import {planProblems} from '../core/plan.js'
 import {actorName, type Gateway, type JournalEvent} from '../core/ports.js'
 import {RunDriver, type DriverOptions, type Outcome} from '../core/run/driver.js'
@@ -13,26 +13,40 @@ import {FileInbox} from '../state/inbox.js'
 import {JournalFile} from '../state/journal.js'
 import {acquireLock, type Lock} from '../state/lock.js'
 import {lockStaleMs, type Context} from './context.js'
+import {guardStrayRejections, ObserverHub, type Observer} from './observers.js'
 
-export type Observer = (event: JournalEvent, state: RunState) => void
+export type {Observer} from './observers.js'
+
+/** What a person chose after the first Ctrl-C: the driver keeps driving while they choose. */
+export type InterruptChoice = 'continue' | 'rollback' | 'pause'
+/** Asks what to do; `cancel` aborts when the question is moot (a second Ctrl-C, the run ended). */
+export type InterruptAsk = (state: RunState, cancel: AbortSignal) => Promise<InterruptChoice>
 
 export interface DriveOptions {
+  /** the display: reached through the observer hub, so it can neither stop nor delay the driver */
   observe?: Observer
   /** what to do once the driver exists, before it drives (a request of this command) */
   before?: (driver: RunDriver) => Promise<void> | void
   /** SIGINT/SIGTERM pause the run (journaled) instead of killing the process */
   handleSignals?: boolean
   onSignal?: (signal: string, count: number) => void
+  /**
+   * On a terminal, the first SIGINT asks this (keep going, roll back, pause and
+   * leave); without it, or on SIGTERM, or on a second signal, the run pauses.
+   */
+  ask?: InterruptAsk
+  /** a line for the person at the terminal (what a signal does); loud when the run is left unguarded */
+  note?: (line: string, loud?: boolean) => void
   driver?: Partial<DriverOptions>
 }
 
 /** Refuses, before anything is written, a config whose policy the gateway cannot express. */
 export async function preflight(ctx: Context): Promise<Gateway> {
   const problems = planProblems(ctx.config)
-  if (problems.length > 0) throw new ConfigError(problems[0] as string)
+  if (problems.length > 0) throw new InvalidConfigError(problems)
   const gateway = await createGateway(ctx.config)
   const unsupported = ruleSupportErrors(ctx.config, gateway.capabilities())
-  if (unsupported.length > 0) throw new ConfigError(unsupported[0] as string, `the ${gateway.type} gateway cannot express it; remove the rule or choose another gateway`)
+  if (unsupported.length > 0) throw new InvalidConfigError(unsupported, `the ${gateway.type} gateway cannot express it; change the rule or choose another gateway`)
   return gateway
 }
 
@@ -47,7 +61,8 @@ export async function takeLock(ctx: Context): Promise<Lock> {
 export async function driveRun(ctx: Context, lock: Lock, runId: string, gateway: Gateway, options: DriveOptions = {}): Promise<Outcome> {
   const journal = await JournalFile.open(ctx.store.runPath(runId), {actor: ctx.actor, create: false, guard: () => lock.assertHeld()})
   const [sources, deployer] = await Promise.all([createSources(ctx.config), createDeployer(ctx.config)])
-  const from = lock.takenOverFrom
+  // a takeover only of a run the stopped holder was driving, not of the last run's crashed driver
+  const from = lock.takenOverFrom && wasDriving(journal.events(), lock.takenOverFrom) ? lock.takenOverFrom : undefined
   const driver = new RunDriver({
     ...(await runAdapters(ctx.store.dir, runId)),
     config: ctx.config,
@@ -60,28 +75,112 @@ export async function driveRun(ctx: Context, lock: Lock, runId: string, gateway:
     actor: ctx.actor,
     epoch: lock.epoch,
     takeover: from ? {from: actorName(from)} : undefined,
-    observe: withNotifications(ctx.config, options.observe),
+    observe: observersOf(ctx, options).emit,
     options: options.driver,
   })
-  let signals = 0
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals += 1
-    options.onSignal?.(signal, signals)
-    // The first signal pauses at the next safe point; a publish under way finishes first.
-    if (signals === 1) void driver.request('pause', {reason: `interrupted by ${signal}`})
-  }
+  const signals = interruptions(driver, options)
+  const unguard = guardStrayRejections(options.note ? (line) => options.note?.(line) : undefined)
   if (options.handleSignals) {
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
+    // first in line: a listener added later (a library's) cannot act before the driver has
+    process.prependListener('SIGINT', signals.on)
+    process.prependListener('SIGTERM', signals.on)
   }
   try {
     await options.before?.(driver)
     return await driver.drive()
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    signals.close()
+    process.off('SIGINT', signals.on)
+    process.off('SIGTERM', signals.on)
+    unguard()
     await journal.close().catch(() => undefined)
     await Promise.all([gateway.close?.(), ...Object.values(sources).map((s) => s.close?.())]).catch(() => undefined)
     await lock.release().catch(() => undefined)
   }
+}
+
+/** The one door for everything that watches this run: the display and the config's webhooks. */
+export function observersOf(ctx: Pick<Context, 'config'>, options: Pick<DriveOptions, 'observe' | 'note'>): ObserverHub {
+  const note = options.note
+  return new ObserverHub(
+    [
+      options.observe ? {name: 'the progress display', observe: options.observe} : undefined,
+      ctx.config.notify.length > 0 ? {name: 'notifications', observe: createNotifier(ctx.config, note ? {log: (l) => note(l)} : {}), onFailure: 'keep'} : undefined,
+    ],
+    note ? {report: (line) => note(line)} : {},
+  )
+}
+
+/**
+ * What SIGINT/SIGTERM do while this process drives. Nothing here kills the
+ * process: a pause is a request the driver journals at its next safe point (a
+ * deploy or publish under way finishes first), then it detaches (exit 4).
+ */
+export function interruptions(driver: Pick<RunDriver, 'request' | 'state'>, options: Pick<DriveOptions, 'ask' | 'note' | 'onSignal'>) {
+  let count = 0
+  let asking: AbortController | null = null
+  let pausing = false
+  let closed = false
+  const note = (line: string, loud = false) => {
+    try {
+      options.note?.(line, loud)
+    } catch {
+      // a note must not stop the driver
+    }
+  }
+  const pause = (signal: string) => {
+    if (pausing) return note(`${signal}: still pausing; a deploy or publish under way finishes first, so nothing is left half-done`)
+    pausing = true
+    note(`${signal}: pausing at the current weight once the step in progress settles (a deploy or publish under way finishes first)`)
+    note('NOTHING GUARDS THIS RUN until `gray resume`: no gate is measured and nothing rolls back by itself (`gray rollback` reverts it)', true)
+    void driver.request('pause', {reason: `interrupted by ${signal}`}).catch(() => undefined)
+  }
+  const on = (signal: NodeJS.Signals) => {
+    count += 1
+    try {
+      options.onSignal?.(signal, count)
+    } catch {
+      // ignore
+    }
+    if (closed) return
+    const state = driver.state()
+    if (state.rollback) {
+      note(`${signal}: the rollback goes on until traffic is back on stable and the hosts are reverted`)
+      return
+    }
+    if (signal === 'SIGINT' && options.ask && !asking && !pausing) {
+      const cancel = new AbortController()
+      asking = cancel
+      options
+        .ask(state, cancel.signal)
+        .catch((): InterruptChoice => 'pause') // Ctrl-C again at the question
+        .then((choice) => {
+          if (asking === cancel) asking = null
+          if (closed || cancel.signal.aborted) return
+          if (choice === 'continue') note('going on: the driver keeps driving (Ctrl-C asks again)')
+          else if (choice === 'rollback') void driver.request('rollback', {reason: 'rolled back after Ctrl-C'}).catch(() => undefined)
+          else if (choice === 'pause') pause(signal)
+        })
+        .catch(() => undefined)
+      return
+    }
+    if (asking) {
+      asking.abort()
+      asking = null
+    }
+    pause(signal)
+  }
+  return {
+    on,
+    close() {
+      closed = true
+      asking?.abort()
+    },
+  }
+}
+
+/** the run's last driver to attach was `holder`, and it never detached */
+function wasDriving(events: readonly JournalEvent[], holder: {host: string; pid: number}): boolean {
+  const last = events.findLast((e) => e.type === 'driver.attached' || e.type === 'driver.detached')
+  return last?.type === 'driver.attached' && last.actor.host === holder.host && last.actor.pid === holder.pid
 }

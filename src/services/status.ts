@@ -49,11 +49,36 @@ export async function statusContext(file: string): Promise<StatusContext> {
 // Only what a run ends with; a run still going when --wait gives up exits 4.
 const ENDED: Record<string, ExitCodeValue> = {completed: ExitCode.ok, rolled_back: ExitCode.rolledBack, failed: ExitCode.failure}
 
-/** `status --wait`: polls the journal until the run ends or `timeoutMs` passes; the code is the run's. */
-export async function waitForEnd(ctx: StatusContext, options: {events: number; timeoutMs: number}): Promise<{doc: StatusDocument; code: ExitCodeValue}> {
+/** states a live driver moves on by itself; waiting and paused runs wait for a person */
+const DRIVEN = new Set<string>(['deploying', 'running', 'baking', 'rolling_back'])
+/** how long a run that should be driven may have no live driver before --wait gives up on it (a handover takes less) */
+const UNGUARDED_MS = 3_000
+
+export interface WaitResult {
+  doc: StatusDocument
+  code: ExitCodeValue
+  /** set when the wait stopped because nothing drives a run that needs a driver */
+  unguarded?: true
+}
+
+/**
+ * `status --wait`: polls the journal until the run ends or `timeoutMs` passes; the code
+ * is the run's. A run that needs a driver and has had none alive for a few seconds
+ * will not end by itself: the wait stops (exit 4, the run has not ended) with `unguarded`.
+ */
+export async function waitForEnd(ctx: StatusContext, options: {events: number; timeoutMs: number; onPoll?: (doc: StatusDocument) => void}): Promise<WaitResult> {
   let doc = await statusOf(ctx, {events: options.events})
   const until = Date.now() + options.timeoutMs
-  while (doc.run && !(doc.run.state in ENDED) && Date.now() < until) {
+  let deadSince: number | null = null
+  for (;;) {
+    options.onPoll?.(doc)
+    const run = doc.run
+    if (!run || run.state in ENDED || Date.now() >= until) break
+    const driverless = DRIVEN.has(run.state) && !run.driver?.alive
+    deadSince = driverless ? (deadSince ?? Date.now()) : null
+    if (deadSince !== null && Date.now() - deadSince >= UNGUARDED_MS) {
+      return {doc: await statusOf(ctx, {events: options.events}), code: ExitCode.paused, unguarded: true}
+    }
     await delay(Math.min(500, Math.max(0, until - Date.now())))
     doc = await statusOf(ctx, {events: options.events, readBack: false})
   }

@@ -42,6 +42,8 @@ export interface BoardOptions {
   /** which side of its limit fails, per gate name */
   directions?: Record<string, 'max' | 'min'>
   intervalMs?: number
+  /** the gateway is being read back: its weight is not known yet */
+  reading?: boolean
 }
 
 /** A trend scaled from 0 to the larger of the values and the limit, so a line near the top is near the limit. */
@@ -104,7 +106,11 @@ export function renderBoard(doc: StatusDocument, o: BoardOptions): string[] {
   const bake = run.state === 'baking' && s.bakeEndsAt ? `  bake ends ${ago(s.bakeEndsAt, o.now)}` : run.state === 'waiting' ? '  waits for `gray promote`' : ''
   lines.push([[stepText, 'bold'], [bake, run.state === 'waiting' ? 'yellow' : undefined]])
   const g = run.gateway
-  const served: Piece = g.error ? [`unreadable: ${redact(g.error)}`, 'red'] : [g.appliedWeight === null ? 'nothing published' : pct(g.appliedWeight), g.drift ? 'redBold' : 'bold']
+  const served: Piece = o.reading
+    ? ['reading the gateway…', 'dim']
+    : g.error
+      ? [`unreadable: ${redact(g.error)}`, 'red']
+      : [g.appliedWeight === null ? 'nothing published' : pct(g.appliedWeight), g.drift ? 'redBold' : 'bold']
   lines.push([['weight  intended '], [pct(g.intendedWeight), 'bold'], ['  served '], served, g.drift ? ['  DRIFT: the gateway serves another revision', 'redBold'] : ['']])
   lines.push([['steps   '], ...stepTrack(run.step.index, run.step.count, run.state)])
   if (run.reason) lines.push([[`reason  ${redact(run.reason)}`, run.state === 'rolled_back' || run.state === 'rolling_back' ? 'red' : 'yellow']])

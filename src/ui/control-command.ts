@@ -4,8 +4,9 @@ import {loadContext} from '../services/context.js'
 import {control} from '../services/control.js'
 import {statusOf, type StatusDocument} from '../services/status.js'
 import type {GrayCommand} from './base.js'
-import {confirm} from './interactive.js'
-import {createProgress} from './progress.js'
+import {canPrompt, confirm} from './interactive.js'
+import {interruptAsk, interruptNote} from './interrupt.js'
+import {createProgress, ctrlCHint} from './progress.js'
 import {describeEnd} from './run-result.js'
 
 export async function runControl(
@@ -17,12 +18,14 @@ export async function runControl(
   const json = command.jsonEnabled()
   const ctx = await loadContext(flags.config)
   if (question) await confirm(question.replace('{service}', ctx.config.service), {yes: Boolean(flags.yes), json, action: `gray ${kind}`})
-  const progress = createProgress({json})
+  const progress = createProgress({json, checks: ctx.config.gates?.checks, ctrlC: ctrlCHint(canPrompt(json))})
   const result = await control(ctx, kind, {
     reason: flags.reason,
     full: flags.full,
     observe: (e, s) => progress.observe(e, s),
     handleSignals: true,
+    ask: interruptAsk(json, progress),
+    note: interruptNote(progress),
   })
   await progress.end(result.state)
   if (!json) {

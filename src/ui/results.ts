@@ -86,6 +86,7 @@ export const errorResult = z
       message: z.string(),
       hint: z.string().nullable(),
       exitCode: z.number().int().min(1).max(5),
+      problems: z.array(z.string()).optional().describe('gray validate: every problem found, when there is more than one'),
     }),
   })
   .describe('What every command prints under --json when it fails (exit code 1, 2 or 5)')

@@ -8,6 +8,8 @@ export interface WatchOptions<T> {
   render: (value: T, size: {width: number; height: number}) => string[]
   out: NodeJS.WriteStream
   intervalMs: number
+  /** how long until the next frame after this value (intervalMs unless told) */
+  nextInMs?: (value: T | null) => number
   signal: AbortSignal
 }
 
@@ -33,7 +35,9 @@ export async function watchLoop<T>(o: WatchOptions<T>): Promise<T | null> {
       if (o.signal.aborted) break
       const rows = size(o.out).height
       o.out.write(HOME + frame.slice(0, rows - 1).map((l) => l + CLEAR_LINE_END).join('\n') + '\n' + CLEAR_BELOW)
-      await delay(o.intervalMs, undefined, {signal: o.signal}).catch(() => undefined)
+      // a frame that asked for none (the first, drawn before the gateway was read) is followed at once
+      const wait = o.nextInMs?.(last) ?? o.intervalMs
+      if (wait > 0) await delay(wait, undefined, {signal: o.signal}).catch(() => undefined)
     }
   } finally {
     o.out.write(SHOW_CURSOR)

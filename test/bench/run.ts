@@ -88,6 +88,7 @@ const sections: Array<[string, () => Promise<Figures | null>]> = [
   ['gateways (real nginx)', () => optional('gateways.ts', 'benchGateways')],
   ['time to safety (real Prometheus)', () => optional('time-to-safety.ts', 'benchTimeToSafety')],
   ['deploy fan-out', () => optional('fanout.ts', 'benchFanout')],
+  ['takeover after kill -9', () => optional('takeover.ts', 'benchTakeover')],
   ['state backends (real PostgreSQL)', () => optional('state.ts', 'benchState')],
 ]
 

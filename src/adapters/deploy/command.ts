@@ -44,6 +44,8 @@ export class CommandDeployer implements Deployer {
     }
     const result = await execa(file, args, {
       shell: false,
+      // its own process group: a Ctrl-C at gray's terminal must not kill a deploy or hook halfway
+      detached: true,
       timeout: this.config.timeoutMs,
       cancelSignal: req.signal,
       all: true,

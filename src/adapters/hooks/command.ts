@@ -28,6 +28,8 @@ export class CommandHookRunner implements HookRunner {
     }
     const result = await execa(file, args, {
       shell: false,
+      // its own process group: a Ctrl-C at gray's terminal must not kill a deploy or hook halfway
+      detached: true,
       timeout: options.timeoutMs,
       cancelSignal: options.signal,
       stdin: 'ignore',

@@ -7,6 +7,8 @@ export type ConfigPath = readonly PropertyKey[]
 /** A gray.yaml that cannot be used; `message` is the first problem, `problems` all of them. */
 export class InvalidConfigError extends ConfigError {
   readonly problems: string[]
+  /** what to do, without the count of further problems */
+  readonly fix?: string
 
   constructor(problems: string[], hint?: string) {
     const [first = 'the config is invalid', ...rest] = problems
@@ -14,6 +16,7 @@ export class InvalidConfigError extends ConfigError {
     super(first, [hint, more].filter(Boolean).join('; ') || undefined)
     this.name = 'InvalidConfigError'
     this.problems = problems.length > 0 ? problems : [first]
+    this.fix = hint
   }
 }
 

@@ -287,14 +287,20 @@ const weight = z
     error: 'must have at most two decimals',
   })
 
+const DEFAULT_BAKE_MS = 300_000
+
 const stepHosts = hostShare('a count of stable hosts of at least 1', 'must be a count of stable hosts like 2, or a share of them like "25%" (at most 100%)')
 
 const step = strictObject({
   weight,
-  bake: duration({zero: true}).prefault('5m').describe('How long the step runs while gates are measured'),
-  pause: z.boolean({error: 'must be true or false'}).prefault(false).describe('Wait for `gray promote` before going on'),
+  bake: duration({zero: true}).optional().describe('How long the step runs while gates are measured (default 5m; none on a pause step)'),
+  pause: z.boolean({error: 'must be true or false'}).prefault(false).describe('Wait for `gray promote` before going on: at once, or after its bake when it has one'),
   hosts: stepHosts.optional().describe('Stable hosts to convert before this step: N or "N%"'),
-}).transform(({weight, bake, pause, hosts}): Step => (hosts ? {weight, bakeMs: bake, pause, hosts} : {weight, bakeMs: bake, pause}))
+}).transform(({weight, bake, pause, hosts}): Step => {
+  // a pause step without a bake waits as soon as its weight is confirmed
+  const bakeMs = bake ?? (pause ? 0 : DEFAULT_BAKE_MS)
+  return hosts ? {weight, bakeMs, pause, hosts} : {weight, bakeMs, pause}
+})
 
 const DEFAULT_STEPS = [{weight: 1}, {weight: 10}, {weight: 50}, {weight: 100}]
 

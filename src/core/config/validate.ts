@@ -123,7 +123,18 @@ export function ruleSupportErrors(config: Pick<GrayConfig, 'gateway' | 'traffic'
       problems.push(problem(['traffic', 'rules', i], `must be a rule ${gateway} can express (${capabilities.rules.join(', ') || 'none'})`, describeRule(rule)))
     }
   })
+  const names = capabilities.headerName
+  if (names) {
+    config.traffic.rules.forEach((rule, i) => {
+      if (rule.kind !== 'cidr' && rule.field.source === 'header' && !names.pattern.test(rule.field.name)) {
+        problems.push(problem(['traffic', 'rules', i, 'header'], `must be ${names.expected}`, JSON.stringify(rule.field.name)))
+      }
+    })
+  }
   const sticky = config.traffic.sticky
+  if (sticky.kind === 'header' && names && !names.pattern.test(sticky.name)) {
+    problems.push(problem(['traffic', 'sticky'], `must name ${names.expected}`, JSON.stringify(`header:${sticky.name}`)))
+  }
   if (!capabilities.sticky.includes(sticky.kind)) {
     problems.push(problem(['traffic', 'sticky'], `must be a key ${gateway} can split on (${capabilities.sticky.join(', ') || 'none'})`, stickyText(sticky)))
   }

@@ -37,6 +37,21 @@ export function fmt(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toPrecision(3).replace(/\.?0+$/, '')
 }
 
+/** Ratio checks (errors/total, a crash-free rate) read as percentages; value checks as they are. */
+export function isRatio(check: Pick<Check, 'errors' | 'total' | 'release'>): boolean {
+  return Boolean((check.errors && check.total) || check.release)
+}
+
+/** A value as people read it against this check's limit: 0.158 of a ratio is 15.8%. */
+export function shown(check: Pick<Check, 'errors' | 'total' | 'release'>, n: number): string {
+  return isRatio(check) && Number.isFinite(n) ? `${fmt(n * 100)}%` : fmt(n)
+}
+
+/** A count for people: whole, with thousands separators (2,813). */
+export function count(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : String(n)
+}
+
 /**
  * Judges the gray measurement against the check's limit and, when the check
  * has a baseline, against the stable measurement taken the same way.
@@ -44,15 +59,15 @@ export function fmt(n: number): string {
 export function judge(check: Check, gray: Measurement, stable?: Measurement): Judgement {
   if (!usable(gray.value)) return noData(check, gray, gray.value === null ? 'no data' : `value is ${gray.value}`)
   if (gray.samples !== null && gray.samples < check.minSamples) {
-    return noData(check, gray, `${fmt(gray.samples)} samples < ${check.minSamples} needed`)
+    return noData(check, gray, `${count(gray.samples)} samples < ${count(check.minSamples)} needed`)
   }
   const value = gray.value
   const base: Judgement = {verdict: 'pass', value, limit: limitOf(check), baseline: null, samples: gray.samples, reason: ''}
   if (check.max !== undefined && value > check.max) {
-    return {...base, verdict: 'fail', reason: `${fmt(value)} > max ${fmt(check.max)}`}
+    return {...base, verdict: 'fail', reason: `${shown(check, value)} > max ${shown(check, check.max)}`}
   }
   if (check.min !== undefined && value < check.min) {
-    return {...base, verdict: 'fail', reason: `${fmt(value)} < min ${fmt(check.min)}`}
+    return {...base, verdict: 'fail', reason: `${shown(check, value)} < min ${shown(check, check.min)}`}
   }
   if (check.baseline) {
     if (!stable || !usable(stable.value) || (stable.samples !== null && stable.samples < check.minSamples)) {
@@ -67,11 +82,11 @@ export function judge(check: Check, gray: Measurement, stable?: Measurement): Ju
     const worseByDelta = mine - theirs > minDelta
     const judged = {...base, baseline: ref}
     if (worseByRatio && worseByDelta) {
-      return {...judged, verdict: 'fail', reason: `${fmt(value)} is worse than stable ${fmt(ref)} by more than ${fmt(maxIncrease)}x`}
+      return {...judged, verdict: 'fail', reason: `${shown(check, value)} is worse than stable ${shown(check, ref)} by more than ${fmt(maxIncrease)}x`}
     }
-    return {...judged, reason: `${fmt(value)} within limit and stable ${fmt(ref)}`}
+    return {...judged, reason: `${shown(check, value)} within limit and stable ${shown(check, ref)}`}
   }
-  return {...base, reason: `${fmt(value)} within ${check.max !== undefined ? `max ${fmt(check.max)}` : `min ${fmt(check.min ?? 0)}`}`}
+  return {...base, reason: `${shown(check, value)} within ${check.max !== undefined ? `max ${shown(check, check.max)}` : `min ${shown(check, check.min ?? 0)}`}`}
 }
 
 export function errorJudgement(check: Check, message: string): Judgement {

@@ -93,7 +93,7 @@ describe.skipIf(skipWithoutPrometheus)('PrometheusSource against a real Promethe
     expect(stableM.samples).toBe(200)
     expect(stableM.raw.errors).toBeNull()
     const grayM = await source.measure(request(backend5xx))
-    expect(judge(backend5xx, grayM, stableM)).toMatchObject({verdict: 'fail', reason: '0.25 > max 0.01'})
+    expect(judge(backend5xx, grayM, stableM)).toMatchObject({verdict: 'fail', reason: '25% > max 1%'})
     expect(judge({...backend5xx, max: undefined}, grayM, stableM)).toMatchObject({verdict: 'fail', baseline: 0})
   })
 
@@ -145,7 +145,7 @@ describe.skipIf(skipWithoutPrometheus)('PrometheusSource against a real Promethe
     const crashes = check({name: 'crashes', source: 'prom', errors: 'sum(app_crashes_total{version="{version}"})', total: 'sum(app_sessions_total{version="{version}"})', max: 0.005, minSamples: 2000})
     const grayM = await source.measure(request(crashes))
     expect(grayM).toMatchObject({value: 0.02, samples: 1000})
-    expect(judge(crashes, grayM)).toMatchObject({verdict: 'no-data', reason: '1000 samples < 2000 needed'})
+    expect(judge(crashes, grayM)).toMatchObject({verdict: 'no-data', reason: '1,000 samples < 2,000 needed'})
     const stableM = await source.measure(request(crashes, {cohort: 'stable', version: 'v1'}))
     expect(judge(crashes, stableM)).toMatchObject({verdict: 'pass', value: 0.0005})
   })

@@ -52,7 +52,7 @@ describe('SentrySource', () => {
     expect(m.value).toBeCloseTo(0.97, 10)
     expect(m.samples).toBe(1000)
     expect(m.raw).toMatchObject({release: 'app@2.0.0', start: '2026-11-22T10:20:00.000Z', end: '2026-11-22T10:30:00.000Z', sessions: 1000})
-    expect(judge(c, m)).toMatchObject({verdict: 'fail', reason: '0.97 < min 0.995'})
+    expect(judge(c, m)).toMatchObject({verdict: 'fail', reason: '97% < min 99.5%'})
   })
 
   test('sends the documented request: fields, groupBy, release query, project, start/end, Bearer token', async () => {

@@ -1,0 +1,64 @@
+// What the terminal tests share: a live environment (sample services, sandbox
+// gateway, traffic) whose deploy command can be slow or broken on demand, and
+// readers of what the gateway serves and what the journal holds.
+import {readFileSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+
+import {demoScript} from '../../src/demo/services.js'
+import {run} from './cli.js'
+import {startLive, type Live, type LiveOptions} from './live.js'
+
+export interface TtyLive extends Live {
+  /** lines `start ADDRESS VERSION` / `done ADDRESS VERSION CODE` from the deploy command */
+  deploys(): string[]
+  /** from now on every deploy (a revert too) takes slowMs */
+  slowDown(): void
+  /** what the gateway serves now, as `gray status --json` reads it back: percent to gray */
+  servedWeight(): Promise<number | null>
+}
+
+/**
+ * The live environment, with a deploy command that fails at once for versions
+ * named `broken…` and takes `slowMs` for versions named `slow…`, or for every
+ * version once slowDown() was called (the demo's
+ * deploy script does the rest).
+ */
+export async function startTtyLive(options: LiveOptions & {slowMs?: number} = {}): Promise<TtyLive> {
+  const live = await startLive(options)
+  const log = path.join(live.dir, 'deploys.log')
+  writeFileSync(log, '')
+  const wrapper = path.join(live.dir, 'deploy.mjs')
+  const slowAll = path.join(live.dir, 'slow-all')
+  writeFileSync(
+    wrapper,
+    `import {spawnSync} from 'node:child_process'
+import {appendFileSync, existsSync} from 'node:fs'
+const [address, version] = process.argv.slice(2)
+if (version.startsWith('broken')) {
+  console.error('pull failed: image shop:' + version + ' not found')
+  process.exit(1)
+}
+appendFileSync(${JSON.stringify(log)}, 'start ' + address + ' ' + version + '\\n')
+if (version.startsWith('slow') || existsSync(${JSON.stringify(slowAll)})) await new Promise((r) => setTimeout(r, ${options.slowMs ?? 5_000}))
+const r = spawnSync(process.execPath, [${JSON.stringify(demoScript('deploy.mjs'))}, address, version], {stdio: 'inherit'})
+appendFileSync(${JSON.stringify(log)}, 'done ' + address + ' ' + version + ' ' + r.status + '\\n')
+process.exit(r.status ?? 1)
+`,
+  )
+  const file = path.join(live.dir, 'gray.yaml')
+  const yaml = readFileSync(file, 'utf8').replace(/^ {2}command: .*$/m, `  command: ["${process.execPath}", "${wrapper}", "{host.address}", "{version}"]`)
+  writeFileSync(file, yaml)
+  return {
+    ...live,
+    deploys: () => readFileSync(log, 'utf8').split('\n').filter(Boolean),
+    slowDown: () => writeFileSync(slowAll, ''),
+    async servedWeight() {
+      const r = await run(['status', '--json'], {cwd: live.dir})
+      return (JSON.parse(r.stdout) as {run: {gateway: {appliedWeight: number | null}} | null}).run?.gateway.appliedWeight ?? null
+    },
+  }
+}
+
+export const START = ['start', '--version', 'v2', '--previous-version', 'v1', '--yes']
+/** a bake long enough that only a person (or a gate) ends it */
+export const LONG_BAKE = '[{weight: 1, bake: 1s}, {weight: 10, bake: 300s}, {weight: 100, bake: 1s}]'
