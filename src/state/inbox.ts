@@ -24,6 +24,15 @@ const rejectedDir = (serviceDir: string) => join(inboxDir(serviceDir), 'rejected
 
 /** Leaves a request for the driver of the service whose state lives in `serviceDir`. */
 export async function postRequest(serviceDir: string, request: NewRequest): Promise<ControlRequest> {
+  const posted = completeRequest(request)
+  await ensurePrivateDir(inboxDir(serviceDir))
+  const name = `${compactTime(posted.at)}-${posted.id}.json`
+  await writeAtomic(join(inboxDir(serviceDir), name), JSON.stringify(posted) + '\n')
+  return posted
+}
+
+/** gives the request its id and time when missing, and checks it; ConfigError when it is not one gray would take */
+export function completeRequest(request: NewRequest): ControlRequest {
   const posted: ControlRequest = {
     ...request,
     id: request.id ?? randomBytes(4).toString('hex'),
@@ -32,10 +41,6 @@ export async function postRequest(serviceDir: string, request: NewRequest): Prom
   if (!SAFE_ID.test(posted.id)) throw new ConfigError(`request id "${posted.id}" may only hold letters, digits, - and _`)
   const problem = whyInvalid(posted)
   if (problem) throw new ConfigError(`cannot post this request: ${problem}`)
-
-  await ensurePrivateDir(inboxDir(serviceDir))
-  const name = `${compactTime(posted.at)}-${posted.id}.json`
-  await writeAtomic(join(inboxDir(serviceDir), name), JSON.stringify(posted) + '\n')
   return posted
 }
 
@@ -171,7 +176,7 @@ function compactTime(iso: string): string {
   return new Date(iso).toISOString().replace(/[-:.]/g, '')
 }
 
-function parseRequest(text: string): ControlRequest | null {
+export function parseRequest(text: string): ControlRequest | null {
   try {
     const value: unknown = JSON.parse(text)
     return whyInvalid(value) ? null : (value as ControlRequest)

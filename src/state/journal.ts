@@ -37,7 +37,7 @@ export class JournalFile implements JournalWriter {
   private readonly written: JournalEvent[]
   private readonly listeners = new Set<AppendListener>()
   private queue: Promise<unknown> = Promise.resolve()
-  private pending: Array<{type: string; data: Record<string, unknown>; resolve: (e: JournalEvent) => void; reject: (e: unknown) => void}> = []
+  private pending: Array<{items: ReadonlyArray<{type: string; data: Record<string, unknown>}>; resolve: (e: JournalEvent[]) => void; reject: (e: unknown) => void}> = []
   private flushing = false
   private failure: unknown = null
   private closed = false
@@ -97,9 +97,15 @@ export class JournalFile implements JournalWriter {
    * commit): each still resolves only when its own line is on disk, in seq order.
    */
   append(type: string, data: Record<string, unknown>): Promise<JournalEvent> {
+    return this.appendAll([{type, data}]).then((events) => events[0] as JournalEvent)
+  }
+
+  /** Appends several events in one write and one fsync: all of them are on disk, or none is (a torn tail is repaired on open). */
+  appendAll(items: ReadonlyArray<{type: string; data: Record<string, unknown>}>): Promise<JournalEvent[]> {
     if (this.closed) return Promise.reject(new GrayError(`journal ${this.path} is closed; this is a bug in gray, please report it`))
-    return new Promise<JournalEvent>((resolve, reject) => {
-      this.pending.push({type, data, resolve, reject})
+    if (items.length === 0) return Promise.resolve([])
+    return new Promise<JournalEvent[]>((resolve, reject) => {
+      this.pending.push({items, resolve, reject})
       if (!this.flushing) this.queue = this.flush()
     })
   }
@@ -110,8 +116,12 @@ export class JournalFile implements JournalWriter {
       while (this.pending.length > 0) {
         const batch = this.pending.splice(0, this.pending.length)
         try {
-          const events = await this.write(batch)
-          batch.forEach((b, i) => b.resolve(events[i] as JournalEvent))
+          const events = await this.write(batch.flatMap((b) => b.items))
+          let at = 0
+          for (const b of batch) {
+            b.resolve(events.slice(at, at + b.items.length))
+            at += b.items.length
+          }
         } catch (error) {
           for (const b of batch) b.reject(error)
         }

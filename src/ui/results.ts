@@ -11,6 +11,7 @@ import type {HistoryEntry} from '../services/history.js'
 import type {rehearseService} from '../services/rehearse.js'
 import type {InitResult} from '../services/init.js'
 import type {ReportResult} from '../services/report.js'
+import type {ExportSummary, ImportSummary, MigrateSummary} from '../services/state.js'
 import type {StatusDocument} from '../services/status.js'
 import type {ValidateResult} from '../services/validate.js'
 
@@ -275,6 +276,31 @@ export const sandboxReady = z
   .strictObject({listen: z.string(), admin: z.string()})
   .describe('`gray sandbox` prints this one line once it is ready, with or without --json')
 
+const stateBackendKind = z.enum(['local', 'postgres'])
+
+export const stateMigrateResult = z
+  .strictObject({
+    backend: stateBackendKind,
+    where: z.string().describe('the directory, or postgres://host:port/db (never a password)'),
+    applied: z.array(z.number().int()).describe('schema versions this call applied; [] when up to date'),
+    version: z.number().int().nullable().describe('the schema version now; null for local'),
+  })
+  .describe('`gray state migrate --json`')
+
+export const stateExportResult = z
+  .strictObject({service: z.string(), backend: stateBackendKind, where: z.string(), runs: z.number().int(), events: z.number().int()})
+  .describe('`gray state export --output FILE --json`')
+
+export const stateImportResult = z
+  .strictObject({
+    service: z.string(),
+    backend: stateBackendKind,
+    where: z.string(),
+    imported: z.array(z.string()).describe('run ids written by this import'),
+    unchanged: z.array(z.string()).describe('run ids already there with the same events'),
+  })
+  .describe('`gray state import --json`')
+
 /** Every command's result schema, by command name: schema/results/<name>.schema.json. */
 export const RESULT_SCHEMAS = {
   cohort: cohortResult,
@@ -291,6 +317,9 @@ export const RESULT_SCHEMAS = {
   rollback: statusResult,
   sandbox: sandboxReady,
   start: statusResult,
+  'state:export': stateExportResult,
+  'state:import': stateImportResult,
+  'state:migrate': stateMigrateResult,
   status: statusResult,
   validate: validateResult,
 } as const
@@ -308,6 +337,9 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
 const same = <A, B>(ok: Same<A, B>) => ok
 same<z.output<typeof statusResult>, StatusDocument>(true)
 same<z.output<typeof validateResult>, ValidateResult>(true)
+same<z.output<typeof stateMigrateResult>, MigrateSummary>(true)
+same<z.output<typeof stateExportResult>, ExportSummary>(true)
+same<z.output<typeof stateImportResult>, ImportSummary>(true)
 // buildPlan always sets gates (null when there are none); the type also admits undefined
 same<z.output<typeof planResult>, Omit<Plan, 'gates'> & {gates: NonNullable<Plan['gates']> | null}>(true)
 same<z.output<typeof historyResult>['runs'][number], HistoryEntry>(true)

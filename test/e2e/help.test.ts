@@ -34,7 +34,8 @@ describe('gray <command> --help', () => {
     expect(r.stdout).toContain('EXIT CODES')
     for (const code of EXIT_CODES) expect(r.stdout).toMatch(code)
     const examples = r.stdout.split(/^EXAMPLES$/m)[1] ?? ''
-    expect(examples, `gray ${id} --help has no EXAMPLES`).toMatch(new RegExp(`\\$ gray ${id}\\b`))
+    // topics are typed with a space: state:export is `gray state export`
+    expect(examples, `gray ${id} --help has no EXAMPLES`).toMatch(new RegExp(`\\$ gray ${id.replace(/:/g, ' ')}\\b`))
     expect(manifest.commands[id]?.examples?.length ?? 0).toBeGreaterThan(0)
   })
 })
@@ -58,7 +59,8 @@ describe('shell completion', () => {
   })
 
   it('bash completes command names and their flags', async () => {
-    expect(await complete(['gray', 'st'])).toEqual(['start', 'status'])
+    expect([...new Set(await complete(['gray', 'st']))]).toEqual(['start', 'state', 'status'])
+    expect(await complete(['gray', 'state', ''])).toEqual(['export', 'import', 'migrate'])
     expect(await complete(['gray', 'status', '--w'])).toEqual(['--wait', '--watch'])
     expect(await complete(['gray', 'init', '--t'])).toEqual(['--template'])
   })

@@ -61,7 +61,7 @@ export function configFromObject(input: unknown, file: string, env: Env = proces
         ssh: {...ssh, identityFile: besideConfig(dir, ssh.identityFile), knownHostsFile: besideConfig(dir, ssh.knownHostsFile)},
       }
     : parsed.data.deploy
-  return {file: absolute, ...parsed.data, state: {dir: path.resolve(dir, parsed.data.state.dir)}, gateway, deploy}
+  return {file: absolute, ...parsed.data, state: {...parsed.data.state, dir: path.resolve(dir, parsed.data.state.dir)}, gateway, deploy}
 }
 
 /** A relative path in gray.yaml means beside gray.yaml, not wherever gray was started; ssh expands `~` itself. */

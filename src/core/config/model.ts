@@ -231,11 +231,14 @@ export type HookStage = (typeof HOOK_STAGES)[number]
 /** Commands (argv) run at the stages of a run; a failing before-hook holds the run. */
 export type Hooks = {timeoutMs: number} & Partial<Record<HookStage, string[]>>
 
+/** `state:` in gray.yaml; no backend means local */
+export type StateSettings = {dir: string; backend?: 'local'} | {dir: string; backend: 'postgres'; url: string}
+
 export interface GrayConfig {
   /** absolute path of the file this came from */
   file: string
   service: string
-  state: {dir: string}
+  state: StateSettings
   hosts: {stable: Host[]; gray: Host[]}
   deploy: DeployConfig
   gateway: GatewayConfig

@@ -21,9 +21,27 @@ const service = z
   .refine((name) => !name.includes('..'), {error: `${SERVICE_EXPECTED} and without ".."`})
   .describe('Names the run lock, the journal and the gateway objects')
 
+const POSTGRES_URL = 'a PostgreSQL URL like postgres://gray@db.internal:5432/gray, best written "${GRAY_DATABASE_URL}"'
+
 const state = strictObject({
+  backend: z
+    .enum(['local', 'postgres'], {error: 'must be local (the journal directory) or postgres'})
+    .optional()
+    .describe('Where runs, leases and requests live: local (default, the journal directory) or postgres (shared by every machine)'),
   dir: text('a directory path').prefault('.gray').describe('Journal directory, relative to this file'),
-}).prefault({})
+  // the URL may hold a password: checked without echoing it, and best given as ${GRAY_DATABASE_URL}
+  url: text(POSTGRES_URL)
+    .refine((url) => /^postgres(ql)?:\/\//.test(url) && URL.canParse(url), {error: `must be ${POSTGRES_URL}`})
+    .optional()
+    .describe('PostgreSQL URL for backend: postgres; a secret, write "${GRAY_DATABASE_URL}"'),
+})
+  .superRefine((input, ctx) => {
+    if (input.backend === 'postgres' && input.url === undefined) ctx.addIssue({code: 'custom', path: ['url'], message: `backend postgres needs url: ${POSTGRES_URL}`})
+    if (input.backend !== 'postgres' && input.url !== undefined) ctx.addIssue({code: 'custom', path: ['url'], message: 'is read only with backend: postgres; add backend: postgres or remove url'})
+  })
+  // local stays {dir}, as before; postgres adds what it needs
+  .transform(({backend, dir, url}) => (backend === 'postgres' && url !== undefined ? {dir, backend, url} : {dir}))
+  .prefault({})
 
 const host = z.union(
   [

@@ -31,6 +31,7 @@ const VAR_FIELDS: Pattern[] = [
   ['gateway', 'instances', '*', 'test', '*'],
   ['gateway', 'instances', '*', 'reload', '*'],
   ['traffic', 'tag', 'value'],
+  ['state', 'url'],
   ...CREDENTIAL_FIELDS,
 ]
 
@@ -42,6 +43,7 @@ const URL_FIELDS: Pattern[] = [
   ['gateway', 'instances', '*', 'monitor'],
   ['metrics', '*', 'url'],
   ['deploy', 'health', 'url'],
+  ['state', 'url'],
   ['notify', '*', 'webhook'],
 ]
 

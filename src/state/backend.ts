@@ -1,0 +1,122 @@
+// The one port through which gray reaches a service's state, whatever holds it:
+// `local` (the journal directory, src/state/local.ts) or `postgres`
+// (src/state/postgres/). Both pass the same conformance suite
+// (test/integration/state/conformance.ts), so the engine cannot tell them apart.
+import type {StateSettings} from '../core/config/model.js'
+import type {Actor, ControlRequest, JournalEvent} from '../core/ports.js'
+import type {NewRequest} from './inbox.js'
+
+export type {NewRequest} from './inbox.js'
+
+export type BackendKind = 'local' | 'postgres'
+
+/** Who holds a lease: the process (host, pid), the user, and whether it is a CLI or an agent. */
+export interface LeaseHolder extends Actor {
+  kind: 'cli' | 'agent'
+}
+
+export interface LeaseOptions {
+  /** a holder whose heartbeat is older than this has lapsed and may be taken over (local: at least 2000) */
+  ttlMs: number
+  /**
+   * how long to wait for a lapsed or lapsing holder's lease to become free; 0: answer at once.
+   * A live holder is never waited for: acquire fails with LockedError (exit 5).
+   */
+  waitMs?: number
+}
+
+/** What a reader sees of a service's lease, without taking it. */
+export interface LeaseState {
+  holder: LeaseHolder
+  epoch: number
+  /** the last heartbeat, ISO time */
+  heartbeatAt?: string
+  /** false once the heartbeat is older than the TTL (or the holder is known to be gone) */
+  alive: boolean
+}
+
+/** A held driver lease. Heartbeats run by themselves until release or loss. */
+export interface Lease {
+  readonly service: string
+  readonly epoch: number
+  readonly holder: LeaseHolder
+  readonly ttlMs: number
+  /** the holder whose lapsed lease this one took over */
+  readonly takenOverFrom?: LeaseHolder & {epoch: number}
+  /** heartbeat now; throws LockedError when the lease was lost (deposed or lapsed) */
+  renew(): Promise<void>
+  /** gives the lease up; never removes a successor's */
+  release(): Promise<void>
+  /** throws LockedError unless this process can still prove it holds the lease: call before every side effect */
+  assertHeld(): void
+  onLost(listener: (error: Error) => void): () => void
+}
+
+/** A new event as a writer hands it over; the backend gives it its seq, time and actor. */
+export interface NewEvent {
+  type: string
+  data: Record<string, unknown>
+}
+
+export interface AppendOptions {
+  /** the seq the first event must get; the append fails when the run has moved on (a stale writer) */
+  expectSeq?: number
+}
+
+/** What a subscriber is told; it re-reads what it needs, a notice carries no state. */
+export type Notice =
+  /** seq: the newest event's, or 0 when the backend cannot tell (a journal seen growing) */
+  | {kind: 'event'; service: string; runId: string; seq: number}
+  | {kind: 'request'; service: string}
+  /** the notification channel was lost and is back: notices may have been missed, re-read */
+  | {kind: 'resync'; service: string}
+
+export type ImportOutcome = 'imported' | 'identical'
+
+export interface StateBackend {
+  readonly kind: BackendKind
+  /** where the state lives, for messages: a directory, or postgres://host:port/db (never a password) */
+  readonly where: string
+
+  /** creates a run holding its first event (seq 1), under the lease; fails when the run exists */
+  createRun(service: string, runId: string, lease: Lease, first: NewEvent): Promise<JournalEvent>
+  /**
+   * Appends events to a run, all or none, with gap-free seq, fsynced/committed before it resolves.
+   * Checks in the same step that `lease` still holds the service (fencing): a deposed writer's append fails with LockedError.
+   */
+  append(service: string, runId: string, lease: Lease, events: NewEvent[], options?: AppendOptions): Promise<JournalEvent[]>
+  /** the run's events from `fromSeq` (default 1) on, in seq order; fails when there is no such run */
+  readEvents(service: string, runId: string, fromSeq?: number): Promise<JournalEvent[]>
+  /** run ids of the service, oldest first */
+  listRuns(service: string): Promise<string[]>
+  /** the newest run's id, or null */
+  currentRun(service: string): Promise<string | null>
+  /** writes a whole run as exported (for `gray state import`): never overwrites, identical again is a no-op */
+  importRun(service: string, runId: string, events: JournalEvent[]): Promise<ImportOutcome>
+
+  acquireLease(service: string, holder: LeaseHolder, options: LeaseOptions): Promise<Lease>
+  readLease(service: string): Promise<LeaseState | null>
+
+  /** leaves a request for the service's driver; validated, fails with ConfigError on a bad one */
+  postRequest(service: string, request: NewRequest): Promise<ControlRequest>
+  /** requests not yet taken, oldest first; each request is taken by exactly one caller */
+  takeRequests(service: string): Promise<ControlRequest[]>
+
+  /** calls listener on new events and requests of the service, without polling where the backend can */
+  subscribe(service: string, listener: (notice: Notice) => void): Promise<() => Promise<void>>
+
+  close(): Promise<void>
+}
+
+/** `state:` of gray.yaml: no backend means local */
+export type StateConfig = StateSettings
+
+/** Opens the backend the config names; postgres is loaded only when asked for. */
+export async function openBackend(state: StateConfig, options: {migrate?: boolean} = {}): Promise<StateBackend> {
+  if (state.backend === 'postgres') {
+    const {PostgresBackend} = await import('./postgres/backend.js')
+    return PostgresBackend.open(state.url, {migrate: options.migrate ?? true})
+  }
+  const {LocalBackend} = await import('./local.js')
+  return new LocalBackend(state.dir)
+}
