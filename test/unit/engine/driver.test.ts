@@ -342,6 +342,9 @@ describe('run engine: failures of the world', () => {
     const out = await h.start('v2', null)
     expect(out.state.status).toBe('rolled_back')
     expect(out.state.warnings.join(' ')).toMatch(/no previous version is known/)
+    // it names what to do, not a flag `gray rollback` does not have
+    expect(out.state.warnings.join(' ')).toMatch(/g1 keep running v2: deploy the version they ran before to them by hand/)
+    expect(out.state.warnings.join(' ')).not.toMatch(/pass --previous-version/)
     expect(h.gateway.served?.weightBp).toBe(0)
     expect(h.gateway.served?.mode).toBe('split')
   })
