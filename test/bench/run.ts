@@ -89,6 +89,7 @@ const sections: Array<[string, () => Promise<Figures | null>]> = [
   ['time to safety (real Prometheus)', () => optional('time-to-safety.ts', 'benchTimeToSafety')],
   ['deploy fan-out', () => optional('fanout.ts', 'benchFanout')],
   ['judge (seeded simulation)', () => optional('judge.ts', 'benchJudge')],
+  ['judge latency (seeded simulation)', () => optional('judge.ts', 'benchJudgeLatency')],
 ]
 
 const only = process.argv.slice(2)
