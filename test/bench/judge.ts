@@ -321,6 +321,71 @@ function detection(): Array<[string, string]> {
   return rows
 }
 
+// ── latency: a histogram check against a 1.25x shift ─────────────────────────
+
+/** Standard normal upper tail (Abramowitz–Stegun 7.1.26, |error| < 1.5e-7). */
+function upperTail(z: number): number {
+  const x = Math.abs(z) / Math.SQRT2
+  const t = 1 / (1 + 0.3275911 * x)
+  const erfc = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * Math.exp(-x * x)
+  return z >= 0 ? erfc / 2 : 1 - erfc / 2
+}
+
+const BOUNDS = [0.05, 0.1, 0.25, 0.5, 1]
+// log-normal latency with P(> 100 ms) = 10% and P(> 250 ms) = 1%
+const SIGMA = Math.log(2.5) / (2.3263478740408408 - 1.2815515655446004)
+const MU = Math.log(0.1) - 1.2815515655446004 * SIGMA
+
+/** Cumulative bucket counts of n requests whose latencies are log-normal, scaled by `shift`. */
+function histogramOf(u: () => number, n: number, shift: number): Measurement {
+  const mu = MU + Math.log(shift)
+  let left = n
+  let above = 1
+  const counts: number[] = []
+  // requests slower than each bound, from the smallest bound up, drawn as nested binomials
+  for (const b of BOUNDS) {
+    const tail = upperTail((Math.log(b) - mu) / SIGMA)
+    const slower = binomial(u, left, Math.min(1, tail / above))
+    counts.push(n - slower)
+    left = slower
+    above = tail
+  }
+  return {value: null, samples: n, raw: {}, buckets: [...BOUNDS.map((le, i) => ({le, count: counts[i] as number})), {le: Number.POSITIVE_INFINITY, count: n}]}
+}
+
+const LATENCY: Check = baseCheck({judge: 'sequential', histogram: 'h', baseline: {maxIncrease: 1, minDelta: 0}, alpha: ALPHA})
+
+function latencyRows(): Array<[string, string]> {
+  const rows: Array<[string, string]> = []
+  let seed = 2_000_000
+  for (const [shift, runs] of [
+    [1, AA_RUNS / 4],
+    [1.25, DETECT_RUNS],
+  ] as const) {
+    const times: Array<number | null> = []
+    for (let r = 0; r < runs; r++) {
+      const u = rng(seed++)
+      let evidence: Evidence | null = null
+      let at: number | null = null
+      for (let i = 0; i < INTERVALS && at === null; i++) {
+        const n = RPS * INTERVAL_S
+        const ng = binomial(u, n, 0.1)
+        const j = judge(LATENCY, histogramOf(u, ng, shift), histogramOf(u, n - ng, 1), evidence)
+        evidence = j.evidence ?? evidence
+        if (j.decisive) at = i + 1
+      }
+      times.push(at)
+    }
+    const caught = times.filter((t) => t !== null).length
+    rows.push(
+      shift === 1
+        ? [`A/A latency (histogram, 10% share)`, `sequential ${rate(caught, times.length)} of ${times.length} runs`]
+        : [`detect latency x${shift} (histogram, 10% share)`, `sequential ${medianMinutes(times)}`],
+    )
+  }
+  return rows
+}
+
 export async function benchJudge(): Promise<Figures> {
   const began = performance.now()
   const rows = [...aa(), ...detection()]
@@ -330,3 +395,12 @@ export async function benchJudge(): Promise<Figures> {
   ])
   return Object.fromEntries(rows)
 }
+
+/** The histogram check: A/A false rollbacks and a 1.25x latency shift (its own section, `npm run bench -- judge`). */
+export async function benchJudgeLatency(): Promise<Figures> {
+  const began = performance.now()
+  const rows = latencyRows()
+  rows.push(['setup', `log-normal latency, P(> 100 ms) = 10%, P(> 250 ms) = 1%; bounds ${BOUNDS.join(', ')} s; ${RPS} req/s, ${INTERVAL_S} s intervals, 2 h per run; ${((performance.now() - began) / 1000).toFixed(0)} s`])
+  return Object.fromEntries(rows)
+}
+

@@ -90,6 +90,7 @@ const sections: Array<[string, () => Promise<Figures | null>]> = [
   ['deploy fan-out', () => optional('fanout.ts', 'benchFanout')],
   ['takeover after kill -9', () => optional('takeover.ts', 'benchTakeover')],
   ['judge (seeded simulation)', () => optional('judge.ts', 'benchJudge')],
+  ['judge latency (seeded simulation)', () => optional('judge.ts', 'benchJudgeLatency')],
   ['state backends (real PostgreSQL)', () => optional('state.ts', 'benchState')],
 ]
 
