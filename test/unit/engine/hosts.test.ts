@@ -193,7 +193,7 @@ describe('hosts: failures', () => {
       deployer.tail = ['Pulling image', `\x1b[31mERROR: auth ${secret} refused\x1b[0m`, 'rsync: write failed: No space left on device', 'cleaning up']
       const out = await start(h, {deployer})
       expect(out.exitCode).toBe(4)
-      expect(out.state.reason).toContain('it said: "\\x1b[31mERROR: auth *** refused\\x1b[0m" / "rsync: write failed: No space left on device"; fix the deploy')
+      expect(out.state.reason).toContain('it said: "\\x1B[31mERROR: auth *** refused\\x1B[0m" / "rsync: write failed: No space left on device"; fix the deploy')
       expect(out.state.reason).not.toContain(secret)
       expect(out.state.reason).not.toContain('\x1b')
     } finally {

@@ -148,7 +148,7 @@ describe('judge: sequential', () => {
 
   it('checks without judge keep the threshold rule', () => {
     const c = check({baseline: {maxIncrease: 1.5, minDelta: 0.001}})
-    expect(judge(c, m(30, 1000), m(10, 1000))).toMatchObject({verdict: 'fail', reason: '0.03 > max 0.01'})
+    expect(judge(c, m(30, 1000), m(10, 1000))).toMatchObject({verdict: 'fail', reason: '3% > max 1%'})
     expect(judge(c, m(30, 1000), m(10, 1000)).evidence).toBeUndefined()
   })
 
