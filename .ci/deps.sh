@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Debian packages the integration tests run for real (nginx, Prometheus, the
+# Debian packages the integration tests run for real (nginx, HAProxy, Prometheus, the
 # pushgateway, OpenSSH, Chromium, tmux). Installs only what is missing; needs root.
 set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "$2" ]; }
 have nginx /usr/sbin/nginx || need+=(nginx-light)
+have haproxy /usr/sbin/haproxy || need+=(haproxy)
 have prometheus /usr/bin/prometheus || need+=(prometheus)
 have prometheus-pushgateway /usr/bin/prometheus-pushgateway || need+=(prometheus-pushgateway)
 have sshd /usr/sbin/sshd || need+=(openssh-server openssh-client)
@@ -21,6 +22,6 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # the packages start their own services; the tests start private instances instead
-for s in nginx prometheus prometheus-pushgateway ssh; do
+for s in nginx haproxy prometheus prometheus-pushgateway ssh; do
   (service "$s" stop || true) >/dev/null 2>&1
 done

@@ -1,10 +1,25 @@
 // Builds the adapters a config names. Each is imported only when used, so a
 // command that needs no gateway never loads one (fast start).
-import type {GrayConfig, MetricSourceConfig} from '../core/config/model.js'
+import type {GatewayConfig, GrayConfig, MetricSourceConfig} from '../core/config/model.js'
 import {ConfigError} from '../core/errors.js'
 import type {Deployer, Gateway, MetricSource} from '../core/ports.js'
 
 export async function createGateway(config: Pick<GrayConfig, 'gateway' | 'service'>): Promise<Gateway> {
+  const instances = 'instances' in config.gateway ? config.gateway.instances : undefined
+  if (instances && instances.length > 0) {
+    const {FleetGateway} = await import('./gateways/fleet.js')
+    const {haproxyInstance} = await import('../core/config/haproxy-defaults.js')
+    const gateway = config.gateway as Exclude<GatewayConfig, {type: 'sandbox'}>
+    const members = await Promise.all(
+      instances.map(async (instance: {name: string}) => {
+        const {name, ...over} = instance
+        const {instances: _all, ...base} = gateway
+        const one = (gateway.type === 'haproxy' ? haproxyInstance(gateway, instance as never) : {...base, ...over}) as GatewayConfig
+        return {name, gateway: await createGateway({service: config.service, gateway: one})}
+      }),
+    )
+    return new FleetGateway(members)
+  }
   const gateway = config.gateway
   switch (gateway.type) {
     case 'sandbox': {
@@ -23,9 +38,21 @@ export async function createGateway(config: Pick<GrayConfig, 'gateway' | 'servic
       const {ApisixGateway} = await import('./gateways/apisix/index.js')
       return new ApisixGateway(gateway, config.service)
     }
+    case 'shenyu': {
+      const {ShenyuGateway} = await import('./gateways/shenyu/index.js')
+      return new ShenyuGateway(gateway, config.service)
+    }
+    case 'bfe': {
+      const {BfeGateway} = await import('./gateways/bfe/index.js')
+      return new BfeGateway(gateway, config.service)
+    }
+    case 'haproxy': {
+      const {HaproxyGateway} = await import('./gateways/haproxy/index.js')
+      return new HaproxyGateway(gateway, config.service)
+    }
     default: {
       const type = (gateway as {type: string}).type
-      throw new ConfigError(`gateway.type: the ${type} gateway is not available in this version of gray, got "${type}"`, 'use type: nginx, apisix, http or sandbox')
+      throw new ConfigError(`gateway.type: the ${type} gateway is not available in this version of gray, got "${type}"`, 'use type: nginx, haproxy, bfe, apisix, shenyu, http or sandbox')
     }
   }
 }

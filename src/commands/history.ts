@@ -14,6 +14,7 @@ export default class History extends GrayCommand {
     const runs = await historyOf(ctx)
     if (!this.jsonEnabled()) {
       if (runs.length === 0) this.log(`${ctx.config.service}: no runs yet`)
+      else this.log(`${'STARTED'.padEnd(19)}  ${'VERSION'.padEnd(12)} ${'OUTCOME'.padEnd(12)} ${'TOOK'.padEnd(8)} REASON`)
       for (const r of runs) {
         const took = r.durationMs === null ? 'running' : `${Math.round(r.durationMs / 1000)}s`
         this.log(`${r.startedAt.slice(0, 19).replace('T', ' ')}  ${r.version.padEnd(12)} ${r.outcome.padEnd(12)} ${took.padEnd(8)} ${redact(r.reason ?? '')}`)

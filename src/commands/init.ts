@@ -9,7 +9,7 @@ import {canPrompt} from '../ui/interactive.js'
 export default class Init extends GrayCommand {
   static override summary = 'Write a commented gray.yaml from a template.'
   static override description = `On a terminal it asks for what the flags leave out; without one (CI) --template and --service are required.
-Refuses to overwrite an existing file unless --force. The file starts with a $schema comment, so editors complete and check it.
+Refuses to overwrite an existing file unless --force (on a terminal it asks, unless --yes). The file starts with a $schema comment, so editors complete and check it.
 
 TEMPLATES
 ${INIT_TEMPLATES.map((t) => `  ${t.padEnd(18)} ${TEMPLATE_SUMMARIES[t]}`).join('\n')}
@@ -32,7 +32,8 @@ ${EXIT_CODES_HELP}`
     const template = (flags.template as InitTemplate | undefined) ?? (interactive ? await askTemplate() : missing('--template', INIT_TEMPLATES.join(', ')))
     const service = flags.service ?? (interactive ? await askService(path.dirname(path.resolve(flags.config))) : missing('--service', 'a name like checkout'))
     let force = flags.force
-    if (!force && interactive && (await exists(flags.config))) force = await askOverwrite(flags.config)
+    // --yes asks no confirmation, and overwriting is only ever done by --force or a yes typed here
+    if (!force && interactive && !flags.yes && (await exists(flags.config))) force = await askOverwrite(flags.config)
     const result = await initConfig({template, service, file: flags.config, force})
     if (!this.jsonEnabled()) {
       this.log(`wrote ${path.relative(process.cwd(), result.file) || result.file}: the ${template} template for ${service}`)

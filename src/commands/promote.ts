@@ -12,7 +12,6 @@ ${EXIT_CODES_HELP}`
   static override examples = ['<%= config.bin %> promote', '<%= config.bin %> promote --full --yes']
   static override flags = {
     full: Flags.boolean({summary: 'Skip the remaining steps: go to 100% and complete.'}),
-    yes: Flags.boolean({char: 'y', summary: 'Do not ask for confirmation (needed without a TTY).'}),
   }
 
   async run(): Promise<StatusDocument> {

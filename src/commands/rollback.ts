@@ -13,7 +13,6 @@ ${EXIT_CODES_HELP}`
   static override examples = ['<%= config.bin %> rollback --reason "checkout errors in the EU"', '<%= config.bin %> rollback --yes --json']
   static override flags = {
     reason: Flags.string({summary: 'Why, for the journal and the history.'}),
-    yes: Flags.boolean({char: 'y', summary: 'Do not ask for confirmation (needed without a TTY).'}),
   }
 
   async run(): Promise<StatusDocument> {

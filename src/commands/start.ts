@@ -24,7 +24,6 @@ ${EXIT_CODES_HELP}`
   static override flags = {
     version: Flags.string({summary: 'The version to roll out.', required: true}),
     'previous-version': Flags.string({summary: 'The version to roll back to, when no earlier run recorded it.'}),
-    yes: Flags.boolean({char: 'y', summary: 'Do not ask for confirmation (needed without a TTY).'}),
   }
 
   async run(): Promise<StatusDocument> {
@@ -37,6 +36,7 @@ ${EXIT_CODES_HELP}`
     const result = await startRun(ctx, {
       version: flags.version,
       previousVersion: flags['previous-version'],
+      warn: (line) => this.note(`warning: ${line}`),
       observe: (e, s) => progress.observe(e, s),
       handleSignals: true,
       ask: interruptAsk(json, progress),

@@ -6,12 +6,13 @@ import {validateService, type ValidateResult} from '../services/validate.js'
 export default class Validate extends GrayCommand {
   static override summary = 'Check gray.yaml: schema, then meaning (steps, rules the gateway can express, gates).'
   static override description = `Reads the config, fills \${VAR} from the environment and checks everything a run relies on, changing nothing.
-With --connect it also reaches the gateway and every metric source and prints what each gate's query returns now.
+With --connect it also asks the gateway what it serves (for nginx: that the include exists and nginx answers for it), opens a TCP
+connection to every host's address, and prints what each gate's query returns now; any that fails exits 1.
 
 ${EXIT_CODES_HELP}`
   static override examples = ['<%= config.bin %> validate', '<%= config.bin %> validate -c deploy/gray.yaml --connect']
   static override flags = {
-    connect: Flags.boolean({summary: 'Also reach the gateway, the metric sources and the hosts.'}),
+    connect: Flags.boolean({summary: 'Also reach the gateway, every host (a TCP connection to its address) and every metric source.'}),
   }
 
   async run(): Promise<ValidateResult> {

@@ -42,9 +42,30 @@ export function planProblems(config: GrayConfig): string[] {
   return problems
 }
 
+/**
+ * A run with no known previous version (no completed run, no --previous-version):
+ * gates that read the stable version's metrics find none, so the run would hold again
+ * and again (refuse); otherwise only a rollback could not revert the hosts (warn).
+ */
+export function previousVersionGap(config: GrayConfig, previousVersion: string | null): {refuse: boolean; message: string; hint: string} | null {
+  if (previousVersion) return null
+  const hint = 'pass --previous-version V, the version the stable hosts run now (later runs take it from the last completed run)'
+  const stableReaders = (config.gates?.checks ?? []).filter((c) => c.baseline || JSON.stringify(c).includes('{previousVersion}')).map((c) => c.name)
+  if (stableReaders.length > 0) {
+    return {
+      refuse: true,
+      message: `no previous version of ${config.service} is known (no run has completed, and --previous-version was not given): the gate${stableReaders.length === 1 ? '' : 's'} ${stableReaders.join(', ')} measure${stableReaders.length === 1 ? 's' : ''} the stable version, which would read no data, so the run would only hold`,
+      hint,
+    }
+  }
+  return {refuse: false, message: `no previous version of ${config.service} is known (pass --previous-version V): a rollback could not revert the hosts that got the new version`, hint}
+}
+
 export function buildPlan(config: GrayConfig, gateway: Gateway, version: string, previousVersion: string | null): Plan {
   const stable = config.hosts.stable
   const warnings: string[] = []
+  const gap = previousVersionGap(config, previousVersion)
+  if (gap) warnings.push(gap.refuse ? `${gap.message}; gray start refuses this: ${gap.hint}` : gap.message)
   if (!config.gates || config.gates.checks.length === 0) warnings.push('no gates are configured: nothing guards this run but the bake times')
   const last = config.steps.at(-1)
   if (last && last.weight < 100) warnings.push(`the last step sends ${last.weight}% to gray; completion then moves all traffic without a bake at 100%`)

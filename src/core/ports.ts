@@ -36,6 +36,8 @@ export interface GatewayCapabilities {
   /** false when the gateway splits per request rather than per user */
   stickySplit: boolean
   tag: boolean
+  /** the header names it can read, when not every name (nginx drops names with `_`) */
+  headerName?: {pattern: RegExp; expected: string}
 }
 
 export interface Gateway {
@@ -47,6 +49,8 @@ export interface Gateway {
   publish(policy: Policy, signal?: AbortSignal): Promise<AppliedPolicy>
   /** what the gateway serves now, or null when gray has published nothing there */
   readBack(signal?: AbortSignal): Promise<AppliedPolicy | null>
+  /** throws, changing nothing, when a publish could not succeed here (a missing directory, a gateway that does not answer) */
+  check?(signal?: AbortSignal): Promise<void>
   close?(): Promise<void>
 }
 

@@ -2,7 +2,7 @@
 import {gatewayCapabilities} from '../adapters/gateways/capabilities.js'
 import type {GrayConfig, Rule} from '../core/config/model.js'
 import {ConfigError} from '../core/errors.js'
-import {bucketOf} from '../core/policy/hash.js'
+import {splitFor} from '../core/policy/split.js'
 import {decide, type Decision, type RequestView} from '../core/policy/decide.js'
 import {ruleToDocument, stickyText} from '../core/policy/document.js'
 import type {Policy} from '../core/ports.js'
@@ -78,6 +78,7 @@ export async function cohortOf(ctx: Context, pairs: string[]): Promise<CohortAns
     stable: config.hosts.stable,
     gray: config.hosts.gray,
   })
+  const split = splitFor(config.gateway.type)
   const run = await latestRun(ctx.store)
   let now: CohortAnswer['now'] = null
   if (run) {
@@ -85,18 +86,18 @@ export async function cohortOf(ctx: Context, pairs: string[]): Promise<CohortAns
     const applied = s.applied
     const live = applied && !isTerminal(s)
     const policy = live && applied.mode === 'split' ? {...policyAt(applied.weightBp), rules: applied.purpose === 'step' ? config.traffic.rules : []} : policyAt(0, 'plain')
-    const d = decide(policy, req)
+    const d = decide(policy, req, split)
     now = {state: s.status, weight: policy.mode === 'plain' ? 0 : policy.weightBp / 100, target: d.target, why: why(d, policy.rules)}
   }
   return {
     service: config.service,
     sticky: stickyText(sticky),
     key: key ?? null,
-    bucket: key ? bucketOf(key) : null,
+    bucket: key ? split.bucketOf(key) : null,
     stickySplit: gatewayCapabilities(config.gateway.type).stickySplit,
     now,
     steps: config.steps.map((step, index) => {
-      const d = decide(policyAt(toBasisPoints(step.weight)), req)
+      const d = decide(policyAt(toBasisPoints(step.weight)), req, split)
       return {index, weight: step.weight, target: d.target, why: why(d, config.traffic.rules)}
     }),
   }

@@ -27,8 +27,11 @@ export function contextOf(config: GrayConfig): Context {
 
 export async function loadContext(file: string): Promise<Context> {
   const {loadConfig} = await import('../core/config/load.js')
-  return contextOf(await loadConfig(file))
+  const ctx = contextOf(await loadConfig(file))
+  await ctx.store.trust()
+  return ctx
 }
+
 
 /**
  * How long a silent driver keeps its lock before another may take over
@@ -37,5 +40,6 @@ export async function loadContext(file: string): Promise<Context> {
  */
 export function lockStaleMs(env: Record<string, string | undefined> = process.env): number {
   const n = Number(env.GRAY_LOCK_STALE_MS)
-  return Number.isFinite(n) && n >= 2_000 ? n : 10_000
+  // at most a day: the limit feeds timers, which overflow past 2^31-1 ms
+  return Number.isFinite(n) && n >= 2_000 ? Math.min(n, 86_400_000) : 10_000
 }

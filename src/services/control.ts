@@ -3,13 +3,13 @@
 // within a second; otherwise this process takes the lock and drives itself.
 import {setTimeout as delay} from 'node:timers/promises'
 
-import {ConfigError, ExitCode, type ExitCodeValue} from '../core/errors.js'
-import type {RequestKind} from '../core/ports.js'
+import {ConfigError, ExitCode, LockedError, type ExitCodeValue} from '../core/errors.js'
+import type {ControlRequest, RequestKind} from '../core/ports.js'
 import {exitCodeOf} from '../core/run/driver.js'
 import {isTerminal, replay, type RunState} from '../core/run/state.js'
-import {postRequest} from '../state/inbox.js'
+import {postRequest, reasonProblem, requestWaiting} from '../state/inbox.js'
 import {readJournal} from '../state/journal.js'
-import {readHolder} from '../state/lock.js'
+import {readHolder, type Lock} from '../state/lock.js'
 import {lockStaleMs, type Context} from './context.js'
 import {driveRun, observersOf, preflight, takeLock, type DriveOptions} from './drive.js'
 import {latestRun} from './runs.js'
@@ -33,46 +33,75 @@ export async function control(ctx: Context, kind: RequestKind, options: ControlO
   const latest = await latestRun(ctx.store)
   if (!latest) throw new ConfigError(`${ctx.config.service} has no run to ${kind}`, 'start one with `gray start --version V`')
   if (isTerminal(latest.state)) {
-    if (kind === 'rollback' && latest.state.status === 'rolled_back') return {state: latest.state, exitCode: ExitCode.rolledBack, via: 'self'}
+    // a run that already ended rolled back (or failed) is what every request fired at it finds: its exit code says so
+    if (latest.state.status === 'rolled_back' || latest.state.status === 'failed') {
+      if (kind !== 'rollback') process.stderr.write(`gray: run ${latest.id} of ${ctx.config.service} already ended (${latest.state.status}); nothing to ${kind}\n`)
+      return {state: latest.state, exitCode: exitCodeOf(latest.state), via: 'self'}
+    }
     throw new ConfigError(`run ${latest.id} of ${ctx.config.service} already ended (${latest.state.status}); there is nothing to ${kind}`)
   }
-  const gateway = await preflight(ctx)
-  const holder = await readHolder(ctx.store.dir, {staleMs: lockStaleMs()})
-  if (holder?.alive) {
-    const request = await postRequest(ctx.store.dir, {kind, reason: options.reason, full: options.full, actor: ctx.actor})
-    const taken = (events: Awaited<ReturnType<typeof readJournal>>['events']) => events.some((e) => e.type === 'request.received' && e.data.id === request.id)
-    const stop = new AbortController()
-    const onSignal = () => stop.abort()
-    if (options.handleSignals) {
-      process.on('SIGINT', onSignal)
-      process.on('SIGTERM', onSignal)
-    }
-    let acked: RunState | null
-    try {
-      acked = await follow(ctx, latest.id, (s, events) => taken(events) && settled(kind, s), options, stop.signal)
-    } finally {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-    }
-    if (stop.signal.aborted && acked) {
-      // Ctrl-C here only stops this terminal following: the live driver carries the request out
-      const where = taken((await readJournal(ctx.store.runPath(latest.id))).events) ? 'has taken the request' : 'finds the request in its inbox within a second'
-      options.note?.(`stopped following; the driver (pid ${holder.holder.pid}) ${where} and goes on; \`gray status --watch\` follows it`)
-      return {state: acked, exitCode: ExitCode.ok, via: 'driver', driverPid: holder.holder.pid}
-    }
-    if (acked) return {state: acked, exitCode: resultCode(kind, acked), via: 'driver', driverPid: holder.holder.pid}
-    // The driver did not answer: it died or hangs. Taking the lock waits for it to go stale.
+  if (options.reason !== undefined) {
+    const problem = reasonProblem(options.reason)
+    if (problem) throw new ConfigError(`--reason: ${problem}`)
   }
-  const lock = await takeLock(ctx)
-  const outcome = await driveRun(ctx, lock, latest.id, gateway, {
-    ...options,
-    before: (driver) => driver.request(kind, {reason: options.reason, full: options.full}),
-  })
-  return {state: outcome.state, exitCode: outcome.exitCode, via: 'self'}
+  const gateway = await preflight(ctx)
+  // the request is posted to a live driver's inbox, or carried out here: never both, so it is journaled once
+  let posted: ControlRequest | null = null
+  for (let tries = 0; ; tries++) {
+    const holder = await readHolder(ctx.store.dir, {staleMs: lockStaleMs()})
+    if (holder?.alive) {
+      posted ??= await postRequest(ctx.store.dir, {kind, reason: options.reason, full: options.full, actor: ctx.actor})
+      const id = posted.id
+      const taken = (events: Awaited<ReturnType<typeof readJournal>>['events']) => events.some((e) => e.type === 'request.received' && e.data.id === id)
+      const stop = new AbortController()
+      const onSignal = () => stop.abort()
+      if (options.handleSignals) {
+        process.on('SIGINT', onSignal)
+        process.on('SIGTERM', onSignal)
+      }
+      let acked: RunState | null
+      try {
+        acked = await follow(ctx, latest.id, id, (s, events) => taken(events) && settled(kind, s), options, stop.signal)
+      } finally {
+        process.off('SIGINT', onSignal)
+        process.off('SIGTERM', onSignal)
+      }
+      if (stop.signal.aborted && acked) {
+        // Ctrl-C here only stops this terminal following: the live driver carries the request out
+        const where = taken((await readJournal(ctx.store.runPath(latest.id))).events) ? 'has taken the request' : 'finds the request in its inbox within a second'
+        options.note?.(`stopped following; the driver (pid ${holder.holder.pid}) ${where} and goes on; \`gray status --watch\` follows it`)
+        return {state: acked, exitCode: ExitCode.ok, via: 'driver', driverPid: holder.holder.pid}
+      }
+      if (acked) return {state: acked, exitCode: resultCode(kind, acked), via: 'driver', driverPid: holder.holder.pid}
+      // The driver did not answer: it died or hangs. Taking the lock waits for it to go stale.
+    }
+    let lock: Lock
+    try {
+      lock = await takeLock(ctx)
+    } catch (error) {
+      // another command took the seat between our look and our try: its driver takes the request
+      if (error instanceof LockedError && tries < 3) continue
+      throw error
+    }
+    // a request left in the inbox is carried out by this driver when it reads the inbox; one already
+    // journaled (a driver took it, then stopped) is not asked for again
+    const journaled = posted ? (await readJournal(ctx.store.runPath(latest.id))).events.some((e) => e.type === 'request.received' && e.data.id === posted?.id) : false
+    const waiting = posted ? await requestWaiting(ctx.store.dir, posted) : false
+    const outcome = await driveRun(ctx, lock, latest.id, gateway, {
+      ...options,
+      before: journaled || waiting ? undefined : (driver) => driver.request(kind, {reason: options.reason, full: options.full}),
+    })
+    return {state: outcome.state, exitCode: resultCode(kind, outcome.state, outcome.exitCode), via: 'self'}
+  }
 }
 
-/** When the request counts as carried out by a live driver. */
+/**
+ * When the request counts as carried out by a live driver. A run that is
+ * rolling back ends as rolled back whatever was asked: every request then
+ * waits for that end, so its exit code says how the run ended.
+ */
 function settled(kind: RequestKind, s: RunState): boolean {
+  if (s.rollback && !isTerminal(s)) return false
   switch (kind) {
     case 'rollback':
       return s.status === 'rolled_back' || s.status === 'failed'
@@ -83,8 +112,11 @@ function settled(kind: RequestKind, s: RunState): boolean {
   }
 }
 
-function resultCode(kind: RequestKind, s: RunState): ExitCodeValue {
-  if (kind === 'promote' || kind === 'resume') return isTerminal(s) ? exitCodeOf(s) : ExitCode.ok
+/** The exit code of a control command: how the run stands once the request was carried out. */
+function resultCode(kind: RequestKind, s: RunState, driven?: ExitCodeValue): ExitCodeValue {
+  if (isTerminal(s) || s.rollback) return exitCodeOf(s)
+  if (driven !== undefined) return driven
+  if (kind === 'promote' || kind === 'resume') return ExitCode.ok
   return exitCodeOf(s)
 }
 
@@ -92,6 +124,7 @@ function resultCode(kind: RequestKind, s: RunState): ExitCodeValue {
 async function follow(
   ctx: Context,
   runId: string,
+  requestId: string,
   done: (s: RunState, events: Awaited<ReturnType<typeof readJournal>>['events']) => boolean,
   options: ControlOptions,
   stop?: AbortSignal,
@@ -109,7 +142,7 @@ async function follow(
     for (const e of events.slice(seen)) hub.emit(e, state)
     seen = events.length
     if (done(state, events) || stop?.aborted) return state
-    acked ||= events.some((e) => e.type === 'request.received' && e.actor.pid !== process.pid && Date.parse(e.at) >= started - 1000)
+    acked ||= events.some((e) => e.type === 'request.received' && e.data.id === requestId)
     if (!acked && Date.now() - started > ackTimeout) return null
     if (acked) {
       const holder = await readHolder(ctx.store.dir, {staleMs: lockStaleMs()})

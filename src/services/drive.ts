@@ -3,10 +3,10 @@ import {systemClock} from '../adapters/clock.js'
 import {runAdapters} from '../adapters/deploy/run-adapters.js'
 import {createDeployer, createGateway, createSources} from '../adapters/factory.js'
 import {createNotifier} from '../adapters/notify/webhook.js'
+import {InvalidConfigError} from '../core/config/problems.js'
 import {ruleSupportErrors} from '../core/config/validate.js'
-import {ConfigError} from '../core/errors.js'
 import {planProblems} from '../core/plan.js'
-import {actorName, type Gateway} from '../core/ports.js'
+import {actorName, type Gateway, type JournalEvent} from '../core/ports.js'
 import {RunDriver, type DriverOptions, type Outcome} from '../core/run/driver.js'
 import type {RunState} from '../core/run/state.js'
 import {FileInbox} from '../state/inbox.js'
@@ -43,10 +43,10 @@ export interface DriveOptions {
 /** Refuses, before anything is written, a config whose policy the gateway cannot express. */
 export async function preflight(ctx: Context): Promise<Gateway> {
   const problems = planProblems(ctx.config)
-  if (problems.length > 0) throw new ConfigError(problems[0] as string)
+  if (problems.length > 0) throw new InvalidConfigError(problems)
   const gateway = await createGateway(ctx.config)
   const unsupported = ruleSupportErrors(ctx.config, gateway.capabilities())
-  if (unsupported.length > 0) throw new ConfigError(unsupported[0] as string, `the ${gateway.type} gateway cannot express it; remove the rule or choose another gateway`)
+  if (unsupported.length > 0) throw new InvalidConfigError(unsupported, `the ${gateway.type} gateway cannot express it; change the rule or choose another gateway`)
   return gateway
 }
 
@@ -61,7 +61,8 @@ export async function takeLock(ctx: Context): Promise<Lock> {
 export async function driveRun(ctx: Context, lock: Lock, runId: string, gateway: Gateway, options: DriveOptions = {}): Promise<Outcome> {
   const journal = await JournalFile.open(ctx.store.runPath(runId), {actor: ctx.actor, create: false, guard: () => lock.assertHeld()})
   const [sources, deployer] = await Promise.all([createSources(ctx.config), createDeployer(ctx.config)])
-  const from = lock.takenOverFrom
+  // a takeover only of a run the stopped holder was driving, not of the last run's crashed driver
+  const from = lock.takenOverFrom && wasDriving(journal.events(), lock.takenOverFrom) ? lock.takenOverFrom : undefined
   const driver = new RunDriver({
     ...(await runAdapters(ctx.store.dir, runId)),
     config: ctx.config,
@@ -176,4 +177,10 @@ export function interruptions(driver: Pick<RunDriver, 'request' | 'state'>, opti
       asking?.abort()
     },
   }
+}
+
+/** the run's last driver to attach was `holder`, and it never detached */
+function wasDriving(events: readonly JournalEvent[], holder: {host: string; pid: number}): boolean {
+  const last = events.findLast((e) => e.type === 'driver.attached' || e.type === 'driver.detached')
+  return last?.type === 'driver.attached' && last.actor.host === holder.host && last.actor.pid === holder.pid
 }

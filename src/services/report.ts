@@ -1,5 +1,4 @@
 // `gray report [RUN]`: one self-contained HTML file of a run, from its journal.
-import {writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import {ConfigError} from '../core/errors.js'
@@ -9,6 +8,7 @@ import {renderReport} from '../ui/report/html.js'
 import {reportModel} from '../ui/report/model.js'
 import type {Context} from './context.js'
 import {readRun} from './runs.js'
+import {writeAtomic} from '../state/files.js'
 
 export interface ReportResult {
   service: string
@@ -38,7 +38,8 @@ export async function writeReport(ctx: Context, options: {run?: string; output?:
   const html = renderReport(reportModel(run.events, run.state, directions))
   const file = path.resolve(options.output ?? `gray-report-${ctx.config.service}-${id}.html`)
   try {
-    await writeFile(file, html)
+    // private like everything gray writes: the report holds the run's reasons and outputs
+    await writeAtomic(file, html, {mode: 0o600})
   } catch (error) {
     throw new ConfigError(`${options.output ?? file}: cannot write the report (${(error as NodeJS.ErrnoException).code ?? 'error'})`, 'pass --output with a writable path')
   }

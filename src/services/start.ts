@@ -1,5 +1,6 @@
 // `gray start`: begin a run, or take over this version's unfinished run.
 import {ConfigError} from '../core/errors.js'
+import {previousVersionGap} from '../core/plan.js'
 import {runStarted} from '../core/run/begin.js'
 import {checkVersion} from '../core/version.js'
 import type {Outcome} from '../core/run/driver.js'
@@ -13,6 +14,8 @@ import {currentVersion, latestRun} from './runs.js'
 export interface StartOptions extends DriveOptions {
   version: string
   previousVersion?: string
+  /** a sentence the person starting the run should read before it goes on */
+  warn?: (line: string) => void
 }
 
 export interface StartResult extends Outcome {
@@ -25,7 +28,17 @@ export async function startRun(ctx: Context, options: StartOptions): Promise<Sta
   if (options.previousVersion !== undefined) checkVersion(options.previousVersion, '--previous-version')
   const gateway = await preflight(ctx)
   // Look before locking too, so a refusal writes nothing.
-  await refuseOtherVersion(ctx, options.version)
+  const unfinished = await refuseOtherVersion(ctx, options.version)
+  // a new run whose first publish could not succeed is refused before anything is written
+  if (!unfinished || isTerminal(unfinished.state)) {
+    const known = options.previousVersion ?? (await currentVersion(ctx.store))
+    const gap = previousVersionGap(ctx.config, known)
+    if (gap?.refuse) throw new ConfigError(gap.message, gap.hint)
+    const needs = known === null ? usesOfPreviousVersion(ctx) : []
+    if (needs.length > 0) throw new ConfigError(`${needs[0]} uses {previousVersion}, but no previous version of ${ctx.config.service} is known`, 'pass --previous-version V')
+    if (gap) options.warn?.(gap.message)
+    await gateway.check?.(AbortSignal.timeout(15_000))
+  }
   const lock = await takeLock(ctx)
   let runId: string
   let resumed = false
@@ -36,6 +49,13 @@ export async function startRun(ctx: Context, options: StartOptions): Promise<Sta
       resumed = true
     } else {
       const previousVersion = options.previousVersion ?? (await currentVersion(ctx.store))
+      const gap = previousVersionGap(ctx.config, previousVersion)
+      if (gap?.refuse) throw new ConfigError(gap.message, gap.hint)
+      // a placeholder that could not be filled would fail only once hosts are deployed: refuse it now
+      const needs = previousVersion === null ? usesOfPreviousVersion(ctx) : []
+      if (needs.length > 0) {
+        throw new ConfigError(`${needs[0]} uses {previousVersion}, but no previous version of ${ctx.config.service} is known`, 'pass --previous-version V')
+      }
       runId = newRunId()
       const started = runStarted(ctx.config, runId, options.version, previousVersion) as unknown as Record<string, unknown>
       const journal = await JournalFile.create(ctx.store.runPath(runId), 'run.started', started, {actor: ctx.actor, guard: () => lock.assertHeld()})
@@ -58,4 +78,15 @@ async function refuseOtherVersion(ctx: Context, version: string) {
     )
   }
   return latest
+}
+
+/** Where gray.yaml uses {previousVersion} in something it fills before a rollback could need it. */
+function usesOfPreviousVersion(ctx: Context): string[] {
+  const uses = (where: string, texts: readonly string[] | undefined) => ((texts ?? []).some((t) => t.includes('{previousVersion}')) ? [where] : [])
+  const {deploy, hooks} = ctx.config
+  return [
+    ...uses('deploy.command', deploy.command),
+    ...uses('deploy.health.url', deploy.health ? [deploy.health.url] : []),
+    ...Object.entries(hooks ?? {}).flatMap(([stage, argv]) => (Array.isArray(argv) ? uses(`hooks.${stage}`, argv as string[]) : [])),
+  ]
 }

@@ -21,7 +21,10 @@ export interface StatusDocument {
     previousVersion: string | null
     state: RunState['status']
     step: {index: number; count: number; weight: number | null; startedAt: string | null; bakeEndsAt: string | null}
-    gateway: {intendedWeight: number | null; appliedWeight: number | null; mode: 'split' | 'plain' | null; revision: string | null; drift: boolean; error?: string}
+    gateway: {intendedWeight: number | null; appliedWeight: number | null; mode: 'split' | 'plain' | null; revision: string | null; drift: boolean; error?: string
+      /** each instance of a gateway fleet */
+      instances?: Array<{name: string; revision: string | null; appliedWeight: number | null; drift: boolean; error?: string}>
+    }
     hosts: Array<{name: string; address: string; pool: string; version: string | null; healthy: boolean | null; deploying: string | null; error?: string}>
     gates: Array<{name: string; verdict: string | null; value: number | null; limit: number | null; baseline: number | null; samples: number | null; at: string | null; reason: string | null; passes: number; trend: Array<number | null>}>
     driver: {pid: number; host: string; user: string; alive: boolean; since?: string} | null
@@ -42,18 +45,47 @@ export interface StatusContext {
 /** The config status needs, read light (no schema) when it can be, else in full. */
 export async function statusContext(file: string): Promise<StatusContext> {
   const config = await readStatusConfig(file)
-  if (config) return {config, store: new ServiceStore(config.state.dir, config.service)}
+  if (config) {
+    const store = new ServiceStore(config.state.dir, config.service)
+    await store.trust()
+    return {config, store}
+  }
   return loadContext(file)
 }
 
 // Only what a run ends with; a run still going when --wait gives up exits 4.
 const ENDED: Record<string, ExitCodeValue> = {completed: ExitCode.ok, rolled_back: ExitCode.rolledBack, failed: ExitCode.failure}
 
-/** `status --wait`: polls the journal until the run ends or `timeoutMs` passes; the code is the run's. */
-export async function waitForEnd(ctx: StatusContext, options: {events: number; timeoutMs: number}): Promise<{doc: StatusDocument; code: ExitCodeValue}> {
+/** states a live driver moves on by itself; waiting and paused runs wait for a person */
+const DRIVEN = new Set<string>(['deploying', 'running', 'baking', 'rolling_back'])
+/** how long a run that should be driven may have no live driver before --wait gives up on it (a handover takes less) */
+const UNGUARDED_MS = 3_000
+
+export interface WaitResult {
+  doc: StatusDocument
+  code: ExitCodeValue
+  /** set when the wait stopped because nothing drives a run that needs a driver */
+  unguarded?: true
+}
+
+/**
+ * `status --wait`: polls the journal until the run ends or `timeoutMs` passes; the code
+ * is the run's. A run that needs a driver and has had none alive for a few seconds
+ * will not end by itself: the wait stops (exit 4, the run has not ended) with `unguarded`.
+ */
+export async function waitForEnd(ctx: StatusContext, options: {events: number; timeoutMs: number; onPoll?: (doc: StatusDocument) => void}): Promise<WaitResult> {
   let doc = await statusOf(ctx, {events: options.events})
   const until = Date.now() + options.timeoutMs
-  while (doc.run && !(doc.run.state in ENDED) && Date.now() < until) {
+  let deadSince: number | null = null
+  for (;;) {
+    options.onPoll?.(doc)
+    const run = doc.run
+    if (!run || run.state in ENDED || Date.now() >= until) break
+    const driverless = DRIVEN.has(run.state) && !run.driver?.alive
+    deadSince = driverless ? (deadSince ?? Date.now()) : null
+    if (deadSince !== null && Date.now() - deadSince >= UNGUARDED_MS) {
+      return {doc: await statusOf(ctx, {events: options.events}), code: ExitCode.paused, unguarded: true}
+    }
     await delay(Math.min(500, Math.max(0, until - Date.now())))
     doc = await statusOf(ctx, {events: options.events, readBack: false})
   }
@@ -85,8 +117,22 @@ export async function statusOf(ctx: StatusContext, options: {runId?: string; eve
         mode: applied?.mode ?? null,
         revision: applied?.revision ?? null,
         // drift: the gateway serves something other than what the journal last confirmed
-        drift: Boolean(applied && s.applied && !s.publishPending && applied.revision !== s.applied.revision),
+        drift: Boolean(
+          (applied && s.applied && !s.publishPending && applied.revision !== s.applied.revision) ||
+            (served && 'instances' in served && served.instances && s.applied && !s.publishPending && served.instances.some((i) => i.applied?.revision !== s.applied?.revision)),
+        ),
         ...(served && 'error' in served ? {error: served.error} : {}),
+        ...(served && 'instances' in served && served.instances
+          ? {
+              instances: served.instances.map((i) => ({
+                name: i.name,
+                revision: i.applied?.revision ?? null,
+                appliedWeight: i.applied ? percentToGray(i.applied, s.status === 'completed') : null,
+                drift: Boolean(s.applied && !s.publishPending && (i.error !== undefined || i.applied?.revision !== s.applied.revision)),
+                ...(i.error === undefined ? {} : {error: i.error}),
+              })),
+            }
+          : {}),
       },
       hosts: s.hosts.map((h) => ({
         name: h.name,
@@ -120,10 +166,19 @@ export async function statusOf(ctx: StatusContext, options: {runId?: string; eve
 }
 
 /** A plain policy has no split: it sends everything to the new version once the run completed, else to the old one. */
-async function readBack(ctx: StatusContext): Promise<{applied: AppliedPolicy | null} | {error: string}> {
+type InstanceRead = {name: string; applied: AppliedPolicy | null; error?: string}
+
+async function readBack(ctx: StatusContext): Promise<{applied: AppliedPolicy | null; instances?: InstanceRead[]} | {error: string; instances?: InstanceRead[]}> {
   try {
     const gateway = await createGateway(ctx.config)
     try {
+      const each = 'readBackEach' in gateway && typeof gateway.readBackEach === 'function' ? ((await gateway.readBackEach(AbortSignal.timeout(3_000))) as InstanceRead[]) : null
+      if (each) {
+        const revisions = new Set(each.map((i) => i.applied?.revision ?? null))
+        const broken = each.find((i) => i.error !== undefined)
+        if (broken || revisions.size > 1) return {error: broken ? `${broken.name}: ${broken.error}` : 'the instances serve different revisions', instances: each}
+        return {applied: each[0]?.applied ?? null, instances: each}
+      }
       return {applied: await gateway.readBack(AbortSignal.timeout(3_000))}
     } finally {
       await gateway.close?.()

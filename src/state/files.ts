@@ -1,5 +1,6 @@
 // Small file helpers shared by the state modules: private permissions, atomic replace.
 import {randomBytes} from 'node:crypto'
+import {constants} from 'node:fs'
 import {link, mkdir, open, rename, unlink} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 
@@ -56,5 +57,26 @@ async function syncDirectory(directory: string): Promise<void> {
     }
   } catch {
     // some filesystems cannot fsync a directory; the rename is still atomic
+  }
+}
+
+/** open flags that never follow a symlink in the last component, and never block on a FIFO */
+export const NOFOLLOW_READ = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK
+export const NOFOLLOW_APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW
+
+/**
+ * Reads a file gray keeps (a journal, a request, the lock's holder): never
+ * through a symlink (ELOOP), only a regular file, at most `maxBytes`. Throws
+ * an errno-style error otherwise (code ELOOP, ENOTREGULAR or EFBIG).
+ */
+export async function readPrivateFile(path: string, maxBytes: number): Promise<Buffer> {
+  const handle = await open(path, NOFOLLOW_READ)
+  try {
+    const info = await handle.stat()
+    if (!info.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), {code: 'ENOTREGULAR'})
+    if (info.size > maxBytes) throw Object.assign(new Error(`${path} is larger than ${maxBytes} bytes`), {code: 'EFBIG'})
+    return await handle.readFile()
+  } finally {
+    await handle.close()
   }
 }

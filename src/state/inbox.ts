@@ -2,13 +2,14 @@
 // live driver: one JSON file each in `<service dir>/inbox/`, taken oldest first.
 import {randomBytes} from 'node:crypto'
 import {watch, type FSWatcher} from 'node:fs'
-import {readFile, readdir, rename, unlink} from 'node:fs/promises'
+import {readdir, rename, unlink} from 'node:fs/promises'
 import {join} from 'node:path'
 import createDebug from 'debug'
 
 import type {Actor, ControlRequest, Inbox, RequestKind} from '../core/ports.js'
 import {ConfigError} from '../core/errors.js'
-import {ensurePrivateDir, writeAtomic} from './files.js'
+import {hasControls} from '../core/redact.js'
+import {ensurePrivateDir, readPrivateFile, writeAtomic} from './files.js'
 
 const debug = createDebug('gray:inbox')
 
@@ -38,6 +39,12 @@ export async function postRequest(serviceDir: string, request: NewRequest): Prom
   return posted
 }
 
+/** Whether a posted request still waits in the inbox, untaken. */
+export async function requestWaiting(serviceDir: string, request: ControlRequest): Promise<boolean> {
+  const names = await readdir(inboxDir(serviceDir)).catch(() => [] as string[])
+  return names.includes(`${compactTime(request.at)}-${request.id}.json`)
+}
+
 export class FileInbox implements Inbox {
   private readonly dir: string
 
@@ -48,30 +55,44 @@ export class FileInbox implements Inbox {
     this.dir = inboxDir(serviceDir)
   }
 
-  /** requests not yet taken, oldest first; each is removed from the inbox as it is returned */
-  async take(): Promise<ControlRequest[]> {
-    const taken: {name: string; request: ControlRequest}[] = []
+  /**
+   * Requests not yet taken, oldest first; each is removed from the inbox as it
+   * is returned, and returned once: takes in this process run one at a time,
+   * and each file is claimed by renaming it before it is read, which only one
+   * taker (of any process) can do.
+   */
+  take(): Promise<ControlRequest[]> {
+    const run = this.taking.then(() => this.takeNow())
+    this.taking = run.catch(() => undefined)
+    return run
+  }
+
+  private taking: Promise<unknown> = Promise.resolve()
+
+  private async takeNow(): Promise<ControlRequest[]> {
+    const taken: {name: string; claimed: string; request: ControlRequest}[] = []
     for (const name of await this.pending()) {
-      const path = join(this.dir, name)
-      let text: string
+      const claimed = join(this.dir, `.${name}.${process.pid}-${randomBytes(3).toString('hex')}.claimed`)
       try {
-        text = await readFile(path, 'utf8')
+        await rename(join(this.dir, name), claimed)
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue
         throw error
       }
-
-      const request = parseRequest(text)
+      const text = await readPrivateFile(claimed, MAX_REQUEST_BYTES).then(
+        (b) => b.toString('utf8'),
+        () => null,
+      )
+      const request = text === null ? null : parseRequest(text)
       if (!request) {
-        await this.reject(name)
+        await this.reject(claimed, name)
         continue
       }
-
-      taken.push({name, request})
+      taken.push({name, claimed, request})
     }
 
     taken.sort((a, b) => Date.parse(a.request.at) - Date.parse(b.request.at) || a.name.localeCompare(b.name))
-    for (const {name} of taken) await unlink(join(this.dir, name)).catch(() => undefined)
+    for (const {claimed} of taken) await unlink(claimed).catch(() => undefined)
     return taken.map(({request}) => request)
   }
 
@@ -133,10 +154,11 @@ export class FileInbox implements Inbox {
     }
   }
 
-  private async reject(name: string): Promise<void> {
+  /** a request gray would not have written: kept aside in rejected/, never journaled or printed */
+  private async reject(claimed: string, name: string): Promise<void> {
     debug('rejecting malformed request %s', name)
     await ensurePrivateDir(rejectedDir(this.serviceDir))
-    await rename(join(this.dir, name), join(rejectedDir(this.serviceDir), name)).catch(() => undefined)
+    await rename(claimed, join(rejectedDir(this.serviceDir), name)).catch(() => unlink(claimed).catch(() => undefined))
   }
 }
 
@@ -158,26 +180,61 @@ function parseRequest(text: string): ControlRequest | null {
   }
 }
 
-function whyInvalid(value: unknown): string | null {
+/** a request's reason is a sentence for people: this long at most */
+export const MAX_REASON = 500
+/** a request file is a few hundred bytes; a bigger one is not gray's */
+const MAX_REQUEST_BYTES = 16 * 1024
+const REQUEST_KEYS = new Set(['id', 'kind', 'reason', 'full', 'actor', 'at'])
+const ACTOR_KEYS = new Set(['user', 'host', 'pid', 'ci'])
+/** user names as systems write them: no spaces, no controls, no markup */
+const USER = /^[A-Za-z0-9_][A-Za-z0-9_.@\\$-]{0,63}$/
+/** host names (RFC 1123 labels) */
+const HOST = /^[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$/
+/** an hour of clock skew between terminals is plenty; a request from further in the future is forged */
+const MAX_FUTURE_MS = 60 * 60_000
+
+/**
+ * Why a request is not one gray would have written, or null. Every field is
+ * checked, because the driver journals it and terminals print it: an actor of
+ * the form gray writes (user@host, pid, ci), a short reason without control
+ * characters, a known kind, an id and time gray could have made.
+ */
+export function whyInvalid(value: unknown): string | null {
   if (!isRecord(value)) return 'not a JSON object'
+  const unknown = Object.keys(value).filter((k) => !REQUEST_KEYS.has(k))
+  if (unknown.length > 0) return `unknown field ${unknown[0]}`
   const {id, kind, reason, full, actor, at} = value
-  if (typeof id !== 'string' || !id) return 'no id'
+  if (typeof id !== 'string' || !SAFE_ID.test(id)) return 'id must be 1 to 64 letters, digits, - or _'
   if (!KINDS.includes(kind as RequestKind)) return `kind must be one of ${KINDS.join(', ')}`
-  if (reason !== undefined && typeof reason !== 'string') return 'reason must be text'
+  if (reason !== undefined) {
+    if (typeof reason !== 'string') return 'reason must be text'
+    if (reason.length > MAX_REASON) return `reason must be at most ${MAX_REASON} characters`
+    const problem = reasonProblem(reason)
+    if (problem) return problem
+  }
   if (full !== undefined && typeof full !== 'boolean') return 'full must be true or false'
   if (typeof at !== 'string' || Number.isNaN(Date.parse(at))) return 'at must be an ISO time'
-  if (!isActor(actor)) return 'actor must name user, host, pid and ci'
+  if (Date.parse(at) > Date.now() + MAX_FUTURE_MS) return 'at must not be in the future'
+  const actorProblem = whyBadActor(actor)
+  if (actorProblem) return actorProblem
   return null
 }
 
-function isActor(value: unknown): value is Actor {
-  return (
-    isRecord(value) &&
-    typeof value.user === 'string' &&
-    typeof value.host === 'string' &&
-    typeof value.pid === 'number' &&
-    typeof value.ci === 'boolean'
-  )
+/** why a request's reason cannot be journaled and printed as given, or null */
+export function reasonProblem(reason: string): string | null {
+  if (reason.length > MAX_REASON) return `reason must be at most ${MAX_REASON} characters`
+  if (hasControls(reason) || reason.includes('\n') || reason.includes('\t')) return 'reason must be one line without control characters (escapes, bidi overrides)'
+  return null
+}
+
+function whyBadActor(value: unknown): string | null {
+  if (!isRecord(value) || Object.keys(value).some((k) => !ACTOR_KEYS.has(k))) return 'actor must name user, host, pid and ci, and nothing else'
+  const {user, host, pid, ci} = value as Partial<Actor>
+  if (typeof user !== 'string' || !USER.test(user)) return 'actor.user must be a user name (letters, digits, _ . @ - $ \\, at most 64)'
+  if (typeof host !== 'string' || host.length > 253 || !HOST.test(host)) return 'actor.host must be a host name'
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid < 1 || pid > 2 ** 31) return 'actor.pid must be a process id'
+  if (typeof ci !== 'boolean') return 'actor.ci must be true or false'
+  return null
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -1,11 +1,12 @@
 // One run's append-only NDJSON journal: one event per line, seq +1 each line,
 // fsynced before an append resolves, never rewritten except a torn tail.
-import {open, readFile, type FileHandle} from 'node:fs/promises'
+import {open, type FileHandle} from 'node:fs/promises'
 import {dirname} from 'node:path'
 
 import type {Actor, JournalEvent, JournalWriter} from '../core/ports.js'
 import {GrayError, errorMessage} from '../core/errors.js'
-import {ensurePrivateDir, writeAtomic} from './files.js'
+import {cleanDeep} from '../core/redact.js'
+import {ensurePrivateDir, NOFOLLOW_APPEND, readPrivateFile, writeAtomic} from './files.js'
 
 export interface JournalOptions {
   actor: Actor
@@ -56,7 +57,7 @@ export class JournalFile implements JournalWriter {
   static async create(path: string, type: string, data: Record<string, unknown>, options: Omit<JournalOptions, 'create'>): Promise<JournalFile> {
     await ensurePrivateDir(dirname(path))
     options.guard?.()
-    const first: JournalEvent = {seq: 1, at: new Date(options.now?.() ?? Date.now()).toISOString(), actor: options.actor, type, data}
+    const first: JournalEvent = {seq: 1, at: new Date(options.now?.() ?? Date.now()).toISOString(), actor: options.actor, type, data: cleanDeep(data)}
     try {
       await writeAtomic(path, JSON.stringify(first) + '\n', {durable: true, exclusive: true})
     } catch (error) {
@@ -72,7 +73,13 @@ export class JournalFile implements JournalWriter {
     const parsed = parseJournal(path, content ?? Buffer.alloc(0))
     if (content === null) await ensurePrivateDir(dirname(path))
 
-    const file = await open(path, 'a', 0o600)
+    // never through a symlink: a journal replaced by one is refused, its target left alone
+    let file: FileHandle
+    try {
+      file = await open(path, NOFOLLOW_APPEND, 0o600)
+    } catch (error) {
+      throw unreadable(path, error)
+    }
     const journal = new JournalFile(path, file, parsed.events, options)
     try {
       if (parsed.torn) await journal.repair(parsed.goodBytes, parsed.torn)
@@ -146,7 +153,8 @@ export class JournalFile implements JournalWriter {
 
     let seq = this.written.at(-1)?.seq ?? 0
     const at = new Date(this.options.now?.() ?? Date.now()).toISOString()
-    const events: JournalEvent[] = batch.map(({type, data}) => ({seq: ++seq, at, actor: this.options.actor, type, data}))
+    // the door of the journal: no secret and no terminal control is ever written, nor handed to observers
+    const events: JournalEvent[] = batch.map(({type, data}) => ({seq: ++seq, at, actor: this.options.actor, type, data: cleanDeep(data)}))
     const bytes = Buffer.from(events.map((e) => JSON.stringify(e) + '\n').join(''), 'utf8')
 
     try {
@@ -185,17 +193,28 @@ export async function readJournal(path: string): Promise<{events: JournalEvent[]
   return {events: parsed.events, torn: parsed.torn !== null}
 }
 
+/** a journal of a very long run is a few MiB; this much is not one */
+const MAX_JOURNAL_BYTES = 512 * 1024 * 1024
+
 async function readExisting(path: string, create: boolean): Promise<Buffer | null> {
   try {
-    return await readFile(path)
+    return await readPrivateFile(path, MAX_JOURNAL_BYTES)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       if (create) return null
       throw new GrayError(`no journal at ${path}; check the run id with \`gray status\``)
     }
-
-    throw new GrayError(`could not read journal ${path}: ${errorMessage(error)}`, {cause: error})
+    throw unreadable(path, error)
   }
+}
+
+function unreadable(path: string, error: unknown): GrayError {
+  const code = (error as NodeJS.ErrnoException).code
+  if (code === 'ELOOP') {
+    return new GrayError(`journal ${path} is a symbolic link; gray never reads or writes a journal through one: move it aside and check who put it there`, {cause: error})
+  }
+  if (code === 'ENOTREGULAR') return new GrayError(`journal ${path} is not a regular file; move it aside and check who put it there`, {cause: error})
+  return new GrayError(`could not read journal ${path}: ${errorMessage(error)}`, {cause: error})
 }
 
 function parseJournal(path: string, content: Buffer): ParsedJournal {

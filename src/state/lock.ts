@@ -1,20 +1,26 @@
 // One driver per service. proper-lockfile holds `<dir>/driver.lock` and keeps its
 // mtime fresh (the heartbeat); holder.json says who holds it and under which
 // epoch, so a holder that hung past the staleness limit can tell it lost the lock.
-import {readFileSync, statSync} from 'node:fs'
-import {open, readFile, stat, unlink} from 'node:fs/promises'
+// A holder on this machine whose process is gone is taken over at once; one on
+// another machine only once its heartbeat is older than the staleness limit.
+import {readFileSync, readlinkSync, statSync} from 'node:fs'
+import {mkdir, open, rmdir, stat, unlink} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {basename, join, resolve} from 'node:path'
 import type {LockOptions as FileLockOptions} from 'proper-lockfile'
 
 import {actorName, type Actor} from '../core/ports.js'
 import {GrayError, LockedError, errorMessage} from '../core/errors.js'
-import {ensurePrivateDir, writeAtomic} from './files.js'
+import {ensurePrivateDir, NOFOLLOW_APPEND, readPrivateFile, writeAtomic} from './files.js'
 
 export interface Holder extends Actor {
   /** ISO time the lock was taken */
   since: string
   epoch: number
+  /** the kernel's boot id and pid namespace, so "this machine" means the pid can be checked */
+  machine?: string
+  /** the inode of the lock directory this holder made */
+  lockIno?: number
 }
 
 export interface Lock {
@@ -53,6 +59,8 @@ const driverFile = (dir: string) => join(resolve(dir), 'driver')
 const lockDirOf = (dir: string) => `${driverFile(dir)}.lock`
 const holderFile = (dir: string) => join(dir, 'holder.json')
 const epochFile = (dir: string) => join(dir, 'epoch')
+/** held only while a dead holder on this machine is being replaced, so two successors never both replace it */
+const takeoverDir = (dir: string) => `${driverFile(dir)}.takeover`
 
 /** the Lock objects of this process by lock target, so a superseded one never releases its successor */
 const heldHere = new Map<string, DriverLock>()
@@ -61,7 +69,8 @@ export async function acquireLock(dir: string, options: LockOptions): Promise<Lo
   const staleMs = Math.max(options.staleMs ?? 10_000, MIN_STALE_MS)
   const service = options.service ?? basename(resolve(dir))
   await ensurePrivateDir(dir)
-  await (await open(driverFile(dir), 'a', 0o600)).close()
+  // never through a symlink (O_NOFOLLOW): a planted link must not make gray create or touch its target
+  await (await open(driverFile(dir), NOFOLLOW_APPEND, 0o600)).close()
 
   const target = driverFile(dir)
   let compromised: ((error: Error) => void) | undefined
@@ -73,10 +82,11 @@ export async function acquireLock(dir: string, options: LockOptions): Promise<Lo
   }
 
   let release = await tryLock(target, lockOptions)
+  let takeover: (() => Promise<void>) | null = null
   if (!release) {
     const state = await readHolder(dir, {staleMs})
     if (!state || state.alive) throw lockedError(service, dir, state?.holder)
-    release = await waitForStaleLock(dir, service, target, lockOptions, options.waitForDeadMs ?? staleMs + 2000, staleMs)
+    ;({release, takeover} = await takeDeadLock(dir, service, target, lockOptions, options.waitForDeadMs ?? staleMs + 2000, staleMs))
   }
 
   try {
@@ -84,7 +94,7 @@ export async function acquireLock(dir: string, options: LockOptions): Promise<Lo
     // a holder file left behind means its holder never released: we took over
     const previous = await readHolderFile(dir)
     const epoch = Math.max(await readEpoch(dir), previous?.epoch ?? 0) + 1
-    const holder: Holder = {...options.actor, since: new Date().toISOString(), epoch}
+    const holder: Holder = {...options.actor, since: new Date().toISOString(), epoch, machine: thisMachine(), lockIno: lockDir.ino}
     await writeAtomic(epochFile(dir), `${epoch}\n`)
     await writeAtomic(holderFile(dir), JSON.stringify(holder, null, 2) + '\n')
 
@@ -95,6 +105,9 @@ export async function acquireLock(dir: string, options: LockOptions): Promise<Lo
   } catch (error) {
     await release().catch(() => undefined)
     throw new GrayError(`could not record the lock holder in ${dir}: ${errorMessage(error)}`, {cause: error})
+  } finally {
+    // only now, with the holder file ours, may another successor look again
+    await takeover?.()
   }
 }
 
@@ -112,8 +125,38 @@ export async function readHolder(dir: string, options: {staleMs?: number} = {}):
   }
 
   const fresh = heartbeat >= Date.now() - staleMs
-  const alive = fresh && (holder.host !== hostname() || processExists(holder.pid))
+  const alive = fresh && !goneHere(holder)
   return {holder, alive, heartbeatAt: new Date(heartbeat).toISOString()}
+}
+
+/**
+ * The holder ran on this machine (same host name, and where both recorded them the
+ * same boot and pid namespace) and its process no longer exists. Only then does its
+ * pid say anything: elsewhere, a pid of this machine names another process or none.
+ */
+function goneHere(holder: Holder): boolean {
+  if (holder.host !== hostname()) return false
+  const here = thisMachine()
+  if (holder.machine !== undefined && here !== undefined && holder.machine !== here) return false
+  return !processExists(holder.pid)
+}
+
+let machine: string | undefined | null = null
+
+/** `<boot id>/<pid namespace>` on Linux; undefined where neither can be read */
+export function thisMachine(): string | undefined {
+  if (machine !== null) return machine
+  const read = (f: () => string) => {
+    try {
+      return f().trim()
+    } catch {
+      return ''
+    }
+  }
+  const boot = read(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8'))
+  const pidns = read(() => readlinkSync('/proc/self/ns/pid'))
+  machine = boot || pidns ? `${boot}/${pidns}` : undefined
+  return machine
 }
 
 class DriverLock implements Lock {
@@ -213,22 +256,76 @@ async function tryLock(target: string, options: FileLockOptions): Promise<(() =>
   }
 }
 
-/** the holder has stopped: wait until proper-lockfile finds its lock stale, unless someone alive takes it first */
-async function waitForStaleLock(
+/**
+ * The holder has stopped. On this machine with its process gone, its lock is
+ * removed and taken at once; otherwise wait until proper-lockfile finds it stale,
+ * unless someone alive takes it first. `takeover`, when set, must be called once
+ * the new holder file is written.
+ */
+async function takeDeadLock(
   dir: string,
   service: string,
   target: string,
   options: FileLockOptions,
   waitMs: number,
   staleMs: number,
-): Promise<() => Promise<void>> {
+): Promise<{release: () => Promise<void>; takeover: (() => Promise<void>) | null}> {
   const deadline = Date.now() + waitMs
   for (;;) {
     const release = await tryLock(target, options)
-    if (release) return release
+    if (release) return {release, takeover: null}
     const state = await readHolder(dir, {staleMs})
-    if (state?.alive || Date.now() >= deadline) throw lockedError(service, dir, state?.holder)
+    if (state?.alive) throw lockedError(service, dir, state.holder)
+    if (state && goneHere(state.holder)) {
+      const taken = await replaceDeadHere(dir, target, options, state.holder, staleMs)
+      if (taken) return taken
+    }
+    if (Date.now() >= deadline) throw lockedError(service, dir, state?.holder)
     await new Promise((done) => setTimeout(done, RETRY_EVERY_MS))
+  }
+}
+
+/**
+ * Removes the lock of `dead` (a holder of this machine whose process is gone) and takes
+ * it, under the takeover mutex, after checking again that the lock directory is still
+ * the one `dead` made. null when another successor is at it, or got there first.
+ */
+async function replaceDeadHere(
+  dir: string,
+  target: string,
+  options: FileLockOptions,
+  dead: Holder,
+  staleMs: number,
+): Promise<{release: () => Promise<void>; takeover: () => Promise<void>} | null> {
+  const mutex = takeoverDir(dir)
+  try {
+    await mkdir(mutex)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new GrayError(`could not take over ${target}: ${errorMessage(error)}`, {cause: error})
+    // a successor that died while taking over leaves its mutex: old enough, it is cleared
+    const since = await stat(mutex).then((s) => s.mtimeMs, () => Date.now())
+    if (since < Date.now() - staleMs) await rmdir(mutex).catch(() => undefined)
+    return null
+  }
+  const done = () => rmdir(mutex).catch(() => undefined)
+  try {
+    const current = await readHolderFile(dir)
+    const lockIno = await stat(lockDirOf(dir)).then((s) => s.ino, () => null)
+    const same = current && current.epoch === dead.epoch && current.pid === dead.pid && (current.lockIno === undefined || current.lockIno === lockIno)
+    if (!same || !goneHere(current)) {
+      await done()
+      return null
+    }
+    if (lockIno !== null) await rmdir(lockDirOf(dir)).catch(() => undefined)
+    const release = await tryLock(target, options)
+    if (!release) {
+      await done()
+      return null
+    }
+    return {release, takeover: done}
+  } catch (error) {
+    await done()
+    throw error
   }
 }
 
@@ -261,7 +358,7 @@ function processExists(pid: number): boolean {
 
 async function readHolderFile(dir: string): Promise<Holder | null> {
   try {
-    const value = JSON.parse(await readFile(holderFile(dir), 'utf8')) as Partial<Holder>
+    const value = JSON.parse((await readPrivateFile(holderFile(dir), 64 * 1024)).toString('utf8')) as Partial<Holder>
     if (typeof value.pid !== 'number' || typeof value.epoch !== 'number' || typeof value.host !== 'string') return null
     return value as Holder
   } catch {
@@ -271,7 +368,7 @@ async function readHolderFile(dir: string): Promise<Holder | null> {
 
 async function readEpoch(dir: string): Promise<number> {
   try {
-    const epoch = Number.parseInt(await readFile(epochFile(dir), 'utf8'), 10)
+    const epoch = Number.parseInt((await readPrivateFile(epochFile(dir), 1024)).toString('utf8'), 10)
     return Number.isFinite(epoch) ? epoch : 0
   } catch {
     return 0

@@ -3,7 +3,7 @@
 //   <stateDir>/<service>/driver, driver.lock, holder.json, epoch   the driver lock
 //   <stateDir>/<service>/inbox/                requests to the live driver
 import {randomBytes} from 'node:crypto'
-import {readdir} from 'node:fs/promises'
+import {chmod, readdir, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {ConfigError} from '../core/errors.js'
@@ -32,8 +32,38 @@ export class ServiceStore {
     this.runsDir = join(this.dir, 'runs')
   }
 
+  /**
+   * Refuses a state directory gray cannot trust, before anything reads or
+   * writes there: not a directory (a file, a FIFO), or another user's. One
+   * that group or others may write (a .gray at 0777: anyone could plant a
+   * journal or a request) is made private (0700), and `warn` says so.
+   */
+  async trust(warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Promise<void> {
+    for (const dir of [this.stateDir, this.dir, this.runsDir, join(this.dir, 'inbox'), join(this.dir, 'logs')]) {
+      let info
+      try {
+        info = await stat(dir)
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code
+        if (code === 'ENOENT') continue
+        if (code === 'ENOTDIR') throw notADirectory(dir, 'a path through a file')
+        throw new ConfigError(`state directory ${dir} cannot be read (${code ?? 'error'})`, 'check state.dir in gray.yaml')
+      }
+      if (!info.isDirectory()) throw notADirectory(dir, info.isFIFO() ? 'a FIFO' : info.isFile() ? 'a file' : 'not a directory')
+      const uid = process.getuid?.()
+      if (uid !== undefined && info.uid !== uid && uid !== 0) {
+        throw new ConfigError(`state directory ${dir} belongs to another user (uid ${info.uid}); gray keeps journals only in a directory of yours`, 'point state.dir in gray.yaml at a directory you own')
+      }
+      if ((info.mode & 0o022) !== 0) {
+        await chmod(dir, info.mode & 0o700)
+        warn(`gray: state directory ${dir} was writable by others (${(info.mode & 0o777).toString(8).padStart(4, '0')}); made it private (${(info.mode & 0o700).toString(8).padStart(4, '0')})`)
+      }
+    }
+  }
+
   /** only for commands that change things: read-only commands must never create `.gray/` */
   async ensureDirs(): Promise<void> {
+    await this.trust()
     await ensurePrivateDir(this.runsDir)
     await ensurePrivateDir(join(this.dir, 'inbox'))
   }
@@ -63,6 +93,10 @@ export class ServiceStore {
   async latestRun(): Promise<string | null> {
     return (await this.listRuns()).at(-1) ?? null
   }
+}
+
+function notADirectory(dir: string, found: string): ConfigError {
+  return new ConfigError(`state.dir: must be a directory, got ${found} at ${dir}`, 'point state.dir in gray.yaml at a directory (gray creates it when missing)')
 }
 
 function assertSafeName(name: string, what: string): void {

@@ -2,7 +2,8 @@
 // exit codes, and `--json` (one document on stdout; progress on stderr).
 import {Command, Flags} from '@oclif/core'
 
-import {ExitCode, GrayError, type ExitCodeValue} from '../core/errors.js'
+import {InvalidConfigError} from '../core/config/problems.js'
+import {ConfigError, ExitCode, GrayError, type ExitCodeValue} from '../core/errors.js'
 import {maskSecretsInOutput, redact} from './redact.js'
 
 export const EXIT_CODES_HELP = `EXIT CODES
@@ -22,6 +23,11 @@ export abstract class GrayCommand extends Command {
       summary: 'Path of the gray.yaml to use.',
       env: 'GRAY_CONFIG',
       default: 'gray.yaml',
+      helpGroup: 'GLOBAL',
+    }),
+    yes: Flags.boolean({
+      char: 'y',
+      summary: 'Do not ask for confirmation (needed without a TTY where a command confirms); changes nothing where nothing is confirmed.',
       helpGroup: 'GLOBAL',
     }),
     insecure: Flags.boolean({
@@ -48,7 +54,10 @@ export abstract class GrayCommand extends Command {
     process.stderr.write(`${line}\n`)
   }
 
-  protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
+  protected override async catch(thrown: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
+    // Ctrl-C (or a closed terminal) at a prompt is a plain cancel: nothing was written
+    const cancelled = thrown.name === 'ExitPromptError' || thrown.name === 'AbortPromptError'
+    const error: Error & {exitCode?: number; oclif?: {exit?: number}} = cancelled ? new ConfigError('cancelled at the prompt; nothing was changed') : thrown
     const debug = /(^|,)\s*gray/.test(process.env.DEBUG ?? '')
     if (isPromptCancel(error)) {
       // Ctrl-C (or Esc) at a question: a plain cancel, before anything was written
@@ -59,12 +68,16 @@ export abstract class GrayCommand extends Command {
     const gray = error instanceof GrayError
     const code: number = gray ? error.exitCode : error.oclif?.exit === 2 || isParseError(error) ? ExitCode.usage : (error.oclif?.exit ?? ExitCode.failure)
     if (error.oclif?.exit === 0 && !gray) return
-    const message = redact(oneLine(error.message || String(error)))
-    const hint = gray && error.hint ? redact(error.hint) : undefined
+    // `gray validate` is where every problem is listed, not only the first
+    const invalid = this.id === 'validate' && error instanceof InvalidConfigError && error.problems.length > 1 ? error : null
+    const all = invalid ? invalid.problems.map((p) => redact(oneLine(p))) : null
+    const message = all ? `${all.length} problems in the config: ${all.join('; ')}` : redact(oneLine(error.message || String(error)))
+    const hint = invalid ? (invalid.fix ? redact(invalid.fix) : undefined) : gray && error.hint ? redact(error.hint) : undefined
     if (this.jsonEnabled()) {
-      this.logJson({error: {message, hint: hint ?? null, exitCode: code}})
+      this.logJson({error: {message, hint: hint ?? null, exitCode: code, ...(all ? {problems: all} : {})}})
     }
-    process.stderr.write(`gray: ${message}${hint ? `\n  ${hint}` : ''}\n`)
+    if (all) process.stderr.write(`gray: ${all.length} problems in the config:\n${all.map((p) => `  - ${p}\n`).join('')}${hint ? `  ${hint}\n` : ''}`)
+    else process.stderr.write(`gray: ${message}${hint ? `\n  ${hint}` : ''}\n`)
     if (code === ExitCode.failure && !gray && !debug) process.stderr.write('  (this looks like a bug in gray; rerun with DEBUG=gray* to see where)\n')
     if (debug && error.stack) process.stderr.write(`${redact(error.stack)}\n`)
     this.exit(code)

@@ -12,7 +12,7 @@ export function renderPlan(plan: Plan): string {
   for (const w of plan.warnings) out.push(chalk.yellow(`warning: ${w}`))
   out.push('', `1. deploy ${plan.version} to the gray pool: ${names(plan.grayPool)} (health-checked)`)
   for (const step of plan.steps) {
-    out.push('', chalk.bold(`${step.index + 2}. step ${step.index + 1}: ${fmt(step.weight)}% to gray, bake ${duration(step.bakeMs)}${step.pause ? ', then wait for `gray promote`' : ''}`))
+    out.push('', chalk.bold(`${step.index + 2}. step ${step.index + 1}: ${fmt(step.weight)}% to gray, ${stepTiming(step)}`))
     if (step.newHosts.length) out.push(`   first deploy ${plan.version} to ${names(step.newHosts)} (drained from stable first)`)
     out.push(`   gray upstream: ${names(step.grayHosts)}; stable upstream: ${names(step.stableHosts)}`)
     out.push('   gateway policy:', ...step.native.split('\n').map((l) => `     ${l}`))
@@ -28,4 +28,10 @@ export function renderPlan(plan: Plan): string {
   }
   out.push('', `rollback at any point: weight 0 and no rules first, then every host that got ${plan.version} back to ${plan.previousVersion ?? 'the previous version (pass --previous-version)'}`)
   return out.join('\n')
+}
+
+/** A pause step without a bake waits at once; with one, it bakes and then waits. */
+export function stepTiming(step: {bakeMs: number; pause: boolean}): string {
+  if (step.pause && step.bakeMs === 0) return 'wait for `gray promote` as soon as the weight is confirmed (no bake)'
+  return `bake ${duration(step.bakeMs)}${step.pause ? ', then wait for `gray promote`' : ''}`
 }

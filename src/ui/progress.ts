@@ -53,9 +53,9 @@ export class LineProgress implements Progress {
   observe(event: JournalEvent): void {
     if (QUIET.has(event.type)) return
     const time = event.at.slice(11, 19)
-    const text = summarize(event)
+    const text = redact(summarize(event))
     const loud = event.type === 'rollback.started' || (event.type === 'gateway.publish.failed' && event.data.purpose === 'rollback')
-    this.write(redact(`${time} ${loud ? chalk.red.bold(text) : text}`))
+    this.write(`${time} ${loud ? chalk.red.bold(text) : text}`)
   }
 
   async end(): Promise<void> {}

@@ -39,6 +39,18 @@ export const statusResult = z
           revision: z.string().nullable(),
           drift: z.boolean(),
           error: z.string().optional().describe('why the gateway could not be read'),
+          instances: z
+            .array(
+              z.strictObject({
+                name: z.string(),
+                revision: z.string().nullable(),
+                appliedWeight: z.number().nullable(),
+                drift: z.boolean().describe('serves another revision than the journal last confirmed'),
+                error: z.string().optional(),
+              }),
+            )
+            .optional()
+            .describe('each instance of a gateway fleet (gateway.instances)'),
         }),
         hosts: z.array(
           z.strictObject({
@@ -85,6 +97,7 @@ export const errorResult = z
       message: z.string(),
       hint: z.string().nullable(),
       exitCode: z.number().int().min(1).max(5),
+      problems: z.array(z.string()).optional().describe('gray validate: every problem found, when there is more than one'),
     }),
   })
   .describe('What every command prints under --json when it fails (exit code 1, 2 or 5)')
@@ -193,7 +206,7 @@ export const historyResult = z
 export const initResult = z
   .strictObject({
     file: z.string(),
-    template: z.enum(['nginx-prometheus', 'apisix-prometheus', 'sandbox']),
+    template: z.enum(['nginx-prometheus', 'haproxy-prometheus', 'apisix-prometheus', 'bfe-prometheus', 'shenyu-prometheus', 'sandbox']),
     service: z.string(),
     schema: z.string(),
     overwritten: z.boolean(),

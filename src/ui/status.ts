@@ -7,6 +7,11 @@ import {redact} from './redact.js'
 
 const BARS = '▁▂▃▄▅▆▇█'
 
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001F\u007F-\u009F]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+}
+
 export function sparkline(values: Array<number | null>): string {
   const nums = values.filter((v): v is number => v !== null && Number.isFinite(v))
   if (nums.length === 0) return ''
@@ -40,6 +45,11 @@ export function renderStatus(doc: StatusDocument, options: {trend: boolean}): st
   const g = run.gateway
   const applied = g.error ? chalk.red(`unreadable: ${redact(g.error)}`) : g.appliedWeight === null ? 'nothing published' : `${fmt(g.appliedWeight)}%`
   out.push(`  gateway: intended ${g.intendedWeight === null ? '-' : `${fmt(g.intendedWeight)}%`}, serving ${applied}${g.drift ? chalk.red.bold('  DRIFT: the gateway serves another revision than the journal says') : ''}`)
+  for (const i of g.instances ?? []) {
+    // what an instance says is peer text: no control character reaches the terminal
+    const serving = i.error ? chalk.red(`unreadable: ${printable(redact(i.error))}`) : i.revision === null ? 'nothing published' : `${fmt(i.appliedWeight ?? 0)}% (revision ${printable(redact(i.revision))})`
+    out.push(`    ${printable(redact(i.name))}: ${serving}${i.drift ? chalk.red.bold('  DRIFT') : ''}`)
+  }
   if (run.state === 'waiting') out.push(chalk.yellow('  gates are not watched while the run waits for `gray promote`'))
   out.push('  hosts:')
   for (const h of run.hosts) {

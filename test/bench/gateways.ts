@@ -1,11 +1,17 @@
-// Figures for the nginx gateway on a real nginx with real traffic: split
-// accuracy, stickiness, requests lost under weight changes, and how long after
-// a rollback publish starts the last new request reaches gray. Prints nothing.
+// Figures for the nginx and HAProxy gateways on a real nginx and a real HAProxy,
+// side by side on the same upstreams and the same load: split accuracy,
+// stickiness, requests lost under weight changes, publish-to-confirmed
+// latency, and how long after a rollback publish starts the last new request
+// reaches gray. nginx is the baseline the HAProxy ratios are against. Prints nothing.
 import {fork} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 import {NginxGateway} from '../../src/adapters/gateways/nginx/index.js'
 import {inGray} from '../../src/core/policy/hash.js'
+import {HAPROXY_XXH32} from '../../src/core/policy/split.js'
+import type {Gateway} from '../../src/core/ports.js'
+import {gatewayFor as haproxyGateway, haproxyFor} from '../integration/haproxy/support.js'
 import {Client, cohortServer, policy, RULES, SERVICE, userServer, VARIABLE} from '../integration/nginx/support.js'
+import {haproxyBinary} from '../support/haproxy.js'
 import {nginxBinary, startNginx} from '../support/nginx.js'
 
 const USERS = 20_000
@@ -24,14 +30,39 @@ export async function benchGateways(): Promise<Record<string, unknown>> {
   })
   const gateway = new NginxGateway({type: 'nginx', include: nginx.includePath, variable: VARIABLE, test: nginx.testArgv, reload: nginx.reloadArgv}, SERVICE)
   const client = new Client(nginx.baseUrl)
+  const figures: Record<string, unknown> = {}
   try {
-    return {
-      nginx: {
-        split: await splitAccuracy(gateway, client, make),
-        load: await steadyLoad(gateway, nginx.baseUrl, make),
-        rollback: await rollbackLatency(gateway, client, make),
-      },
+    const base = {
+      split: await splitAccuracy(gateway, client, make, inGray),
+      load: await steadyLoad(gateway, nginx.baseUrl, make),
+      rollback: await rollbackLatency(gateway, client, make),
     }
+    figures.nginx = base
+    if (!haproxyBinary()) {
+      figures.haproxy = 'not installed; skipped'
+      return figures
+    }
+    const haproxy = await haproxyFor(initial)
+    const hclient = new Client(haproxy.baseUrl)
+    try {
+      const hgateway = haproxyGateway(haproxy)
+      const h = {
+        split: await splitAccuracy(hgateway, hclient, make, HAPROXY_XXH32.inGray),
+        load: await steadyLoad(hgateway, haproxy.baseUrl, make),
+        rollback: await rollbackLatency(hgateway, hclient, make),
+      }
+      figures.haproxy = h
+      const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`
+      figures['haproxy / nginx (same hosts, same load)'] = {
+        publishConfirmedMedian: ratio(h.load.publishConfirmedMs.median, base.load.publishConfirmedMs.median),
+        lastGrayAfterRollbackMedian: ratio(Math.max(h.rollback.lastGrayRequestAfterPublishStartMs.median, 0.1), Math.max(base.rollback.lastGrayRequestAfterPublishStartMs.median, 0.1)),
+        'haproxy last gray request after rollback (target < 50 ms)': `${h.rollback.lastGrayRequestAfterPublishStartMs.worst} ms worst`,
+      }
+    } finally {
+      hclient.close()
+      await haproxy.stop()
+    }
+    return figures
   } finally {
     client.close()
     await nginx.stop()
@@ -41,7 +72,7 @@ export async function benchGateways(): Promise<Record<string, unknown>> {
 
 type Make = (weightBp: number, rules?: typeof RULES) => ReturnType<typeof policy>
 
-async function splitAccuracy(gateway: NginxGateway, client: Client, make: Make): Promise<Record<string, unknown>> {
+async function splitAccuracy(gateway: Gateway, client: Client, make: Make, predicts: (key: string, weightBp: number) => boolean): Promise<Record<string, unknown>> {
   const users = Array.from({length: USERS}, (_, i) => `u${i}`)
   const cohorts = new Map<number, Set<string>>()
   const figures: Record<string, unknown> = {users: USERS}
@@ -53,7 +84,7 @@ async function splitAccuracy(gateway: NginxGateway, client: Client, make: Make):
     figures[`${weightBp / 100}%`] = {
       observedPercent: round((grayUsers.size / USERS) * 100, 3),
       errorPoints: round(Math.abs((grayUsers.size / USERS) * 100 - weightBp / 100), 3),
-      differFromInGray: users.filter((u) => grayUsers.has(u) !== inGray(u, weightBp)).length,
+      differFromPrediction: users.filter((u) => grayUsers.has(u) !== predicts(u, weightBp)).length,
     }
   }
   const [one, ten, fifty] = [100, 1000, 5000].map((w) => cohorts.get(w) as Set<string>) as [Set<string>, Set<string>, Set<string>]
@@ -65,7 +96,7 @@ async function splitAccuracy(gateway: NginxGateway, client: Client, make: Make):
   return figures
 }
 
-async function steadyLoad(gateway: NginxGateway, baseUrl: string, make: Make): Promise<Record<string, unknown>> {
+async function steadyLoad(gateway: Gateway, baseUrl: string, make: Make) {
   const script = fileURLToPath(new URL('../integration/nginx/load-worker.mjs', import.meta.url))
   const child = fork(script, [`${baseUrl}/`, '8'], {stdio: ['ignore', 'ignore', 'ignore', 'ipc']})
   await new Promise<void>((resolve) => child.on('message', (m: {type: string}) => m.type === 'ready' && resolve()))
@@ -90,7 +121,7 @@ async function steadyLoad(gateway: NginxGateway, baseUrl: string, make: Make): P
 }
 
 /** from the start of a rollback publish to the send time of the last request that still reached gray */
-async function rollbackLatency(gateway: NginxGateway, client: Client, make: Make): Promise<Record<string, unknown>> {
+async function rollbackLatency(gateway: Gateway, client: Client, make: Make) {
   const lastGrayMs: number[] = []
   const confirmedMs: number[] = []
   for (let round_ = 0; round_ < ROLLBACKS; round_++) {

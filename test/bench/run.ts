@@ -85,9 +85,10 @@ const sections: Array<[string, () => Promise<Figures | null>]> = [
   ['start-up', startup],
   ['journal', journal],
   ['replay', replayCost],
-  ['gateways (real nginx)', () => optional('gateways.ts', 'benchGateways')],
+  ['gateways (real nginx and HAProxy)', () => optional('gateways.ts', 'benchGateways')],
   ['time to safety (real Prometheus)', () => optional('time-to-safety.ts', 'benchTimeToSafety')],
   ['deploy fan-out', () => optional('fanout.ts', 'benchFanout')],
+  ['takeover after kill -9', () => optional('takeover.ts', 'benchTakeover')],
 ]
 
 const only = process.argv.slice(2)

@@ -143,3 +143,33 @@ steps: [{weight: 100, bake: 1s}]
     expect(readFileSync(journal, 'utf8')).toBe('')
   })
 })
+
+describe('gray validate lists every problem', () => {
+  it('all schema problems at once (exit 2), where other commands name the first and point at validate', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gray-problems-'))
+    writeFileSync(path.join(dir, 'gray.yaml'), 'service: shop\nhosts: {stable: [127.0.0.1:9101], gray: [127.0.0.1:9201]}\ndeploy: {command: ["true"]}\ngateway: {type: sandbox}\nsteps:\n  - {weight: 10, bake: 2x}\n  - {weight: 200}\n')
+    const v = await run(['validate'], {cwd: dir})
+    expect(v.exitCode).toBe(2)
+    expect(v.stderr).toMatch(/^gray: 2 problems in the config:\n {2}- steps\[0\]\.bake: must be a duration.*\n {2}- steps\[1\]\.weight: must be 0\.\.100, got 200$/)
+    expect(v.stderr).not.toContain('run "gray validate"')
+    const json = JSON.parse((await run(['validate', '--json'], {cwd: dir})).stdout)
+    expect(json.error.problems).toHaveLength(2)
+    const p = await run(['plan', '--version', 'v2'], {cwd: dir})
+    expect(p.exitCode).toBe(2)
+    expect(p.stderr).toContain('1 more problem: run "gray validate" to list them all')
+  })
+
+  it('a header name nginx drops (X_Gray) is a config error (exit 2) naming the rule, for validate and start alike', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gray-header-'))
+    writeFileSync(
+      path.join(dir, 'gray.yaml'),
+      `service: shop\nhosts: {stable: [127.0.0.1:9101], gray: [127.0.0.1:9201]}\ndeploy: {command: ["true"]}\ngateway: {type: nginx, include: ${dir}/shop.conf, variable: gray_shop_upstream}\ntraffic:\n  sticky: cookie:uid\n  rules:\n    - {header: X_Gray, equals: "1"}\n`,
+    )
+    for (const args of [['validate'], ['plan', '--version', 'v2'], ['start', '--version', 'v2', '--previous-version', 'v1', '--yes']]) {
+      const r = await run(args, {cwd: dir})
+      expect(r.exitCode, `${args[0]}: ${r.stderr}`).toBe(2)
+      expect(r.stderr).toMatch(/^gray: traffic\.rules\[0\]\.header: must be a header name nginx reads: letters, digits and "-" only .*got "X_Gray"/)
+      expect(r.stderr).not.toContain('looks like a bug')
+    }
+  })
+})

@@ -55,7 +55,7 @@ describe('crash and takeover', () => {
     expect(received.actor.pid).toBe(driverPid)
     const zero = events.find((e) => e.type === 'gateway.publish.confirmed' && e.data.purpose === 'rollback')!
     // posted → gateway at weight 0; the bench measures the figure (well under a second), this bound only catches a driver that does not listen
-    expect(Date.parse(zero.at) - Date.parse(String(received.data.requestedAt))).toBeLessThan(3_000)
+    expect(Date.parse(zero.at) - Date.parse(String(received.data.requestedAt))).toBeLessThan(10_000)
     expect(replay(events).reason).toBe('pager says so')
     expect(JSON.parse(r.stdout).run.hosts.map((h: {version: string}) => h.version)).toEqual(['v1', 'v1', 'v1'])
   })

@@ -82,10 +82,12 @@ describe('HTTPS certificate checks', () => {
       res.writeHead(404, {'content-type': 'application/json'}).end('{"error":"no policy yet"}')
     })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    url = `https://127.0.0.1:${(server.address() as {port: number}).port}/policies/{service}`
+    const port = (server.address() as {port: number}).port
+    url = `https://127.0.0.1:${port}/policies/{service}`
+    // hosts that accept connections, so --connect fails only on the certificate
     writeFileSync(
       path.join(dir, 'gray.yaml'),
-      `service: shop\nhosts: {stable: [127.0.0.1:9], gray: [127.0.0.1:10]}\ndeploy: {command: ["true"]}\ngateway: {type: http, url: "${url}"}\n`,
+      `service: shop\nhosts: {stable: ["127.0.0.1:${port}"], gray: ["localhost:${port}"]}\ndeploy: {command: ["true"]}\ngateway: {type: http, url: "${url}"}\n`,
     )
   })
   afterAll(async () => new Promise<void>((resolve) => server.close(() => resolve())))

@@ -12,6 +12,9 @@ import {sshArgv} from './ssh.js'
 
 const TAIL_LINES = 20
 
+/** characters of one output line the journal keeps (the log file keeps it whole) */
+const MAX_TAIL_LINE = 1000
+
 export class CommandDeployer implements Deployer {
   constructor(private readonly config: CommandDeploy) {}
 
@@ -21,7 +24,8 @@ export class CommandDeployer implements Deployer {
     const vars = deployVars(req)
     const tail: string[] = []
     const record = (line: string) => {
-      tail.push(line)
+      // the journal keeps the tail: a program that prints one endless line must not fill it
+      tail.push(line.length > MAX_TAIL_LINE ? `${line.slice(0, MAX_TAIL_LINE)}… (${line.length - MAX_TAIL_LINE} more characters)` : line)
       if (tail.length > TAIL_LINES) tail.shift()
       req.onOutput?.(line)
     }

@@ -4,6 +4,7 @@ import {createWriteStream, mkdirSync, type WriteStream} from 'node:fs'
 import {join} from 'node:path'
 
 import type {Host} from '../../core/config/model.js'
+import {shown} from '../../core/redact.js'
 import type {DeployLog, DeployLogs} from '../../core/run/deploy-logs.js'
 
 /** A host name as a file name: anything but letters, digits, . _ - becomes _. */
@@ -28,7 +29,8 @@ export class FileDeployLogs implements DeployLogs {
     return {
       where,
       write(line: string) {
-        stream?.write(`${line}\n`)
+        // the door of the log files: secrets masked, terminal controls escaped
+        stream?.write(`${shown(line)}\n`)
       },
       close() {
         return new Promise<void>((resolve) => {

@@ -22,7 +22,8 @@ export class CommandHookRunner implements HookRunner {
     }
     const [file = '', ...args] = filled
     const keep = function* (line: unknown) {
-      tail.push(String(line))
+      const text = String(line)
+      tail.push(text.length > 1000 ? `${text.slice(0, 1000)}… (${text.length - 1000} more characters)` : text)
       if (tail.length > TAIL_LINES) tail.shift()
       yield line
     }

@@ -52,7 +52,7 @@ export async function probeSources(config: GrayConfig, options: ProbeOptions = {
       if (check.baseline) cohorts.push(['stable', stableVersion])
       return cohorts.map(async ([cohort, version]): Promise<SourceProbe> => {
         const base = {check: check.name, source: check.source, cohort, version}
-        const source = built[check.source]
+        const source = Object.hasOwn(built, check.source) ? built[check.source] : undefined
         if (!source) return {...base, ok: false, value: null, samples: null, query: null, error: `no metric source named ${check.source}`, permanent: true}
         try {
           const m = await source.measure({

@@ -1,5 +1,6 @@
 // What a metric query's placeholders stand for in one measurement, shared by
 // the sources that send query text somewhere (prometheus, sentry, command).
+import {tooLarge} from '../http-limits.js'
 import {errorMessage, MetricError} from '../../core/errors.js'
 import type {MeasureRequest} from '../../core/ports.js'
 import {fillTemplate, type TemplateVars} from '../../core/template.js'
@@ -45,5 +46,6 @@ export function transportProblem(error: unknown, timeoutMs: number): string {
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host name not found'
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') return `no answer within ${timeoutMs} ms`
   if (code === 'ERR_CANCELED') return 'cancelled'
+  if (code === 'ERR_ANSWER_TOO_LARGE') return tooLarge()
   return certificateProblem(code) ?? code ?? errorMessage(error)
 }

@@ -8,6 +8,7 @@ import {errorMessage} from '../../core/errors.js'
 import type {JournalEvent} from '../../core/ports.js'
 import type {RunState} from '../../core/run/state.js'
 import {redact} from '../../ui/redact.js'
+import {sizeLimits} from '../http-limits.js'
 
 export interface SlackMessage {
   text: string
@@ -86,7 +87,8 @@ type Post = (url: string, message: SlackMessage, timeoutMs: number) => Promise<v
 
 const axiosPost: Post = async (url, message, timeoutMs) => {
   const {default: axios} = await import('axios')
-  await axios.post(url, message, {timeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs), maxRedirects: 0, headers: {'content-type': 'application/json'}})
+  // a total deadline (the signal) and a size cap: a slow or chatty webhook never holds a notification queue
+  await axios.post(url, message, {timeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs), maxRedirects: 0, ...sizeLimits(), headers: {'content-type': 'application/json'}})
 }
 
 /** An observer for the driver's observe chain: `observe: (e, s) => { progress(e, s); notifier(e, s) }`. */

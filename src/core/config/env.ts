@@ -39,7 +39,11 @@ export function fillEnv(root: unknown, env: Record<string, string | undefined>):
     if (typeof value === 'string') return fillString(value, path)
     if (Array.isArray(value)) return value.map((item, i) => walk(item, [...path, i]))
     if (value !== null && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, walk(item, [...path, key])]))
+      // a key named __proto__ would set an object's prototype wherever it is copied: never a gray.yaml key
+      for (const key of Object.keys(value)) {
+        if (key === '__proto__') problems.push(`${formatPath([...path, key])}: must not be named __proto__ (no gray.yaml key is), got __proto__`)
+      }
+      return Object.fromEntries(Object.entries(value).filter(([key]) => key !== '__proto__').map(([key, item]) => [key, walk(item, [...path, key])]))
     }
     return value
   }

@@ -1,7 +1,8 @@
 // Reading gray.yaml from disk: size limit, YAML with duplicate keys as errors
 // (line:col), alias and nesting limits. No schema here, so read-only commands
 // can use it without loading one.
-import {readFile, stat} from 'node:fs/promises'
+import {constants} from 'node:fs'
+import {open} from 'node:fs/promises'
 import path from 'node:path'
 import {LineCounter, parseDocument} from 'yaml'
 
@@ -16,11 +17,31 @@ export async function readConfigFile(file: string): Promise<unknown> {
   const absolute = path.resolve(file)
   let text: string
   try {
-    const size = (await stat(absolute)).size
-    if (size > MAX_CONFIG_BYTES) {
-      throw new InvalidConfigError([problem(file, 'must be a gray config of at most 1 MiB', `${(size / 1024 / 1024).toFixed(1)} MiB`)])
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it (and devices like /dev/zero)
+    const handle = await open(absolute, constants.O_RDONLY | constants.O_NONBLOCK)
+    try {
+      const info = await handle.stat()
+      if (info.isDirectory()) throw Object.assign(new Error('a directory'), {code: 'EISDIR'})
+      if (!info.isFile()) {
+        const what = info.isFIFO() ? 'a FIFO' : info.isCharacterDevice() || info.isBlockDevice() ? 'a device' : info.isSocket() ? 'a socket' : 'not a regular file'
+        throw new InvalidConfigError([problem(file, 'must be a regular file', what)], 'pass -c with the path of gray.yaml itself')
+      }
+      if (info.size > MAX_CONFIG_BYTES) {
+        throw new InvalidConfigError([problem(file, 'must be a gray config of at most 1 MiB', `${(info.size / 1024 / 1024).toFixed(1)} MiB`)])
+      }
+      // at most the limit and one byte more, whatever the size said: a file growing while read is refused too
+      const buffer = Buffer.alloc(MAX_CONFIG_BYTES + 1)
+      let read = 0
+      for (;;) {
+        const {bytesRead} = await handle.read(buffer, read, buffer.length - read, read)
+        if (bytesRead === 0) break
+        read += bytesRead
+        if (read > MAX_CONFIG_BYTES) throw new InvalidConfigError([problem(file, 'must be a gray config of at most 1 MiB', 'more')])
+      }
+      text = buffer.subarray(0, read).toString('utf8')
+    } finally {
+      await handle.close()
     }
-    text = await readFile(absolute, 'utf8')
   } catch (error) {
     if (error instanceof InvalidConfigError) throw error
     throw unreadable(file, absolute, error)

@@ -5,8 +5,11 @@
 import path from 'node:path'
 
 import {fillEnv} from './env.js'
+import {configSecrets} from './secrets.js'
+import {registerSecrets} from '../redact.js'
 import {readConfigFile} from './file.js'
 import type {GatewayConfig, GrayConfig} from './model.js'
+import {haproxyDefaults, haproxyPaths} from './haproxy-defaults.js'
 
 export type StatusConfig = Pick<GrayConfig, 'file' | 'service' | 'state' | 'gateway'>
 
@@ -23,8 +26,11 @@ const onlyKeys = (o: Fields, keys: string[]) => Object.keys(o).every((k) => keys
 
 export async function readStatusConfig(file: string, env: Env = process.env): Promise<StatusConfig | null> {
   const absolute = path.resolve(file)
-  const {value, problems} = fillEnv(await readConfigFile(file), env)
+  const {value, filled, problems} = fillEnv(await readConfigFile(file), env)
   if (problems.length > 0 || !isFields(value)) return null
+  const secrets = configSecrets(value, filled, env)
+  if (secrets.problems.length > 0) return null
+  registerSecrets(secrets.secrets)
   const {service, state} = value
   if (!isText(service) || !SERVICE.test(service) || service.includes('..')) return null
   let stateDir = '.gray'
@@ -69,6 +75,14 @@ function gatewayOf(g: unknown, service: string, dir: string): GatewayConfig | nu
       if (!onlyKeys(g, ['type', 'url', 'token']) || !isText(g.url) || !/^https?:\/\//.test(g.url)) return null
       if (g.token !== undefined && !isText(g.token)) return null
       return {type: 'http', url: g.url, ...(g.token === undefined ? {} : {token: g.token})}
+    }
+    case 'haproxy': {
+      if (!onlyKeys(g, ['type', 'fragment', 'socket', 'bind', 'test', 'reload']) || !isText(g.fragment)) return null
+      const socket = g.socket ?? '/run/haproxy/admin.sock'
+      const reload = g.reload ?? ['systemctl', 'reload', 'haproxy']
+      if (!isText(socket) || !isArgv(reload) || (g.test !== undefined && !isArgv(g.test))) return null
+      if (g.bind !== undefined && !(isArgv(g.bind) && g.bind.every((b) => /^[^\s#'"\\][^#'"\\\r\n]*$/.test(b)))) return null
+      return haproxyPaths(haproxyDefaults({type: 'haproxy', fragment: g.fragment, socket, bind: g.bind, test: g.test, reload}, service), dir)
     }
     default:
       return null

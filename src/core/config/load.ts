@@ -4,9 +4,12 @@ import path from 'node:path'
 import {fillEnv} from './env.js'
 import {expectedFor, issuesToProblems} from './issues.js'
 import type {GrayConfig} from './model.js'
+import {haproxyPaths} from './haproxy-defaults.js'
 import {readConfigFile} from './file.js'
 import {InvalidConfigError} from './problems.js'
 import {grayConfigSchema} from './schema.js'
+import {configSecrets} from './secrets.js'
+import {registerSecrets} from '../redact.js'
 import {validateConfig} from './validate.js'
 
 type Env = Record<string, string | undefined>
@@ -20,18 +23,37 @@ export function configFromObject(input: unknown, file: string, env: Env = proces
   const absolute = path.resolve(file)
   const {value, filled, problems: envProblems} = fillEnv(input, env)
   if (envProblems.length > 0) throw new InvalidConfigError(envProblems)
+  // registered before anything can print: every message from here on masks them
+  const secrets = configSecrets(value, filled, env)
+  registerSecrets(secrets.secrets)
 
   const parsed = grayConfigSchema.safeParse(value, {error: expectedFor})
   if (!parsed.success) throw new InvalidConfigError(issuesToProblems(parsed.error.issues, value, filled))
 
-  const meaning = validateConfig(parsed.data, filled)
+  const meaning = [...validateConfig(parsed.data, filled), ...secrets.problems]
   if (meaning.length > 0) throw new InvalidConfigError(meaning)
 
   const dir = path.dirname(absolute)
   const gateway =
     parsed.data.gateway.type === 'nginx'
-      ? {...parsed.data.gateway, include: path.resolve(dir, parsed.data.gateway.include)}
-      : parsed.data.gateway
+      ? {
+          ...parsed.data.gateway,
+          include: path.resolve(dir, parsed.data.gateway.include),
+          ...(parsed.data.gateway.instances
+            ? {instances: parsed.data.gateway.instances.map((i) => (i.include === undefined ? i : {...i, include: path.resolve(dir, i.include)}))}
+            : {}),
+        }
+      : parsed.data.gateway.type === 'haproxy'
+        ? haproxyPaths(parsed.data.gateway, dir)
+        : parsed.data.gateway.type === 'bfe'
+          ? {
+              ...parsed.data.gateway,
+              conf: path.resolve(dir, parsed.data.gateway.conf),
+              ...(parsed.data.gateway.instances
+                ? {instances: parsed.data.gateway.instances.map((i) => (i.conf === undefined ? i : {...i, conf: path.resolve(dir, i.conf)}))}
+                : {}),
+            }
+          : parsed.data.gateway
   const {ssh} = parsed.data.deploy
   const deploy = ssh
     ? {

@@ -86,12 +86,16 @@ export interface SandboxGatewayConfig {
   admin: string
 }
 
+/** One instance of a fleet: its name, and the keys it sets differently from the gateway block. */
+export type GatewayInstance<T> = {name: string} & Partial<Omit<T, 'type' | 'instances'>>
+
 export interface NginxGatewayConfig {
   type: 'nginx'
   include: string
   variable: string
   test: string[]
   reload: string[]
+  instances?: GatewayInstance<NginxGatewayConfig>[]
 }
 
 export interface ApisixGatewayConfig {
@@ -99,15 +103,50 @@ export interface ApisixGatewayConfig {
   url: string
   routeId: string
   key?: string
+  instances?: GatewayInstance<ApisixGatewayConfig>[]
 }
 
 export interface HttpGatewayConfig {
   type: 'http'
   url: string
   token?: string
+  instances?: GatewayInstance<HttpGatewayConfig>[]
 }
 
-export type GatewayConfig = SandboxGatewayConfig | NginxGatewayConfig | ApisixGatewayConfig | HttpGatewayConfig
+export interface HaproxyGatewayConfig {
+  type: 'haproxy'
+  /** the configuration fragment gray owns (loaded with its own -f) */
+  fragment: string
+  /** the Runtime API: a unix socket path, or ipv4@host:port */
+  socket: string
+  /** bind lines of gray's frontend for the service */
+  bind: string[]
+  test: string[]
+  reload: string[]
+  instances?: GatewayInstance<HaproxyGatewayConfig>[]
+}
+
+export interface BfeGatewayConfig {
+  type: 'bfe'
+  /** BFE's conf directory (server_data_conf/, cluster_conf/, mod_header/ below it) */
+  conf: string
+  /** BFE's monitor port, where /reload/NAME reloads a config */
+  monitor: string
+  /** the BFE product whose route rules gray owns */
+  product: string
+  instances?: GatewayInstance<BfeGatewayConfig>[]
+}
+
+export interface ShenyuGatewayConfig {
+  type: 'shenyu'
+  /** the ShenYu Admin API, like http://127.0.0.1:9095 */
+  url: string
+  userName: string
+  password: string
+  instances?: GatewayInstance<ShenyuGatewayConfig>[]
+}
+
+export type GatewayConfig = ShenyuGatewayConfig | SandboxGatewayConfig | NginxGatewayConfig | ApisixGatewayConfig | HttpGatewayConfig | HaproxyGatewayConfig | BfeGatewayConfig
 
 export interface ScrapeSourceConfig {
   type: 'scrape'

@@ -1,12 +1,15 @@
 // How config problems are worded: `<path>: <what was expected>, got <what was found>`.
 // Values filled from the environment are never echoed; they may be secrets.
 import {ConfigError} from '../errors.js'
+import {escapeControls} from '../redact.js'
 
 export type ConfigPath = readonly PropertyKey[]
 
 /** A gray.yaml that cannot be used; `message` is the first problem, `problems` all of them. */
 export class InvalidConfigError extends ConfigError {
   readonly problems: string[]
+  /** what to do, without the count of further problems */
+  readonly fix?: string
 
   constructor(problems: string[], hint?: string) {
     const [first = 'the config is invalid', ...rest] = problems
@@ -14,6 +17,7 @@ export class InvalidConfigError extends ConfigError {
     super(first, [hint, more].filter(Boolean).join('; ') || undefined)
     this.name = 'InvalidConfigError'
     this.problems = problems.length > 0 ? problems : [first]
+    this.fix = hint
   }
 }
 
@@ -34,9 +38,16 @@ export function formatPath(path: ConfigPath): string {
  */
 export class EnvFilled {
   private readonly byPath = new Map<string, string[]>()
+  private readonly raw: Array<{path: ConfigPath; vars: string[]}> = []
 
   add(path: ConfigPath, vars: string[]): void {
     this.byPath.set(formatPath(path), vars)
+    this.raw.push({path, vars})
+  }
+
+  /** every filled value: where it is and the variables that filled it */
+  entries(): ReadonlyArray<{path: ConfigPath; vars: string[]}> {
+    return this.raw
   }
 
   /** variables that filled the value at `path` or anything inside it */
@@ -73,7 +84,8 @@ export function describeFound(value: unknown, vars: string[] = []): string {
 
 function quote(text: string): string {
   const shown = text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text
-  return JSON.stringify(shown)
+  // JSON escapes C0 controls; bidi and C1 controls are shown escaped too, so a message never reorders a terminal line
+  return escapeControls(JSON.stringify(shown))
 }
 
 /** The value at `path` inside a parsed YAML document, or undefined. */

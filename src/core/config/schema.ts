@@ -3,7 +3,8 @@
 // Schema is generated from this same source (./json-schema.ts).
 import {z} from 'zod'
 import type {Check, GrayConfig, Host, HostShare, Rule, StickyKey, Step} from './model.js'
-import {argv, duration, fieldName, FIELD_NAME, fieldValue, hostPort, httpUrl, isCidr, label, strictObject, text, wholeNumber} from './values.js'
+import {haproxyDefaults} from './haproxy-defaults.js'
+import {argv, duration, plainString, fieldName, FIELD_NAME, fieldValue, hostPort, httpUrl, isCidr, label, strictObject, text, wholeNumber} from './values.js'
 
 /** What the schema yields; the loader adds `file` and resolves paths against it. */
 export type ParsedConfig = Omit<GrayConfig, 'file'>
@@ -131,6 +132,20 @@ const hooks = strictObject({
 
 const NGINX_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/
 
+/** `instances`: the same gateway several times; each entry overrides the keys above for one instance. */
+function instances<T extends z.ZodRawShape>(fields: T) {
+  return z
+    .array(strictObject({name: label('an instance name'), ...fields}), {error: 'must be a list of instances, each {name, ...}'})
+    .min(1, {error: 'must list at least one instance'})
+    .refine((list) => new Set(list.map((i) => (i as {name: string}).name)).size === list.length, {error: 'must give every instance its own name'})
+    .optional()
+    .describe('Several instances of this gateway (nodes behind a VIP): a publish is confirmed when every one serves it')
+}
+
+const haproxyBind = z
+  .string({error: 'must be an HAProxy bind line such as 127.0.0.1:8080'})
+  .regex(/^[^\s#'"\\][^#'"\\\r\n]*$/, {error: 'must be one HAProxy bind line such as 127.0.0.1:8080, without quotes, # or line breaks'})
+
 const gateway = z.discriminatedUnion('type', [
   strictObject({
     type: z.literal('sandbox'),
@@ -147,6 +162,7 @@ const gateway = z.discriminatedUnion('type', [
       .describe('Variable to proxy to; default gray_<service>_upstream'),
     test: argv().prefault(['nginx', '-t']),
     reload: argv().prefault(['nginx', '-s', 'reload']),
+    instances: instances({include: text('the path of the include file gray owns').optional(), test: argv().optional(), reload: argv().optional()}),
   }),
   strictObject({
     type: z.literal('apisix'),
@@ -155,11 +171,45 @@ const gateway = z.discriminatedUnion('type', [
       .union([text(), wholeNumber(0)], {error: 'must be the APISIX route id'})
       .transform((id) => String(id)),
     key: text().optional(),
+    instances: instances({url: httpUrl('the Admin API URL, like http://127.0.0.1:9180').optional(), key: text().optional()}),
   }),
   strictObject({
     type: z.literal('http'),
     url: httpUrl(),
     token: text().optional(),
+    instances: instances({url: httpUrl().optional(), token: text().optional()}),
+  }),
+  strictObject({
+    type: z.literal('haproxy'),
+    fragment: text('the path of the configuration fragment gray owns').describe('File gray owns, loaded with its own -f beside haproxy.cfg'),
+    socket: text('the Runtime API socket').prefault('/run/haproxy/admin.sock').describe('Runtime API (stats socket, level admin): a unix path or ipv4@host:port'),
+    bind: z
+      .array(haproxyBind, {error: 'must be a list of HAProxy bind lines'})
+      .min(1, {error: 'must list at least one bind line'})
+      .optional()
+      .describe("Where gray's frontend listens; default abns@gray_<service> accept-proxy"),
+    test: argv().optional().describe('Checks the configuration; default haproxy -c -f /etc/haproxy/haproxy.cfg -f <fragment>'),
+    reload: argv().prefault(['systemctl', 'reload', 'haproxy']).describe('Hitless reload (master-worker)'),
+    instances: instances({
+      fragment: text('the path of the configuration fragment gray owns').optional(),
+      socket: text('the Runtime API socket').optional(),
+      test: argv().optional(),
+      reload: argv().optional(),
+    }),
+  }),
+  strictObject({
+    type: z.literal('bfe'),
+    conf: text("BFE's conf directory").describe('BFE conf dir: gray rewrites its product in route_rule.data, its clusters, gslb.data and header_rule.data'),
+    monitor: httpUrl("BFE's monitor address, like http://127.0.0.1:8421").describe('Monitor port: /reload/server_data_conf, /reload/gslb_data_conf, /reload/mod_header'),
+    product: label('a BFE product name').describe('The product whose route rules gray owns'),
+    instances: instances({conf: text("BFE's conf directory").optional(), monitor: httpUrl().optional()}),
+  }),
+  strictObject({
+    type: z.literal('shenyu'),
+    url: httpUrl('the ShenYu Admin API URL, like http://127.0.0.1:9095').describe('ShenYu Admin API: gray owns two divide-plugin selectors for the service'),
+    userName: text('the Admin API user').prefault('admin'),
+    password: text('the Admin API password, e.g. ${SHENYU_PASSWORD}').describe('A secret: keep it in the environment'),
+    instances: instances({url: httpUrl().optional(), password: text().optional()}),
   }),
 ])
 
@@ -182,7 +232,7 @@ const sticky = z
 const FIELDS = ['header', 'cookie', 'query'] as const
 const MATCHERS = ['equals', 'in', 'prefix', 'range'] as const
 
-const ruleValue = (what: string) => z.string({error: `must be ${what} (quote numbers: "1")`})
+const ruleValue = (what: string) => plainString(`${what} (quote numbers: "1")`)
 
 const rule = strictObject({
   header: fieldName().optional(),
@@ -269,14 +319,20 @@ const weight = z
     error: 'must have at most two decimals',
   })
 
+const DEFAULT_BAKE_MS = 300_000
+
 const stepHosts = hostShare('a count of stable hosts of at least 1', 'must be a count of stable hosts like 2, or a share of them like "25%" (at most 100%)')
 
 const step = strictObject({
   weight,
-  bake: duration({zero: true}).prefault('5m').describe('How long the step runs while gates are measured'),
-  pause: z.boolean({error: 'must be true or false'}).prefault(false).describe('Wait for `gray promote` before going on'),
+  bake: duration({zero: true}).optional().describe('How long the step runs while gates are measured (default 5m; none on a pause step)'),
+  pause: z.boolean({error: 'must be true or false'}).prefault(false).describe('Wait for `gray promote` before going on: at once, or after its bake when it has one'),
   hosts: stepHosts.optional().describe('Stable hosts to convert before this step: N or "N%"'),
-}).transform(({weight, bake, pause, hosts}): Step => (hosts ? {weight, bakeMs: bake, pause, hosts} : {weight, bakeMs: bake, pause}))
+}).transform(({weight, bake, pause, hosts}): Step => {
+  // a pause step without a bake waits as soon as its weight is confirmed
+  const bakeMs = bake ?? (pause ? 0 : DEFAULT_BAKE_MS)
+  return hosts ? {weight, bakeMs, pause, hosts} : {weight, bakeMs, pause}
+})
 
 const DEFAULT_STEPS = [{weight: 1}, {weight: 10}, {weight: 50}, {weight: 100}]
 
@@ -289,6 +345,7 @@ const steps = z
 // ── metrics ─────────────────────────────────────────────────────────────────
 
 const SOURCE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
+const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype'])
 
 const source = z.discriminatedUnion('type', [
   strictObject({
@@ -322,7 +379,11 @@ const source = z.discriminatedUnion('type', [
 
 const metrics = z
   .record(
-    z.string().regex(SOURCE_NAME, {error: 'must be a source name of letters, digits, _ . -'}),
+    z
+      .string()
+      .regex(SOURCE_NAME, {error: 'must be a source name of letters, digits, _ . -'})
+      // a key that is a JavaScript object's own machinery would change what every lookup finds
+      .refine((name) => !RESERVED_NAMES.has(name), {error: 'must be a source name other than __proto__, constructor or prototype'}),
     source,
     {error: (issue) => (issue.code === 'invalid_type' ? 'must be a mapping of source names to sources' : undefined)},
   )
@@ -417,7 +478,9 @@ export const grayConfigSchema = strictObject({
   const gateway =
     input.gateway.type === 'nginx'
       ? {...input.gateway, variable: input.gateway.variable ?? `gray_${input.service.replace(/[^A-Za-z0-9_]/g, '_')}_upstream`}
-      : input.gateway
+      : input.gateway.type === 'haproxy'
+        ? haproxyDefaults(input.gateway, input.service)
+        : input.gateway
   return {
     service: input.service,
     state: input.state,

@@ -53,7 +53,8 @@ function placeholderProblems(config: Config, found: Found): string[] {
     if (unknown.length === 0) return
     const vars = found(path, template)
     const shown = vars.startsWith('a value from') ? `an unknown placeholder in ${vars}` : unknown.map((name) => `{${name}}`).join(', ')
-    problems.push(problem(path, `may use only the placeholders ${allowed.map((name) => `{${name}}`).join(' ')}`, shown))
+    const expected = allowed.length === 0 ? 'must not use placeholders: gray fills none here' : `may use only the placeholders ${allowed.map((name) => `{${name}}`).join(' ')}`
+    problems.push(problem(path, expected, shown))
   }
   config.deploy.command.forEach((arg, i) => check(['deploy', 'command', i], arg, DEPLOY_PLACEHOLDERS))
   check(['deploy', 'health', 'url'], config.deploy.health?.url, DEPLOY_PLACEHOLDERS)
@@ -64,6 +65,18 @@ function placeholderProblems(config: Config, found: Found): string[] {
     for (const key of ['errors', 'total', 'query', 'release'] as const) check(['gates', 'checks', i, key], gate[key], QUERY_PLACEHOLDERS)
   })
   for (const stage of HOOK_STAGES) config.hooks?.[stage]?.forEach((arg, i) => check(['hooks', stage, i], arg, HOOK_PLACEHOLDERS))
+  // where gray fills nothing (or only {service}), a placeholder would be sent as it stands, or fail mid-run
+  const gateway = config.gateway
+  if (gateway.type === 'http') check(['gateway', 'url'], gateway.url, ['service'])
+  if (gateway.type === 'apisix') check(['gateway', 'url'], gateway.url, [])
+  if (gateway.type === 'nginx') {
+    gateway.test.forEach((arg, i) => check(['gateway', 'test', i], arg, []))
+    gateway.reload.forEach((arg, i) => check(['gateway', 'reload', i], arg, []))
+  }
+  for (const [name, source] of Object.entries(config.metrics)) {
+    if (source.type === 'prometheus' || source.type === 'sentry') check(['metrics', name, 'url'], source.url, [])
+  }
+  config.notify.forEach((n, i) => check(['notify', i, 'webhook'], n.webhook, []))
   return problems
 }
 
@@ -94,7 +107,8 @@ function checkProblems(config: Config, found: Found): string[] {
     if (earlier !== undefined) problems.push(problem(at('name'), `must be unique (gates.checks[${earlier}] has it too)`, found(at('name'), gate.name)))
     names.set(gate.name, i)
 
-    const source = config.metrics[gate.source]
+    // own keys only: `source: constructor` must not find Object's constructor
+    const source = Object.hasOwn(config.metrics, gate.source) ? config.metrics[gate.source] : undefined
     if (!source) {
       const known = sources.length > 0 ? `one of the sources under metrics: ${sources.join(', ')}` : 'a source under metrics (there are none)'
       problems.push(problem(at('source'), `must be ${known}`, found(at('source'), gate.source)))
@@ -123,7 +137,18 @@ export function ruleSupportErrors(config: Pick<GrayConfig, 'gateway' | 'traffic'
       problems.push(problem(['traffic', 'rules', i], `must be a rule ${gateway} can express (${capabilities.rules.join(', ') || 'none'})`, describeRule(rule)))
     }
   })
+  const names = capabilities.headerName
+  if (names) {
+    config.traffic.rules.forEach((rule, i) => {
+      if (rule.kind !== 'cidr' && rule.field.source === 'header' && !names.pattern.test(rule.field.name)) {
+        problems.push(problem(['traffic', 'rules', i, 'header'], `must be ${names.expected}`, JSON.stringify(rule.field.name)))
+      }
+    })
+  }
   const sticky = config.traffic.sticky
+  if (sticky.kind === 'header' && names && !names.pattern.test(sticky.name)) {
+    problems.push(problem(['traffic', 'sticky'], `must name ${names.expected}`, JSON.stringify(`header:${sticky.name}`)))
+  }
   if (!capabilities.sticky.includes(sticky.kind)) {
     problems.push(problem(['traffic', 'sticky'], `must be a key ${gateway} can split on (${capabilities.sticky.join(', ') || 'none'})`, stickyText(sticky)))
   }

@@ -27,6 +27,13 @@ export function parseDuration(text: string): number | undefined {
   return Number.isFinite(value) ? value : undefined
 }
 
+/**
+ * The longest duration gray.yaml may hold: a week. Every duration ends up in
+ * a timer, and Node's timers overflow past 2^31-1 ms (24.8 days) into a 1 ms
+ * spin; no bake, interval, window or timeout of a release needs more.
+ */
+export const MAX_DURATION_MS = 7 * 24 * 60 * 60_000
+
 /** A duration written with its unit, in milliseconds. */
 export function duration(options: {zero?: boolean} = {}) {
   const expected = options.zero
@@ -35,7 +42,8 @@ export function duration(options: {zero?: boolean} = {}) {
   return z
     .string({error: expected})
     .regex(DURATION, {error: expected, abort: true})
-    .refine((text) => options.zero === true || (parseDuration(text) ?? 0) > 0, {error: expected})
+    .refine((text) => options.zero === true || (parseDuration(text) ?? 0) > 0, {error: expected, abort: true})
+    .refine((text) => (parseDuration(text) ?? Infinity) <= MAX_DURATION_MS, {error: 'must be a duration of at most 7d (a week)'})
     .transform((text) => parseDuration(text) as number)
 }
 
@@ -46,17 +54,33 @@ export function wholeNumber(min: number, what = `a whole number of at least ${mi
     .min(min, {error: `must be ${what}`})
 }
 
+/** controls but line feed and tab (multi-line queries), and bidi controls: refused in every text of gray.yaml */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const TEXT_CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u200E\u200F\u202A-\u202E\u2066-\u2069]/
+
 export function text(what = 'a non-empty string') {
-  return z.string({error: `must be ${what}`}).min(1, {error: `must be ${what}`})
+  return z
+    .string({error: `must be ${what}`})
+    .min(1, {error: `must be ${what}`})
+    .refine((value) => !TEXT_CONTROL.test(value), {error: `must be ${what} without control characters (escapes, NUL, bidi overrides)`})
 }
 
-/** C0 and C1 control characters: a name holding one could rewrite the terminal it is printed on */
+/** a string of gray.yaml that is not a name: no control characters but line feed and tab */
+export function plainString(what: string) {
+  return z.string({error: `must be ${what}`}).refine((value) => !TEXT_CONTROL.test(value), {error: `must be ${what} without control characters (escapes, NUL, bidi overrides)`})
+}
+
+/**
+ * C0 and C1 control characters, and the bidi controls (U+200E/F, U+202A–U+202E,
+ * U+2066–U+2069): a name holding one could rewrite the terminal it is printed
+ * on, or show another name than the one it is (a host "web-1\u202E" read backwards)
+ */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const NO_CONTROL = /^[^\u0000-\u001F\u007F-\u009F]+$/
+const NO_CONTROL = /^[^\u0000-\u001F\u007F-\u009F\u200E\u200F\u202A-\u202E\u2066-\u2069]+$/
 
 /** a name people read in status and logs: non-empty, no control characters */
 export function label(what: string) {
-  return text(what).regex(NO_CONTROL, {error: `must be ${what} without control characters (line breaks, tabs, escapes)`})
+  return z.string({error: `must be ${what}`}).min(1, {error: `must be ${what}`}).regex(NO_CONTROL, {error: `must be ${what} without control characters (line breaks, tabs, escapes, bidi overrides)`})
 }
 
 /** an HTTP field value (RFC 9110 §5.5) gray sets on requests: no line breaks, so it can never start another header */
@@ -116,7 +140,13 @@ const ARGV_EXPECTED = 'must be an argv list like [ssh, "{host.name}", "deploy {v
 /** A command as argv; a single string is refused because gray never runs a shell. */
 export function argv() {
   return z
-    .array(z.string({error: 'must be a string (quote numbers)'}).min(1, {error: 'must be a non-empty string'}), {
+    .array(
+      z
+        .string({error: 'must be a string (quote numbers)'})
+        .min(1, {error: 'must be a non-empty string'})
+        // no program can take a NUL byte in an argument: refused here, not when the run has begun
+        .refine((arg) => !arg.includes('\u0000'), {error: 'must not hold a NUL byte (no program can receive one in an argument)'}),
+      {
       error: (issue) =>
         typeof issue.input === 'string'
           ? `${ARGV_EXPECTED}; gray never runs a shell, so write the command as an argv array`

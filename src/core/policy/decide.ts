@@ -5,6 +5,7 @@ import ipaddr from 'ipaddr.js'
 import type {Field, Rule, StickyKey} from '../config/model.js'
 import type {Cohort, Policy} from '../ports.js'
 import {bucketOf, FULL_WEIGHT_BP, grayThreshold, inGray} from './hash.js'
+import type {Split} from './split.js'
 
 export interface RequestView {
   /** header names lower-cased */
@@ -26,17 +27,19 @@ export interface Decision {
   reason: DecisionReason
 }
 
-export function decide(policy: Policy, req: RequestView): Decision {
+/** `split`: the gateway's hash (split.ts); nginx's split_clients unless given. */
+export function decide(policy: Policy, req: RequestView, split?: Split): Decision {
   if (policy.mode === 'plain') return {target: 'stable', reason: {kind: 'plain'}}
   const index = policy.rules.findIndex((rule) => ruleMatches(rule, req))
   if (index >= 0) return {target: 'gray', reason: {kind: 'rule', index, rule: policy.rules[index] as Rule}}
   const key = stickyKeyOf(policy.sticky, req)
   // at 100% everything goes to gray; below, a request without its key is never sent to gray by the split
   if (!key && policy.weightBp < FULL_WEIGHT_BP) return {target: 'stable', reason: {kind: 'no-key', sticky: policy.sticky}}
-  const gray = policy.weightBp >= FULL_WEIGHT_BP || inGray(key ?? '', policy.weightBp)
+  const gray = policy.weightBp >= FULL_WEIGHT_BP || (split ? split.inGray(key ?? '', policy.weightBp) : inGray(key ?? '', policy.weightBp))
+  const bucket = split ? split.bucketOf(key ?? '') : bucketOf(key ?? '')
   return {
     target: gray ? 'gray' : 'stable',
-    reason: {kind: 'weight', key: key ?? '', bucket: bucketOf(key ?? ''), weightBp: policy.weightBp, threshold: grayThreshold(policy.weightBp), inGray: gray},
+    reason: {kind: 'weight', key: key ?? '', bucket, weightBp: policy.weightBp, threshold: grayThreshold(policy.weightBp), inGray: gray},
   }
 }
 

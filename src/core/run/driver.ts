@@ -28,6 +28,7 @@ import {actorName} from '../ports.js'
 import type {DeployLogs} from './deploy-logs.js'
 import type {DeployPurpose, EventData, EventType, PublishPurpose} from './events.js'
 import {failureBudget, hookDone, nextAction, type Action} from './next.js'
+import {errorLines} from './output-lines.js'
 import {plainPolicy, splitPolicy, toBasisPoints} from './policy.js'
 import {advance, grayUpstream, hostsToRevert, replay, stableUpstream, type HostState, type RunState} from './state.js'
 
@@ -320,11 +321,11 @@ export class RunDriver {
   private async deployHosts(hosts: HostState[], version: string, purpose: DeployPurpose, step?: number): Promise<void> {
     const limit = pLimit(Math.max(1, this.config.deploy.concurrency))
     const signal = purpose === 'revert' ? undefined : this.phase.signal
-    const failed: Array<{host: HostState; error: string; log?: string}> = []
+    const failed: Array<{host: HostState; error: string; log?: string; outputTail?: string[]}> = []
     await Promise.all(
       hosts.map((host) =>
         limit(async () => {
-          let last: {error: string; log?: string} | undefined
+          let last: {error: string; log?: string; outputTail?: string[]} | undefined
           for (let attempt = 1; attempt <= 1 + this.config.deploy.retries; attempt++) {
             if (attempt > 1) await this.deps.clock.sleep(this.backoff(attempt - 1), signal)
             if (signal?.aborted) return
@@ -344,11 +345,13 @@ export class RunDriver {
         return
       }
     }
-    const first = failed[0] as {host: HostState; error: string; log?: string}
+    const first = failed[0] as {host: HostState; error: string; log?: string; outputTail?: string[]}
     const more = failed.length > 1 ? ` (and ${failed.length - 1} more: ${failed.slice(1).map((f) => f.host.name).join(', ')})` : ''
-    const log = first.log ? `; full output in ${first.log}` : ''
+    const said = errorLines(first.outputTail ?? [])
+    const output = said.length > 0 ? `; it said: ${said.map((l) => `"${l}"`).join(' / ')}` : ''
+    const log = first.log ? ` (full output in ${first.log})` : ''
     await this.record('run.paused', {
-      reason: `deploy of ${version} failed on ${first.host.name}: ${first.error}${more}${log}; see \`gray status\`, then \`gray resume\` to retry or \`gray rollback\``,
+      reason: `deploy of ${version} failed on ${first.host.name}: ${first.error}${more}${output}${log}; fix the deploy, then \`gray resume\` retries it, or \`gray rollback\``,
       cause: 'deploy',
     })
   }
@@ -361,7 +364,7 @@ export class RunDriver {
     attempt: number,
     step: number | undefined,
     signal?: AbortSignal,
-  ): Promise<{error: string; log?: string} | undefined> {
+  ): Promise<{error: string; log?: string; outputTail?: string[]} | undefined> {
     await this.record('host.deploy.started', {host: host.address, name: host.name, version, purpose, attempt, step})
     const count = this.state().hosts.find((h) => h.address === host.address)?.attempts ?? attempt
     const log = this.deps.deployLogs?.open({name: host.name, address: host.address}, count)
@@ -383,16 +386,17 @@ export class RunDriver {
       const message = errorMessage(error)
       log?.write(`# gray: ${message}`)
       await log?.close()
+      const outputTail = error instanceof DeployError ? error.outputTail : []
       await this.record('host.deploy.failed', {
         host: host.address,
         version,
         error: message,
-        outputTail: error instanceof DeployError ? error.outputTail : [],
+        outputTail,
         attempt,
         cancelled: signal?.aborted || undefined,
         log: log?.where,
       })
-      return {error: message, log: log?.where}
+      return {error: message, log: log?.where, outputTail}
     }
   }
 
@@ -479,7 +483,7 @@ export class RunDriver {
       gates.checks.map(async (declared) => {
         const check = stableServes || !declared.baseline ? declared : {...declared, baseline: undefined}
         const windowMs = Math.max(1, Math.min(check.windowMs, at - bakeStart))
-        const source = this.deps.sources[check.source]
+        const source = Object.hasOwn(this.deps.sources, check.source) ? this.deps.sources[check.source] : undefined
         const base = {check, service: s.service, previousVersion: s.previousVersion ?? undefined, windowMs, at, signal}
         let judgement: Judgement
         let gray: Measurement | undefined
@@ -551,7 +555,7 @@ export class RunDriver {
     if (toRevert.length > 0) {
       if (!s.previousVersion) {
         await this.record('rollback.warning', {
-          message: `no previous version is known, so ${toRevert.map((h) => h.name).join(', ')} keep what they run; pass --previous-version to revert them`,
+          message: `no previous version is known (no earlier run recorded one, and the run began without --previous-version), so ${toRevert.map((h) => h.name).join(', ')} keep running ${s.version}: deploy the version they ran before to them by hand`,
         })
         notReverted.push(...toRevert.map((h) => h.address))
       } else {

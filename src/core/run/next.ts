@@ -106,6 +106,8 @@ export function nextAction(s: RunState, config: GrayConfig): Action {
   if (afterTraffic) return afterTraffic
 
   if (s.promote && !s.stepPassed) return {kind: 'pass-by-promote'}
+  // a pause step with no bake waits as soon as its weight is confirmed; with one, after it
+  if (step.pause && step.bakeMs === 0 && !s.promote) return {kind: 'wait'}
   if (!s.stepPassed) return {kind: 'bake'}
   if (step.pause && !s.promote) return {kind: 'wait'}
 

@@ -3,6 +3,7 @@
 // user writes before nginx's first start: nginx starts on it, sends users to
 // every host, and gray reads back what it serves.
 import {execFileSync} from 'node:child_process'
+import {execa} from 'execa'
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -18,11 +19,12 @@ describe.skipIf(nginxBinary() === null)("the plan's plain policy bootstraps ngin
   let nginx: NginxInstance
   let plan: {completion: {native: string; policy: {revision: string; mode: string}}}
   let client: Client
+  let dir: string
 
   beforeAll(async () => {
     servers = [await cohortServer('stable', 'web-1'), await cohortServer('gray', 'web-9')]
     const [stable, gray] = servers.map((s) => s.host) as [{name: string; address: string}, {name: string; address: string}]
-    const dir = mkdtempSync(path.join(tmpdir(), 'gray-bootstrap-'))
+    dir = mkdtempSync(path.join(tmpdir(), 'gray-bootstrap-'))
     nginx = await startNginx({
       includeName: `${SERVICE}.conf`,
       // the include does not exist yet: ask gray for it, as a user would
@@ -63,4 +65,37 @@ describe.skipIf(nginxBinary() === null)("the plan's plain policy bootstraps ngin
     const served = await gateway.readBack()
     expect(served?.revision).toBe(plan.completion.policy.revision)
   })
+
+  // last: it stops nginx
+  test('validate --connect says ok while nginx serves the include, and FAIL (exit 1) once nginx has stopped', async () => {
+    const validate = () => execa(process.execPath, [BIN, 'validate', '--connect'], {cwd: dir, reject: false, env: {CI: '1', NO_COLOR: '1'}})
+    const ok = await validate()
+    expect(ok.exitCode, String(ok.stderr)).toBe(0)
+    expect(String(ok.stdout)).toMatch(new RegExp(`ok {3}nginx gateway: serves revision ${plan.completion.policy.revision}`))
+    for (const s of servers) expect(String(ok.stdout)).toContain(`ok   host ${s.host.name} (${s.host.address}): accepts connections`)
+    const master = await nginx.pid()
+    process.kill(master, 'SIGTERM')
+    await until(() => !exists(master))
+    const down = await validate()
+    expect(down.exitCode).toBe(1)
+    expect(String(down.stdout)).toMatch(/FAIL nginx gateway: nginx is not serving gray's policy for .*nothing answers on .*check that nginx runs/)
+    expect(String(down.stdout)).not.toContain('reachable')
+  })
 })
+
+function exists(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function until(test: () => boolean): Promise<void> {
+  const end = Date.now() + 30_000
+  while (!test()) {
+    if (Date.now() > end) throw new Error('nginx did not stop')
+    await new Promise((done) => setTimeout(done, 100))
+  }
+}

@@ -23,7 +23,7 @@ describe('editor JSON Schema', () => {
     }
     expect(schema.required).toEqual(['service', 'hosts', 'deploy', 'gateway'])
     expect(schema.additionalProperties).toBe(false)
-    expect(schema.properties.gateway?.oneOf).toHaveLength(4)
+    expect(schema.properties.gateway?.oneOf).toHaveLength(7)
     const deploy = schema.properties.deploy?.properties ?? {}
     expect(deploy.timeout).toMatchObject({type: 'string', default: '5m'})
     expect(deploy.timeoutMs).toBeUndefined()

@@ -75,7 +75,7 @@ describe('loadConfig', () => {
       steps: [
         {weight: 1, bakeMs: 5 * MINUTE, pause: false},
         {weight: 10, bakeMs: 10 * MINUTE, pause: false},
-        {weight: 50, bakeMs: 5 * MINUTE, pause: true},
+        {weight: 50, bakeMs: 0, pause: true}, // a pause step without a bake waits at once
         {weight: 100, bakeMs: 10 * MINUTE, pause: false},
       ],
       metrics: {

@@ -26,6 +26,18 @@ describe('durations', () => {
   })
 })
 
+describe('steps', () => {
+  it('a step bakes 5m by default; a pause step without a bake bakes nothing (it waits at once), with one it keeps it', () => {
+    const steps = parse({steps: [{weight: 5}, {weight: 50, pause: true}, {weight: 60, pause: true, bake: '2m'}, {weight: 100, bake: '0s'}]}).steps
+    expect(steps.map((s) => [s.bakeMs, s.pause])).toEqual([
+      [300_000, false],
+      [0, true],
+      [120_000, true],
+      [0, false],
+    ])
+  })
+})
+
 describe('hosts', () => {
   it('takes host:port, {name, address} and bracketed IPv6', () => {
     const config = parse({hosts: {stable: ['web-1.example:80', {name: 'web-2', address: '10.0.0.22:8080'}], gray: ['[2001:db8::1]:8080']}})
@@ -107,7 +119,7 @@ describe('steps', () => {
     expect(config.steps).toEqual([
       {weight: 0.25, bakeMs: 60_000, pause: false},
       {weight: 12.5, bakeMs: 300_000, pause: false, hosts: {percent: 50}},
-      {weight: 50, bakeMs: 300_000, pause: true, hosts: {count: 2}},
+      {weight: 50, bakeMs: 0, pause: true, hosts: {count: 2}},
       {weight: 100, bakeMs: 300_000, pause: false},
     ])
   })
@@ -130,20 +142,20 @@ describe('steps', () => {
 
 describe('gateway, deploy, metrics, gates', () => {
   it('parses apisix and http gateways', () => {
-    expect(parse({gateway: {type: 'apisix', url: 'http://127.0.0.1:9180', routeId: 7, key: 'k'}}).gateway).toEqual({
+    expect(parse({gateway: {type: 'apisix', url: 'http://127.0.0.1:9180', routeId: 7, key: 'k-123456'}}).gateway).toEqual({
       type: 'apisix',
       url: 'http://127.0.0.1:9180',
       routeId: '7',
-      key: 'k',
+      key: 'k-123456',
     })
     expect(parse({gateway: {type: 'http', url: 'https://gw.example/api'}}).gateway).toEqual({type: 'http', url: 'https://gw.example/api'})
   })
 
   it('names the known gateway keys and types', () => {
     expect(problemsOf({gateway: {type: 'nginx', include: '/x', listen: '1'}})[0]).toBe(
-      'gateway.listen: must be a known key: type, include, variable, test, reload, got an unknown key',
+      'gateway.listen: must be a known key: type, include, variable, test, reload, instances, got an unknown key',
     )
-    expect(problemsOf({gateway: {include: '/x'}})[0]).toBe('gateway.type: must be one of sandbox, nginx, apisix, http, got nothing')
+    expect(problemsOf({gateway: {include: '/x'}})[0]).toBe('gateway.type: must be one of sandbox, nginx, apisix, http, haproxy, bfe, shenyu, got nothing')
     expect(problemsOf({gateway: {type: 'nginx', include: '/x', variable: '$up'}})[0]).toBe(
       'gateway.variable: must be an nginx variable name without $, got "$up"',
     )

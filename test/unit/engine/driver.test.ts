@@ -173,6 +173,42 @@ describe('run engine: people steering the run', () => {
     expect(h.journal.ofType('step.started').map((e) => e.data.index)).toEqual([0, 1, 2, 3])
   })
 
+  it('a pause step with no bake waits as soon as its weight is confirmed, measuring nothing at it first', async () => {
+    const h = harness()
+    h.config.steps[2] = {weight: 50, bakeMs: 0, pause: true}
+    const first = await h.start()
+    expect(first.exitCode).toBe(4)
+    expect(first.state.status).toBe('waiting')
+    const confirmed = h.journal.ofType('gateway.publish.confirmed').find((e) => e.data.purpose === 'step' && e.data.step === 2)!
+    const waiting = h.journal.ofType('step.waiting')
+    expect(waiting.map((e) => e.data.index)).toEqual([2])
+    // the very next decision after the confirmation is the wait: no bake, no measurement, no time passed
+    expect(h.journal.list.filter((e) => e.seq > confirmed.seq && e.seq < waiting[0]!.seq).map((e) => e.type)).toEqual([])
+    expect(waiting[0]!.at).toBe(confirmed.at)
+    expect(h.journal.ofType('gate.measured').filter((e) => e.data.step === 2)).toHaveLength(0)
+    expect(h.journal.ofType('step.passed').map((e) => e.data.index)).toEqual([0, 1])
+    // promote lets it go on: the step passes by promote, then the last step bakes as usual
+    h.inbox.post('promote')
+    const second = await h.resume()
+    expect(second.state.status).toBe('completed')
+    expect(h.journal.ofType('step.passed').map((e) => [e.data.index, e.data.by])).toEqual([[0, 'gates'], [1, 'gates'], [2, 'promote'], [3, 'gates']])
+  })
+
+  it('a pause step with a bake bakes it in full (gates passing), then waits', async () => {
+    const h = harness()
+    h.config.steps[2] = {weight: 50, bakeMs: 120_000, pause: true}
+    const first = await h.start()
+    expect(first.exitCode).toBe(4)
+    expect(first.state.status).toBe('waiting')
+    const confirmed = h.journal.ofType('gateway.publish.confirmed').find((e) => e.data.purpose === 'step' && e.data.step === 2)!
+    const passed = h.journal.ofType('step.passed').find((e) => e.data.index === 2)!
+    const waiting = h.journal.ofType('step.waiting')[0]!
+    expect(passed.data.by).toBe('gates')
+    expect(Date.parse(passed.at) - Date.parse(confirmed.at)).toBeGreaterThanOrEqual(120_000)
+    expect(waiting.seq).toBeGreaterThan(passed.seq)
+    expect(h.journal.ofType('gate.measured').filter((e) => e.data.step === 2 && e.data.verdict === 'pass').length).toBeGreaterThanOrEqual(3)
+  })
+
   it('a promote that arrives during a bake lets the step go on at once', async () => {
     const h = harness()
     h.clock.at(60_000, () => h.inbox.post('promote'))

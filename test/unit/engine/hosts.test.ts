@@ -73,12 +73,14 @@ class MemoryLogs implements DeployLogs {
 class ChattyDeployer extends FakeDeployer {
   lines = 50
   failing = new Set<string>()
+  /** the output's last lines when failing; default: its last 20 lines */
+  tail?: string[]
   override async deploy(req: DeployRequest): Promise<DeployResult> {
     const all = Array.from({length: this.lines}, (_, i) => `${req.host.name} line ${i + 1}`)
     for (const line of all) req.onOutput?.(line)
     if (this.failing.has(req.host.address)) {
       this.calls.push({host: req.host.address, version: req.version})
-      throw new DeployError(`deploy of ${req.version} to ${req.host.name} failed with exit code 2`, req.host.name, all.slice(-20))
+      throw new DeployError(`deploy of ${req.version} to ${req.host.name} failed with exit code 2`, req.host.name, this.tail ?? all.slice(-20))
     }
     return super.deploy(req)
   }
@@ -181,6 +183,24 @@ describe('hosts: conversions and completion in batches', () => {
 })
 
 describe('hosts: failures', () => {
+  it('the pause reason quotes the error lines of the deploy output, escaped and with secrets masked', async () => {
+    const secret = 'hunter2-deploy-token'
+    process.env.GRAY_TEST_DEPLOY_TOKEN = secret
+    try {
+      const h = setup({}, {retries: 0})
+      const deployer = new ChattyDeployer(h.clock, [...h.config.hosts.gray, ...h.config.hosts.stable])
+      deployer.failing.add('10.0.0.11:8080')
+      deployer.tail = ['Pulling image', `\x1b[31mERROR: auth ${secret} refused\x1b[0m`, 'rsync: write failed: No space left on device', 'cleaning up']
+      const out = await start(h, {deployer})
+      expect(out.exitCode).toBe(4)
+      expect(out.state.reason).toContain('it said: "\\x1b[31mERROR: auth *** refused\\x1b[0m" / "rsync: write failed: No space left on device"; fix the deploy')
+      expect(out.state.reason).not.toContain(secret)
+      expect(out.state.reason).not.toContain('\x1b')
+    } finally {
+      delete process.env.GRAY_TEST_DEPLOY_TOKEN
+    }
+  })
+
   it('retries deploy.retries times, then holds naming the host, its error and where its full output is', async () => {
     const h = setup({}, {retries: 3})
     const deployer = new ChattyDeployer(h.clock, [...h.config.hosts.gray, ...h.config.hosts.stable])
@@ -188,7 +208,10 @@ describe('hosts: failures', () => {
     const logs = new MemoryLogs()
     const out = await start(h, {deployer, deployLogs: logs})
     expect(out.exitCode).toBe(4)
-    expect(out.state.reason).toMatch(/^deploy of v2 failed on g1: deploy of v2 to g1 failed with exit code 2; full output in logs\/g1-4\.log; see `gray status`/)
+    // its last line (no line reads as an error), where the rest is, and what to do: not "see gray status", which repeats this
+    expect(out.state.reason).toBe(
+      'deploy of v2 failed on g1: deploy of v2 to g1 failed with exit code 2; it said: "g1 line 50" (full output in logs/g1-4.log); fix the deploy, then `gray resume` retries it, or `gray rollback`',
+    )
     const failed = h.journal.ofType('host.deploy.failed')
     expect(failed.map((e) => e.data.attempt)).toEqual([1, 2, 3, 4])
     expect(failed[0]!.data.outputTail).toHaveLength(20)

@@ -53,10 +53,14 @@ describe('withRetry', () => {
 })
 
 describe('gatewayCapabilities', () => {
-  test('apisix splits per request and cannot tag; nginx and http express everything', () => {
+  test('apisix splits per request and cannot tag; nginx and http express everything (nginx: header names without "_")', () => {
     expect(gatewayCapabilities('apisix')).toMatchObject({stickySplit: false, tag: false})
     for (const type of ['nginx', 'http', 'sandbox'] as const) {
-      expect(gatewayCapabilities(type)).toEqual({rules: ['equals', 'in', 'prefix', 'range', 'cidr'], sticky: ['cookie', 'header', 'query', 'ip'], stickySplit: true, tag: true})
+      expect(gatewayCapabilities(type)).toMatchObject({rules: ['equals', 'in', 'prefix', 'range', 'cidr'], sticky: ['cookie', 'header', 'query', 'ip'], stickySplit: true, tag: true})
     }
+    expect(gatewayCapabilities('http').headerName).toBeUndefined()
+    const nginx = gatewayCapabilities('nginx').headerName!
+    expect(['X-Gray', 'x-uid-2'].map((n) => nginx.pattern.test(n))).toEqual([true, true])
+    expect(['X_Gray', 'X.Gray', 'X Gray'].map((n) => nginx.pattern.test(n))).toEqual([false, false, false])
   })
 })

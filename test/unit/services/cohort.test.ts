@@ -5,20 +5,21 @@ import {describe, expect, it} from 'vitest'
 
 import {configFromObject} from '../../../src/core/config/load.js'
 import {inGray} from '../../../src/core/policy/hash.js'
+import {xxh32} from '../../../src/core/policy/xxh32.js'
 import {runStarted} from '../../../src/core/run/begin.js'
 import {cohortOf} from '../../../src/services/cohort.js'
 import {contextOf} from '../../../src/services/context.js'
 import {JournalFile} from '../../../src/state/journal.js'
 import {testActor} from '../../support/fakes.js'
 
-function ctx() {
+function ctx(gateway: Record<string, unknown> = {type: 'sandbox'}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'gray-cohort-'))
   const config = configFromObject(
     {
       service: 'shop',
       hosts: {stable: ['127.0.0.1:9'], gray: ['127.0.0.1:10']},
       deploy: {command: ['true']},
-      gateway: {type: 'sandbox'},
+      gateway,
       traffic: {sticky: 'cookie:uid', rules: [{header: 'X-Gray', equals: '1'}, {ip: ['10.9.0.0/16']}]},
     },
     path.join(dir, 'gray.yaml'),
@@ -27,6 +28,20 @@ function ctx() {
 }
 
 describe('gray cohort', () => {
+  it("behind HAProxy answers with HAProxy's own buckets, xxh32(key) mod 10000", async () => {
+    const c = ctx({type: 'haproxy', fragment: '/etc/haproxy/gray/shop.cfg'})
+    for (const uid of ['u0', 'u4', 'u42', 'alice']) {
+      const answer = await cohortOf(c, [`uid=${uid}`])
+      const bucket = xxh32(Buffer.from(uid)) % 10_000
+      expect(answer.bucket).toBe(bucket)
+      expect(answer.steps.map((s) => s.target)).toEqual([1, 10, 50, 100].map((w) => (bucket < w * 100 ? 'gray' : 'stable')))
+    }
+    // the two gateways place at least one of these users differently: the hash is the gateway's own
+    const nginx = ctx()
+    const differ = await Promise.all(['u0', 'u4', 'u42', 'alice'].map(async (uid) => (await cohortOf(nginx, [`uid=${uid}`])).bucket !== xxh32(Buffer.from(uid)) % 10_000))
+    expect(differ.some(Boolean)).toBe(true)
+  })
+
   it('answers per step with the same buckets as nginx split_clients, and never moves a user out of gray as the weight grows', async () => {
     const c = ctx()
     for (const uid of ['u1', 'u42', 'u999', 'alice']) {

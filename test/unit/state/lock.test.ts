@@ -1,4 +1,4 @@
-import {mkdtemp, readFile, rm, stat, utimes} from 'node:fs/promises'
+import {mkdtemp, readFile, rm, stat, utimes, writeFile} from 'node:fs/promises'
 import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
@@ -135,6 +135,75 @@ describe('acquireLock', () => {
     await hung.release()
     successor.assertHeld()
     expect(await readHolder(dir, {staleMs: STALE_MS})).toMatchObject({holder: {user: 'carol', epoch: successor.epoch}})
+  })
+})
+
+describe('acquireLock: a dead holder on this machine', () => {
+  // a staleness limit no test waits out, and no patience: only the immediate takeover can succeed
+  const NEVER_STALE = {staleMs: 600_000, waitForDeadMs: 0}
+
+  async function killed(dir: string): Promise<LockHolder> {
+    const holder = await holdInChild(dir)
+    holder.child.kill('SIGKILL')
+    await new Promise((done) => holder.child.once('exit', done))
+    return holder
+  }
+
+  it('is taken over at once when its pid is gone, though its heartbeat is fresh, with the next epoch', async () => {
+    const dir = serviceDir()
+    const holder = await killed(dir)
+    const recorded = JSON.parse(await readFile(join(dir, 'holder.json'), 'utf8'))
+    expect(recorded).toMatchObject({host: hostname(), pid: holder.pid, lockIno: (await stat(join(dir, 'driver.lock'))).ino})
+    expect(recorded.machine).toEqual(expect.any(String))
+
+    const lock = await acquire(dir, NEVER_STALE)
+    expect(lock.epoch).toBe(holder.epoch + 1)
+    expect(lock.takenOverFrom).toMatchObject({pid: holder.pid, epoch: holder.epoch})
+    lock.assertHeld()
+    expect(await readHolder(dir, {staleMs: 600_000})).toMatchObject({alive: true, holder: {pid: process.pid, epoch: lock.epoch}})
+    // the takeover mutex is gone once the new holder is recorded
+    await expect(stat(join(dir, 'driver.takeover'))).rejects.toMatchObject({code: 'ENOENT'})
+  })
+
+  it('is refused (exit 5) while its pid is alive, however fresh the successor', async () => {
+    const dir = serviceDir()
+    const holder = await holdInChild(dir)
+    const error = await acquire(dir, NEVER_STALE).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(LockedError)
+    expect((error as LockedError).exitCode).toBe(5)
+    expect(await holder.check()).toBe('held')
+  })
+
+  it('goes to exactly one of several successors racing for it', async () => {
+    const dir = serviceDir()
+    const holder = await killed(dir)
+    const results = await Promise.allSettled(
+      ['carol', 'dave', 'erin', 'frank'].map((user) => acquireLock(dir, {actor: {...actor, user}, staleMs: 600_000, waitForDeadMs: 3_000})),
+    )
+    const won = results.filter((r): r is PromiseFulfilledResult<Lock> => r.status === 'fulfilled')
+    locks.push(...won.map((r) => r.value))
+    expect(won).toHaveLength(1)
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(LockedError)
+    expect(won[0]!.value.epoch).toBe(holder.epoch + 1)
+    won[0]!.value.assertHeld()
+  })
+
+  it('a holder of another host, or of another boot of this host, waits for the staleness limit', async () => {
+    for (const elsewhere of [{host: 'build-7.example'}, {machine: 'another-boot/pid:[1]'}]) {
+      const dir = serviceDir()
+      const holder = await killed(dir)
+      const file = join(dir, 'holder.json')
+      await writeFile(file, JSON.stringify({...JSON.parse(await readFile(file, 'utf8')), ...elsewhere}))
+      // its pid means nothing here: while the heartbeat is fresh it counts as alive
+      expect(await readHolder(dir, {staleMs: 600_000})).toMatchObject({alive: true})
+      await expect(acquire(dir, NEVER_STALE)).rejects.toBeInstanceOf(LockedError)
+      // once the heartbeat is older than the limit, it is taken over
+      const past = new Date(Date.now() - 60_000)
+      await utimes(join(dir, 'driver.lock'), past, past)
+      const lock = await acquire(dir, {staleMs: 30_000, waitForDeadMs: 0})
+      expect(lock.takenOverFrom).toMatchObject({pid: holder.pid, ...elsewhere})
+      expect(lock.epoch).toBe(holder.epoch + 1)
+    }
   })
 })
 

@@ -9,6 +9,8 @@ import type {AppliedPolicy, Gateway, GatewayCapabilities, Policy} from '../../..
 import {gatewayCapabilities} from '../capabilities.js'
 import {assertPublishesFor, permanentStatus, withRetry, type RetryOptions} from '../retry.js'
 import {appliedFrom, labelsOf, trafficSplitOf} from './traffic-split.js'
+import {bounded, sizeLimits, tooLarge} from '../../http-limits.js'
+import {registerSecrets} from '../../../core/redact.js'
 import {httpsAgent} from '../../tls.js'
 import {certificateProblem} from '../../tls.js'
 
@@ -116,6 +118,7 @@ export class ApisixGateway implements Gateway {
       if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
         throw new GatewayError(`The APISIX Admin API at ${this.config.url} did not answer within ${this.timings.requestTimeoutMs / 1000} s.`)
       }
+      if (code === 'ERR_ANSWER_TOO_LARGE') throw new GatewayError(`The APISIX Admin API at ${this.config.url} sent ${tooLarge()}.`)
       throw new GatewayError(`The APISIX Admin API at ${this.config.url} could not be reached: ${certificateProblem(code) ?? `${code ?? 'network error'}; check gateway.url`}.`)
     }
   }
@@ -132,15 +135,17 @@ export class ApisixGateway implements Gateway {
 
   private axios(): Promise<AxiosInstance> {
     const key = this.config.key ?? process.env[KEY_ENV]
+    if (key) registerSecrets([key])
     this.client ??= import('axios').then(({default: axios}) =>
-      axios.create({
+      bounded(axios.create({
         baseURL: this.config.url.replace(/\/+$/, ''),
         timeout: this.timings.requestTimeoutMs,
+        ...sizeLimits(),
         validateStatus: () => true,
         proxy: false,
         httpsAgent: httpsAgent(),
         headers: {'content-type': 'application/json', ...(key ? {'X-API-KEY': key} : {})},
-      }),
+      }), this.timings.requestTimeoutMs),
     )
     return this.client
   }

@@ -9,6 +9,7 @@ import type {AppliedPolicy, Gateway, GatewayCapabilities, Policy} from '../../..
 import {fillTemplate} from '../../../core/template.js'
 import {gatewayCapabilities} from '../capabilities.js'
 import {assertPublishesFor, DEFAULT_RETRY, pause, permanentStatus, withRetry, type RetryOptions} from '../retry.js'
+import {bounded, sizeLimits, tooLarge} from '../../http-limits.js'
 import {httpsAgent} from '../../tls.js'
 import {certificateProblem} from '../../tls.js'
 
@@ -112,13 +113,15 @@ export class HttpGateway implements Gateway {
       return new GatewayError(`The control plane at ${this.shownUrl} did not answer within ${this.timings.requestTimeoutMs / 1000} s.`)
     }
     if (code === 'ERR_CANCELED') return new GatewayError(`The request to the control plane at ${this.shownUrl} was cancelled.`)
+    if (code === 'ERR_ANSWER_TOO_LARGE') return new GatewayError(`The control plane at ${this.shownUrl} sent ${tooLarge()}.`)
     return new GatewayError(`The control plane at ${this.shownUrl} could not be reached: ${certificateProblem(code) ?? `${code ?? 'network error'}; check gateway.url`}.`)
   }
 
   private axios(): Promise<AxiosInstance> {
     this.client ??= import('axios').then(({default: axios}) =>
-      axios.create({
+      bounded(axios.create({
         timeout: this.timings.requestTimeoutMs,
+        ...sizeLimits(),
         validateStatus: () => true,
         proxy: false,
         httpsAgent: httpsAgent(),
@@ -127,7 +130,7 @@ export class HttpGateway implements Gateway {
           'content-type': 'application/json',
           ...(this.config.token ? {authorization: `Bearer ${this.config.token}`} : {}),
         },
-      }),
+      }), this.timings.requestTimeoutMs),
     )
     return this.client
   }

@@ -2,6 +2,7 @@
 // it atomically, checks it with the `test` command (putting the previous file
 // back when nginx rejects it), reloads, and waits until nginx itself answers
 // with the new revision on the status socket the file declares.
+import {constants} from 'node:fs'
 import {basename, dirname, join, resolve} from 'node:path'
 import type {NginxGatewayConfig} from '../../../core/config/model.js'
 import {ConfigError, errorMessage, GatewayError} from '../../../core/errors.js'
@@ -89,6 +90,25 @@ export class NginxGateway implements Gateway {
       throw new GatewayError(`nginx did not reload for revision ${policy.revision} of the ${this.service} policy (${reload.said}); check that nginx is running.`)
     }
     return this.awaitServed(policy.revision, signal)
+  }
+
+  /**
+   * What a first publish needs: the include's directory (writable), the include itself
+   * (nginx will not load a file that does not exist), and nginx answering for it.
+   */
+  async check(signal?: AbortSignal): Promise<void> {
+    const include = resolve(this.config.include)
+    const dir = dirname(include)
+    const setup = 'see "Setup notes" in docs/gateways.md: write the plain policy there, include it inside http {} and reload nginx'
+    const {access, stat} = await import('node:fs/promises')
+    const isDir = await stat(dir).then((s) => s.isDirectory(), () => false)
+    if (!isDir) throw new ConfigError(`gateway.include: the directory ${dir} does not exist, so nginx cannot be loading ${include}`, `create it; then ${setup}`)
+    const writable = await access(dir, constants.W_OK).then(() => true, () => false)
+    if (!writable) throw new ConfigError(`gateway.include: gray may not write to ${dir}, so it cannot publish ${include}`, 'run gray as a user that may write there, or choose another directory')
+    if ((await this.io(() => readInclude(include), 'read')) === null) {
+      throw new ConfigError(`gateway.include: ${include} does not exist, so nginx is not serving gray's policy for ${this.service}`, setup)
+    }
+    await this.readBack(signal)
   }
 
   async readBack(signal?: AbortSignal): Promise<AppliedPolicy | null> {

@@ -7,6 +7,7 @@ import {fromDocument, toDocument} from '../../../core/policy/document.js'
 import type {AppliedPolicy, Gateway, GatewayCapabilities, Policy} from '../../../core/ports.js'
 import {gatewayCapabilities} from '../capabilities.js'
 import {assertPublishesFor} from '../retry.js'
+import {bounded, sizeLimits, tooLarge} from '../../http-limits.js'
 
 const TIMEOUT_MS = 5000
 
@@ -71,7 +72,7 @@ export class SandboxGateway implements Gateway {
 
   private expectOk(response: AxiosResponse, action: string): void {
     if (response.status >= 200 && response.status < 300) return
-    const said = typeof response.data?.error === 'string' ? ` ${response.data.error}` : ''
+    const said = typeof response.data?.error === 'string' ? ` ${String(response.data.error).slice(0, 300)}` : ''
     throw new GatewayError(`The sandbox gateway at ${this.config.admin} refused to ${action} (HTTP ${response.status}).${said}`, {
       permanent: response.status >= 400 && response.status < 500,
     })
@@ -88,13 +89,14 @@ export class SandboxGateway implements Gateway {
     if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
       return new GatewayError(`The sandbox gateway at ${this.config.admin} did not answer within ${TIMEOUT_MS / 1000} s.`, {cause: error})
     }
+    if (code === 'ERR_ANSWER_TOO_LARGE') return new GatewayError(`The sandbox gateway at ${this.config.admin} sent ${tooLarge()}.`)
     if (code === 'ERR_CANCELED') return new GatewayError(`The request to the sandbox gateway at ${this.config.admin} was cancelled.`, {cause: error})
     return new GatewayError(`The sandbox gateway at ${this.config.admin} could not be reached: ${errorMessage(error)}.`, {cause: error})
   }
 
   private axios(): Promise<AxiosInstance> {
     this.client ??= import('axios').then(({default: axios}) =>
-      axios.create({baseURL: this.adminUrl, timeout: TIMEOUT_MS, validateStatus: () => true, proxy: false}),
+      bounded(axios.create({baseURL: this.adminUrl, timeout: TIMEOUT_MS, validateStatus: () => true, proxy: false, ...sizeLimits()}), TIMEOUT_MS),
     )
     return this.client
   }

@@ -1,5 +1,6 @@
 // A metric source that reads each host's own /metrics endpoint, for services
 // that expose Prometheus counters but have no Prometheus server in front.
+import {bounded, MAX_SCRAPE_BYTES, sizeLimits} from '../../http-limits.js'
 import type {AxiosInstance} from 'axios'
 import type {Check, Host, ScrapeSourceConfig} from '../../../core/config/model.js'
 import {errorMessage, MetricError} from '../../../core/errors.js'
@@ -86,14 +87,15 @@ export class ScrapeSource implements MetricSource {
 
   private axios(): Promise<AxiosInstance> {
     this.client ??= import('axios').then(({default: axios}) =>
-      axios.create({
+      bounded(axios.create({
         timeout: this.config.timeoutMs,
+        ...sizeLimits(MAX_SCRAPE_BYTES),
         responseType: 'text',
         transformResponse: [(data: unknown) => data],
         validateStatus: () => true,
         proxy: false,
         headers: {accept: 'text/plain;version=0.0.4'},
-      }),
+      }), this.config.timeoutMs),
     )
     return this.client
   }

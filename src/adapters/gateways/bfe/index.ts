@@ -1,0 +1,143 @@
+// The BFE gateway (files mode): gray rewrites its product's route rules, its
+// two clusters, their backends and sub-cluster weights and the tag's
+// mod_header rules in BFE's conf directory, keeping everything else in those
+// files; then asks BFE's monitor port to reload them (/reload/server_data_conf,
+// /reload/gslb_data_conf, /reload/mod_header) and reads back the versions BFE
+// loaded. When BFE refuses a reload, gray puts every file back and reloads again.
+import {readFile, rm} from 'node:fs/promises'
+import {join} from 'node:path'
+import type {BfeGatewayConfig} from '../../../core/config/model.js'
+import {errorMessage, GatewayError} from '../../../core/errors.js'
+import type {AppliedPolicy, Gateway, GatewayCapabilities, Policy} from '../../../core/ports.js'
+import {writeAtomic} from '../../../state/files.js'
+import {gatewayCapabilities} from '../capabilities.js'
+import {assertPublishesFor} from '../retry.js'
+import {FILES, parseVersion, renderFiles, versionOf, type FileKey, type Json} from './render.js'
+
+/** Where gray reads the versions BFE has loaded (an assumption: see docs/gateways.md) */
+export const VERSIONS_PATH = '/monitor/conf_version'
+const RELOADS = ['server_data_conf', 'gslb_data_conf', 'mod_header'] as const
+const TIMEOUT_MS = 5000
+const MAX_ANSWER = 1 << 20
+
+export class BfeGateway implements Gateway {
+  readonly type = 'bfe'
+
+  constructor(
+    private readonly config: BfeGatewayConfig,
+    private readonly service: string,
+  ) {}
+
+  capabilities(): GatewayCapabilities {
+    return gatewayCapabilities('bfe')
+  }
+
+  render(policy: Policy): string {
+    const empty = {routeRule: null, clusterConf: null, clusterTable: null, gslb: null, headerRule: null}
+    const files = renderFiles(policy, this.config.product, empty)
+    return (Object.keys(FILES) as FileKey[]).map((key) => `# ${FILES[key]} (gray's part)\n${JSON.stringify(files[key], null, 2)}`).join('\n')
+  }
+
+  async publish(policy: Policy, signal?: AbortSignal): Promise<AppliedPolicy> {
+    assertPublishesFor(policy, this.service)
+    const keys = Object.keys(FILES) as FileKey[]
+    const texts = await Promise.all(keys.map((key) => this.read(key)))
+    const previous = Object.fromEntries(keys.map((key, i) => [key, parseJson(texts[i] ?? null, FILES[key])])) as Record<FileKey, Json | null>
+    const files = renderFiles(policy, this.config.product, previous)
+    for (const key of keys) await this.write(key, `${JSON.stringify(files[key], null, 4)}\n`)
+    try {
+      for (const name of RELOADS) await this.reload(name, signal)
+    } catch (error) {
+      // BFE keeps what it had; the files go back to match it
+      for (const [i, key] of keys.entries()) await this.restore(key, texts[i] ?? null)
+      for (const name of RELOADS) await this.reload(name, signal).catch(() => undefined)
+      throw error
+    }
+    const served = await this.readBack(signal)
+    const want = versionOf(policy)
+    if (!served || versionOf(served) !== want) {
+      throw new GatewayError(`BFE reloaded but reports ${served ? `revision ${served.revision}` : 'no gray version'} instead of ${policy.revision}; check BFE's log.`)
+    }
+    return served
+  }
+
+  async readBack(signal?: AbortSignal): Promise<AppliedPolicy | null> {
+    const body = await this.get(VERSIONS_PATH, signal)
+    let data: Record<string, Record<string, unknown> | unknown>
+    try {
+      data = JSON.parse(body) as typeof data
+    } catch {
+      throw new GatewayError(`BFE's monitor answered ${VERSIONS_PATH} with something that is not JSON.`, {permanent: true})
+    }
+    const server = (data.server_data_conf ?? {}) as Record<string, unknown>
+    const gslb = (data.gslb_data_conf ?? {}) as Record<string, unknown>
+    const versions = [server.route_rule, server.cluster_conf, gslb.cluster_table, gslb.gslb].map(parseVersion)
+    const first = versions[0]
+    if (!first) return null
+    // every file BFE loaded must carry the same policy, else it is half-loaded
+    if (versions.some((v) => !v || v.revision !== first.revision)) {
+      throw new GatewayError(`BFE has loaded parts of different policies (${versions.map((v) => v?.revision ?? 'none').join(', ')}); publish again.`)
+    }
+    return {revision: first.revision, mode: first.mode, weightBp: first.weightBp}
+  }
+
+  private async reload(name: string, signal?: AbortSignal): Promise<void> {
+    await this.get(`/reload/${name}`, signal)
+  }
+
+  private async get(path: string, signal?: AbortSignal): Promise<string> {
+    const url = new URL(path, this.config.monitor)
+    const timeout = AbortSignal.timeout(TIMEOUT_MS)
+    let response: Response
+    try {
+      response = await fetch(url, {signal: signal ? AbortSignal.any([signal, timeout]) : timeout})
+    } catch (error) {
+      throw new GatewayError(`BFE's monitor at ${url.origin} did not answer ${path} (${errorMessage(error)}); check that BFE runs with its monitor port there.`, {cause: error})
+    }
+    const body = (await response.text()).slice(0, MAX_ANSWER)
+    if (!response.ok) {
+      const said = body.replace(/\s+/g, ' ').slice(0, 300)
+      throw new GatewayError(`BFE refused ${path} (HTTP ${response.status}: ${said}); gray put its previous files back.`, {permanent: response.status < 500 || /err/i.test(said)})
+    }
+    return body
+  }
+
+  private async read(key: FileKey): Promise<string | null> {
+    try {
+      return await readFile(join(this.config.conf, FILES[key]), 'utf8')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
+      throw this.ioError('read', key, error)
+    }
+  }
+
+  private async write(key: FileKey, text: string): Promise<void> {
+    try {
+      await writeAtomic(join(this.config.conf, FILES[key]), text, {mode: 0o644, durable: true})
+    } catch (error) {
+      throw this.ioError('write', key, error)
+    }
+  }
+
+  private async restore(key: FileKey, text: string | null): Promise<void> {
+    if (text === null) await rm(join(this.config.conf, FILES[key]), {force: true})
+    else await this.write(key, text)
+  }
+
+  private ioError(verb: string, key: FileKey, error: unknown): GatewayError {
+    const code = (error as NodeJS.ErrnoException).code
+    return new GatewayError(`gray could not ${verb} ${join(this.config.conf, FILES[key])} (${code ?? errorMessage(error)}); check that BFE's conf directory exists and gray may write to it.`, {
+      permanent: code === 'EACCES' || code === 'EPERM' || code === 'ENOENT',
+      cause: error,
+    })
+  }
+}
+
+function parseJson(text: string | null, file: string): Json | null {
+  if (text === null) return null
+  try {
+    return JSON.parse(text) as Json
+  } catch {
+    throw new GatewayError(`${file} in BFE's conf directory is not JSON; gray will not rewrite a file it cannot read. Fix or remove it.`, {permanent: true})
+  }
+}

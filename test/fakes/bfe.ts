@@ -1,0 +1,322 @@
+// An in-process FAKE of BFE (bfenetworks/bfe), for tests: BFE has no Debian
+// package and cannot run on this machine. It is built from BFE's documented
+// file formats and its condition language:
+//   server_data_conf/route_rule.data  {"Version", "ProductRule": {product: [{"Cond", "ClusterName"}]}}
+//   server_data_conf/cluster_conf.data {"Version", "Config": {cluster: {...}}}
+//   cluster_conf/cluster_table.data   {"Version", "Config": {cluster: {subcluster: [{"Name","Addr","Port","Weight"}]}}}
+//   cluster_conf/gslb.data            {"Hostname", "Ts", "Clusters": {cluster: {"GSLB_BLACKHOLE": 0, subcluster: weight}}}
+//   mod_header/header_rule.data       {"Version", "Config": {product: [{"cond", "actions": [{"cmd","params"}], "last"}]}}
+// and the monitor port's reload entries /reload/server_data_conf,
+// /reload/gslb_data_conf, /reload/mod_header (bfe_modules register
+// WebHandleReload under the module's name). Conditions are parsed as BFE's
+// parser does for the primitives gray writes (bfe_basic/condition/parser:
+// funcProtos; && || ! and parentheses); an unknown primitive or wrong argument
+// types fail the reload, as in BFE. *_hash_in buckets are murmur3.Sum64 % 10000
+// (bfe_basic/condition/primitive.go GetHash, HashMatcherBucketSize = 10000).
+// NOT from BFE's documentation: GET /monitor/conf_version, which answers the
+// Version of each loaded file — gray's read-back assumes such an endpoint.
+// It routes in-process (route()) rather than proxying, as the APISIX fake does.
+import {readFile} from 'node:fs/promises'
+import {createServer, type Server} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {join} from 'node:path'
+import ipaddr from 'ipaddr.js'
+import {bfeBucket} from '../../src/core/policy/murmur3.js'
+
+export interface BfeRequest {
+  headers?: Record<string, string | undefined>
+  cookies?: Record<string, string>
+  query?: Record<string, string>
+  ip?: string
+}
+
+type Cond = (req: BfeRequest) => boolean
+type Arg = {kind: 'string'; value: string} | {kind: 'bool'; value: boolean}
+
+const PROTOS: Record<string, Array<'string' | 'bool'>> = {
+  default_t: [],
+  req_header_key_in: ['string'],
+  req_header_value_in: ['string', 'string', 'bool'],
+  req_header_value_prefix_in: ['string', 'string', 'bool'],
+  req_header_value_regmatch: ['string', 'string'],
+  req_header_value_hash_in: ['string', 'string', 'bool'],
+  req_cookie_key_in: ['string'],
+  req_cookie_value_in: ['string', 'string', 'bool'],
+  req_cookie_value_prefix_in: ['string', 'string', 'bool'],
+  req_cookie_value_regmatch: ['string', 'string'],
+  req_cookie_value_hash_in: ['string', 'string', 'bool'],
+  req_query_value_in: ['string', 'string', 'bool'],
+  req_query_value_prefix_in: ['string', 'string', 'bool'],
+  req_query_value_regmatch: ['string', 'string'],
+  req_query_value_hash_in: ['string', 'string', 'bool'],
+  req_cip_range: ['string', 'string'],
+  req_cip_hash_in: ['string'],
+}
+
+/** Parses a BFE condition expression into a predicate; throws as BFE's parser would. */
+export function parseCond(text: string): Cond {
+  const tokens = text.match(/"(?:[^"\\]|\\.)*"|&&|\|\||[!(),]|[A-Za-z_][A-Za-z0-9_]*|\S/g) ?? []
+  let i = 0
+  const peek = () => tokens[i]
+  const take = (want?: string) => {
+    const t = tokens[i++]
+    if (t === undefined || (want !== undefined && t !== want)) throw new Error(`condition ${JSON.stringify(text)}: expected ${want ?? 'more'} at token ${i}`)
+    return t
+  }
+  const or = (): Cond => {
+    let left = and()
+    while (peek() === '||') {
+      take()
+      const l = left
+      const r = and()
+      left = (q) => l(q) || r(q)
+    }
+    return left
+  }
+  const and = (): Cond => {
+    let left = unary()
+    while (peek() === '&&') {
+      take()
+      const l = left
+      const r = unary()
+      left = (q) => l(q) && r(q)
+    }
+    return left
+  }
+  const unary = (): Cond => {
+    if (peek() === '!') {
+      take()
+      const inner = unary()
+      return (q) => !inner(q)
+    }
+    if (peek() === '(') {
+      take()
+      const inner = or()
+      take(')')
+      return inner
+    }
+    return call()
+  }
+  const call = (): Cond => {
+    const name = take()
+    const proto = PROTOS[name]
+    if (!proto) throw new Error(`primitive ${name} not found`)
+    take('(')
+    const args: Arg[] = []
+    while (peek() !== ')') {
+      const t = take()
+      if (t.startsWith('"')) args.push({kind: 'string', value: JSON.parse(t) as string})
+      else if (t === 'true' || t === 'false') args.push({kind: 'bool', value: t === 'true'})
+      else throw new Error(`bad argument ${t}`)
+      if (peek() === ',') take()
+    }
+    take(')')
+    if (args.length !== proto.length || args.some((a, k) => a.kind !== proto[k])) throw new Error(`primitive ${name} args error`)
+    return primitive(name, args.map((a) => a.value) as never[])
+  }
+  const cond = or()
+  if (i !== tokens.length) throw new Error(`condition ${JSON.stringify(text)}: unexpected ${tokens[i]}`)
+  return cond
+}
+
+function buckets(patterns: string): boolean[] {
+  const set = new Array<boolean>(10_000).fill(false)
+  for (const section of patterns.split('|')) {
+    const [a, b] = section.split('-').map((n) => Number(n.trim()))
+    if (a === undefined || !Number.isInteger(a) || a < 0 || a >= 10_000 || (b !== undefined && (!Number.isInteger(b) || b < a || b >= 10_000))) throw new Error(`hash value section ${section} error`)
+    for (let k = a; k <= (b ?? a); k++) set[k] = true
+  }
+  return set
+}
+
+function primitive(name: string, args: Array<string | boolean>): Cond {
+  if (name === 'default_t') return () => true
+  if (name === 'req_cip_range') {
+    const [lo, hi] = (args as string[]).map((a) => ipaddr.parse(a).toByteArray())
+    return (q) => {
+      const ip = ipaddr.process(q.ip ?? '0.0.0.0').toByteArray()
+      const cmp = (x: number[], y: number[]) => (x.length !== y.length ? NaN : Buffer.compare(Buffer.from(x), Buffer.from(y)))
+      return cmp(ip, lo as number[]) >= 0 && cmp(ip, hi as number[]) <= 0
+    }
+  }
+  if (name === 'req_cip_hash_in') {
+    const set = buckets(args[0] as string)
+    return (q) => set[bfeBucket(ipaddr.process(q.ip ?? '0.0.0.0').toString())] === true
+  }
+  const [, source, what] = /^req_(header|cookie|query)_(.+)$/.exec(name) as unknown as [string, 'header' | 'cookie' | 'query', string]
+  const key = args[0] as string
+  const fetch = (q: BfeRequest): string | undefined => {
+    if (source === 'header') return Object.entries(q.headers ?? {}).find(([k]) => k.toLowerCase() === key.toLowerCase())?.[1]
+    return (source === 'cookie' ? q.cookies : q.query)?.[key]
+  }
+  switch (what) {
+    case 'key_in':
+      return (q) => fetch(q) !== undefined
+    case 'value_in': {
+      const values = (args[1] as string).split('|')
+      return (q) => {
+        const v = fetch(q)
+        return v !== undefined && values.includes(v)
+      }
+    }
+    case 'value_prefix_in': {
+      const prefixes = (args[1] as string).split('|')
+      return (q) => {
+        const v = fetch(q)
+        return v !== undefined && prefixes.some((p) => v.startsWith(p))
+      }
+    }
+    case 'value_regmatch': {
+      const re = new RegExp(args[1] as string)
+      return (q) => {
+        const v = fetch(q)
+        return v !== undefined && re.test(v)
+      }
+    }
+    case 'value_hash_in': {
+      const set = buckets(args[1] as string)
+      return (q) => {
+        const v = fetch(q)
+        return v !== undefined && set[bfeBucket(args[2] ? v.toLowerCase() : v)] === true
+      }
+    }
+  }
+  throw new Error(`primitive ${name} not found`)
+}
+
+interface Loaded {
+  routes: Map<string, Array<{cond: Cond; cluster: string}>>
+  clusters: Set<string>
+  table: Record<string, Record<string, Array<{Name: string; Addr: string; Port: number; Weight: number}>>>
+  gslb: Record<string, Record<string, number>>
+  headers: Map<string, Array<{cond: Cond; actions: Array<{cmd: string; params: string[]}>; last: boolean}>>
+  versions: {route_rule?: string; cluster_conf?: string; cluster_table?: string; gslb?: string; header_rule?: string}
+}
+
+export interface BfeRouted {
+  cluster: string
+  backend: string | null
+  /** the request's headers after mod_header */
+  headers: Record<string, string>
+}
+
+export interface FakeBfe {
+  monitor: string
+  reloads: string[]
+  /** answer the next reload of this name with an error */
+  rejectNext: string | null
+  route(product: string, req: BfeRequest): BfeRouted
+  close(): Promise<void>
+}
+
+export async function startFakeBfe(conf: string): Promise<FakeBfe> {
+  const loaded: Loaded = {routes: new Map(), clusters: new Set(), table: {}, gslb: {}, headers: new Map(), versions: {}}
+  const readJson = async (file: string) => JSON.parse(await readFile(join(conf, file), 'utf8')) as Record<string, unknown>
+  const reloaders: Record<string, () => Promise<void>> = {
+    async server_data_conf() {
+      const route = await readJson('server_data_conf/route_rule.data')
+      const clusterConf = await readJson('server_data_conf/cluster_conf.data')
+      const clusters = new Set(Object.keys((clusterConf.Config ?? {}) as object))
+      const routes = new Map<string, Array<{cond: Cond; cluster: string}>>()
+      for (const [product, rules] of Object.entries((route.ProductRule ?? {}) as Record<string, Array<{Cond: string; ClusterName: string}>>)) {
+        routes.set(
+          product,
+          rules.map((r) => {
+            if (!clusters.has(r.ClusterName)) throw new Error(`product[${product}] cluster[${r.ClusterName}] not exist`)
+            return {cond: parseCond(r.Cond), cluster: r.ClusterName}
+          }),
+        )
+      }
+      Object.assign(loaded, {routes, clusters})
+      loaded.versions.route_rule = route.Version as string
+      loaded.versions.cluster_conf = clusterConf.Version as string
+    },
+    async gslb_data_conf() {
+      const table = await readJson('cluster_conf/cluster_table.data')
+      const gslb = await readJson('cluster_conf/gslb.data')
+      const tableConfig = (table.Config ?? {}) as Loaded['table']
+      const clusters = (gslb.Clusters ?? {}) as Loaded['gslb']
+      for (const [cluster, subs] of Object.entries(clusters)) {
+        let total = 0
+        for (const [sub, weight] of Object.entries(subs)) {
+          if (sub === 'GSLB_BLACKHOLE') continue
+          if (!tableConfig[cluster]?.[sub]) throw new Error(`gslb: ${cluster}/${sub} not in cluster table`)
+          total += weight
+        }
+        if (total + (subs.GSLB_BLACKHOLE ?? 0) !== 100) throw new Error(`gslb: weights of ${cluster} do not sum to 100`)
+      }
+      Object.assign(loaded, {table: tableConfig, gslb: clusters})
+      loaded.versions.cluster_table = table.Version as string
+      loaded.versions.gslb = gslb.Ts as string
+    },
+    async mod_header() {
+      const rules = await readJson('mod_header/header_rule.data')
+      const headers = new Map<string, Loaded['headers'] extends Map<string, infer V> ? V : never>()
+      for (const [product, list] of Object.entries((rules.Config ?? {}) as Record<string, Array<{cond: string; actions: Array<{cmd: string; params: string[]}>; last: boolean}>>)) {
+        headers.set(
+          product,
+          list.map((r) => {
+            for (const a of r.actions) if (!['REQ_HEADER_SET', 'REQ_HEADER_ADD', 'REQ_HEADER_DEL'].includes(a.cmd)) throw new Error(`unknown cmd ${a.cmd}`)
+            return {cond: parseCond(r.cond), actions: r.actions, last: r.last}
+          }),
+        )
+      }
+      loaded.headers = headers
+      loaded.versions.header_rule = rules.Version as string
+    },
+  }
+  const fake: FakeBfe = {
+    monitor: '',
+    reloads: [],
+    rejectNext: null,
+    route(product, req) {
+      const rule = (loaded.routes.get(product) ?? []).find((r) => r.cond(req))
+      if (!rule) throw new Error(`no route for product ${product}`)
+      const subs = Object.entries(loaded.gslb[rule.cluster] ?? {}).filter(([k, w]) => k !== 'GSLB_BLACKHOLE' && w > 0)
+      const backends = subs.length > 0 ? (loaded.table[rule.cluster]?.[(subs[0] as [string, number])[0]] ?? []) : []
+      const headers: Record<string, string> = {}
+      for (const [k, v] of Object.entries(req.headers ?? {})) if (v !== undefined) headers[k] = v
+      for (const h of loaded.headers.get(product) ?? []) {
+        if (!h.cond(req)) continue
+        for (const a of h.actions) {
+          const name = Object.keys(headers).find((k) => k.toLowerCase() === (a.params[0] ?? '').toLowerCase()) ?? (a.params[0] as string)
+          if (a.cmd === 'REQ_HEADER_DEL') delete headers[name]
+          else headers[name] = a.params[1] as string
+        }
+        if (h.last) break
+      }
+      return {cluster: rule.cluster, backend: backends[0]?.Name ?? null, headers}
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  }
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] as string
+    const reload = /^\/reload\/([a-z_.]+)$/.exec(path)?.[1]
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, {'content-type': 'application/json'})
+      res.end(JSON.stringify(body))
+    }
+    if (reload) {
+      const fn = reloaders[reload]
+      if (!fn) return send(404, {error: `no reload entry ${reload}`})
+      fake.reloads.push(reload)
+      if (fake.rejectNext === reload) {
+        fake.rejectNext = null
+        return send(500, {error: `${reload}: err in load conf: injected failure`})
+      }
+      fn().then(
+        () => send(200, {error: null}),
+        (error: Error) => send(500, {error: `${reload}: ${error.message}`}),
+      )
+      return
+    }
+    if (path === '/monitor/conf_version') {
+      const v = loaded.versions
+      return send(200, {server_data_conf: {route_rule: v.route_rule, cluster_conf: v.cluster_conf}, gslb_data_conf: {cluster_table: v.cluster_table, gslb: v.gslb}, mod_header: {header_rule: v.header_rule}})
+    }
+    send(404, {error: 'not found'})
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  fake.monitor = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return fake
+}

@@ -1,0 +1,90 @@
+// Nothing lost: a second process keeps keep-alive requests going through a
+// real HAProxy while gray publishes 20 weight changes and a rollback (Runtime
+// API only: not even a connection is closed), then a host joining gray (a
+// hitless reload: no request fails).
+import {fork, type ChildProcess} from 'node:child_process'
+import {fileURLToPath} from 'node:url'
+import {afterAll, beforeAll, describe, expect, test} from 'vitest'
+import {haproxyBinary, type HaproxyInstance} from '../../support/haproxy.js'
+import {Client, cohortServer, policy, RULES, type CohortServer} from '../nginx/support.js'
+import {gatewayFor, haproxyFor, workerPid} from './support.js'
+
+const WEIGHTS_BP = [100, 500, 1000, 2500, 5000, 7500, 10_000, 5000, 2500, 1000, 100, 1000, 5000, 9000, 9999, 10_000, 2000, 300, 6000, 8000]
+
+interface LoadStats {
+  ok: number
+  failed: number
+  resent: number
+  gray: number
+  stable: number
+  failures: string[]
+}
+
+describe.skipIf(haproxyBinary() === null)('HAProxy under steady load', () => {
+  let haproxy: HaproxyInstance
+  let servers: CohortServer[]
+  let worker: ChildProcess | undefined
+
+  beforeAll(async () => {
+    servers = [await cohortServer('stable', 'web-1'), await cohortServer('gray', 'web-9'), await cohortServer('gray', 'web-10')]
+  })
+
+  afterAll(async () => {
+    worker?.kill()
+    await haproxy?.stop()
+    await Promise.all((servers ?? []).map((s) => s.close()))
+  })
+
+  async function startLoad(): Promise<{stop(): Promise<LoadStats>}> {
+    const script = fileURLToPath(new URL('../nginx/load-worker.mjs', import.meta.url))
+    const child = fork(script, [`${haproxy.baseUrl}/`, '8'], {stdio: ['ignore', 'inherit', 'inherit', 'ipc']})
+    worker = child
+    await new Promise<void>((resolve, reject) => {
+      child.once('error', reject)
+      child.on('message', (message: {type: string}) => message.type === 'ready' && resolve())
+    })
+    return {
+      stop: () =>
+        new Promise<LoadStats>((resolve) => {
+          child.on('message', (message: {type: string; stats?: LoadStats}) => message.type === 'stats' && resolve(message.stats as LoadStats))
+          child.send('stop')
+        }),
+    }
+  }
+
+  test('20 weight changes and a rollback drop no request and close no connection', async () => {
+    const [stable, gray, joining] = servers as [CohortServer, CohortServer, CohortServer]
+    const make = (weightBp: number, rules = RULES, grayHosts = [gray.host]) => policy([stable.host], grayHosts, {weightBp, rules})
+    haproxy = await haproxyFor(make(0, RULES))
+    const gateway = gatewayFor(haproxy)
+    const before = await workerPid(haproxy)
+
+    let load = await startLoad()
+    for (const weightBp of WEIGHTS_BP) await gateway.publish(make(weightBp))
+    const rollback = make(0, [])
+    expect((await gateway.publish(rollback)).revision).toBe(rollback.revision)
+    let stats = await load.stop()
+    expect(stats.failures).toEqual([])
+    expect(stats.failed).toBe(0)
+    expect(stats.resent).toBe(0)
+    expect(stats.ok).toBeGreaterThan(1000)
+    expect(stats.gray).toBeGreaterThan(0)
+    expect(await workerPid(haproxy)).toBe(before)
+
+    // after the rollback no request reaches gray
+    const client = new Client(haproxy.baseUrl)
+    const after = await client.many(500, (i) => client.get('/', {cookie: `uid=load${i}`}))
+    client.close()
+    expect(after.filter((a) => a.cohort !== 'stable')).toEqual([])
+
+    // a host joining gray: a reload under load fails no request
+    load = await startLoad()
+    await gateway.publish(make(5000, RULES, [gray.host, joining.host]))
+    expect(await workerPid(haproxy)).not.toBe(before)
+    for (const weightBp of [1000, 5000]) await gateway.publish(make(weightBp, RULES, [gray.host, joining.host]))
+    stats = await load.stop()
+    expect(stats.failures).toEqual([])
+    expect(stats.failed).toBe(0)
+    expect(stats.gray).toBeGreaterThan(0)
+  })
+})
