@@ -59,12 +59,6 @@ export abstract class GrayCommand extends Command {
     const cancelled = thrown.name === 'ExitPromptError' || thrown.name === 'AbortPromptError'
     const error: Error & {exitCode?: number; oclif?: {exit?: number}} = cancelled ? new ConfigError('cancelled at the prompt; nothing was changed') : thrown
     const debug = /(^|,)\s*gray/.test(process.env.DEBUG ?? '')
-    if (isPromptCancel(error)) {
-      // Ctrl-C (or Esc) at a question: a plain cancel, before anything was written
-      if (this.jsonEnabled()) this.logJson({error: {message: 'cancelled at a prompt; nothing was changed', hint: null, exitCode: ExitCode.usage}})
-      process.stderr.write('\ngray: cancelled; nothing was changed\n')
-      this.exit(ExitCode.usage)
-    }
     const gray = error instanceof GrayError
     const code: number = gray ? error.exitCode : error.oclif?.exit === 2 || isParseError(error) ? ExitCode.usage : (error.oclif?.exit ?? ExitCode.failure)
     if (error.oclif?.exit === 0 && !gray) return
@@ -82,11 +76,6 @@ export abstract class GrayCommand extends Command {
     if (debug && error.stack) process.stderr.write(`${redact(error.stack)}\n`)
     this.exit(code)
   }
-}
-
-/** @inquirer/prompts' errors when a person leaves a prompt (Ctrl-C, an abort) */
-function isPromptCancel(error: Error): boolean {
-  return error.name === 'ExitPromptError' || error.name === 'AbortPromptError' || error.name === 'CancelPromptError'
 }
 
 function isParseError(error: Error): boolean {

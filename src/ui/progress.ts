@@ -354,8 +354,9 @@ export class LiveProgress implements Progress {
     }
   }
 
+  // cursor up (CSI A) and erase (CSI J, K) only: the output door (core/redact.ts safeOutput) lets these pass
   private clear(): void {
-    if (this.drawn > 0) this.out.write(`\x1b[${this.drawn}F\x1b[J`)
+    if (this.drawn > 0) this.out.write(`\r\x1b[${this.drawn}A\x1b[J`)
     this.drawn = 0
   }
 
@@ -371,7 +372,7 @@ export class LiveProgress implements Progress {
     for (; this.printed < upTo; this.printed++) finished.push(finishedLine(s, this.printed, this.passedBy))
     const block = renderBlock(s, {width, now: this.now(), styles: this.styles, events: this.events, ctrlC: this.ctrlC}).slice(0, Math.max(3, rows - 2))
     // the cursor stays visible: a process killed by a signal could not show it again
-    if (this.drawn > 0) text += `\x1b[${this.drawn}F\x1b[J`
+    if (this.drawn > 0) text += `\r\x1b[${this.drawn}A\x1b[J`
     text += finished.map((l) => `${l}\n`).join('')
     text += block.map((l) => `${l}\x1b[K\n`).join('')
     this.out.write(text)

@@ -211,7 +211,7 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
     await t.keys('C-c')
     expect(await t.exitCode()).toBe(2)
     const end = await t.capture()
-    expect(end).toContain('gray: cancelled; nothing was changed')
+    expect(end).toContain('gray: cancelled at the prompt; nothing was changed')
     noBug(end)
     expect(await live.journal()).toEqual([])
   })

@@ -4,8 +4,9 @@
 import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
+import {percentToGray} from '../../src/core/run/policy.js'
+import {replay} from '../../src/core/run/state.js'
 import {demoScript} from '../../src/demo/services.js'
-import {run} from './cli.js'
 import {startLive, type Live, type LiveOptions} from './live.js'
 
 export interface TtyLive extends Live {
@@ -13,7 +14,7 @@ export interface TtyLive extends Live {
   deploys(): string[]
   /** from now on every deploy (a revert too) takes slowMs */
   slowDown(): void
-  /** what the gateway serves now, as `gray status --json` reads it back: percent to gray */
+  /** what the gateway serves now, read from the sandbox: percent to gray (a plain policy: 100 once completed, else 0) */
   servedWeight(): Promise<number | null>
 }
 
@@ -53,8 +54,11 @@ process.exit(r.status ?? 1)
     deploys: () => readFileSync(log, 'utf8').split('\n').filter(Boolean),
     slowDown: () => writeFileSync(slowAll, ''),
     async servedWeight() {
-      const r = await run(['status', '--json'], {cwd: live.dir})
-      return (JSON.parse(r.stdout) as {run: {gateway: {appliedWeight: number | null}} | null}).run?.gateway.appliedWeight ?? null
+      // straight from the sandbox's admin API, with a budget a loaded machine cannot exhaust
+      const answer = await fetch(`${live.adminUrl}/v1/policy/${encodeURIComponent(live.service)}`, {signal: AbortSignal.timeout(30_000)})
+      if (answer.status === 404) return null
+      const doc = (await answer.json()) as {mode: 'split' | 'plain'; weightBasisPoints: number}
+      return percentToGray({mode: doc.mode, weightBp: doc.weightBasisPoints}, replay(await live.journal()).status === 'completed')
     },
   }
 }

@@ -2,6 +2,7 @@
 import {PassThrough} from 'node:stream'
 import {describe, expect, it} from 'vitest'
 
+import {safeOutput} from '../../../src/core/redact.js'
 import {endLines, gateNumber, gateStyles, LiveProgress, plural, renderBlock} from '../../../src/ui/progress.js'
 import {check, healthy} from '../../support/fakes.js'
 import {harness} from '../../support/harness.js'
@@ -80,7 +81,9 @@ describe('the live block', () => {
     const drawnFrames = frames.filter(Boolean)
     expect(drawnFrames).toHaveLength(15)
     // eslint-disable-next-line no-control-regex
-    for (const f of drawnFrames.slice(1)) expect(f).toMatch(/^\u001b\[\d+F\u001b\[J/)
+    for (const f of drawnFrames.slice(1)) expect(f).toMatch(/^\r\u001b\[\d+A\u001b\[J/)
+    // every escape it draws with passes the output door unchanged (cursor up, erase, colours)
+    for (const f of drawnFrames) expect(safeOutput(f, [])).toBe(f)
     expect(written).toContain('✔ Complete')
     // it only watches: no signal or exit handler of its own
     expect(['SIGINT', 'SIGTERM', 'exit'].map((s) => process.listenerCount(s))).toEqual(signals)
