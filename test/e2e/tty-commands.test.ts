@@ -8,6 +8,7 @@ import path from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {replay} from '../../src/core/run/state.js'
+import {INIT_TEMPLATES} from '../../src/services/init.js'
 import {openTerminal, tmuxAvailable, type Terminal} from '../helpers/tmux.js'
 import {BIN} from '../support/cli.js'
 import {startLive, type Live} from '../support/live.js'
@@ -38,7 +39,7 @@ describe.skipIf(!tmuxAvailable())('gray init on a terminal', {timeout: 120_000},
     const dir = fresh()
     const t = await open(gray('init'), dir)
     await t.waitFor('the template question', (s) => s.includes('Which gateway'))
-    await t.keys('Down', 'Down', 'Enter') // sandbox
+    await t.keys(...Array.from({length: INIT_TEMPLATES.indexOf('sandbox')}, () => 'Down'), 'Enter') // sandbox, wherever it stands in the list
     await t.waitFor('the service question with the directory as default', (s) => s.includes('Service name') && s.includes('payments-api'))
     await t.keys('Enter')
     expect(await t.exitCode()).toBe(0)
