@@ -82,7 +82,7 @@ describe('promote, rollback and pause fired together at a live driver', () => {
     expect(codes.pause, about).toBe(seqOf('pause') > seqOf('rollback') ? 3 : 4)
     // start ends with the run as its driver left it: rolled back, or paused (4) when a pause came first and it detached
     expect(codes.start, about).toBe(events.some((e) => e.type === 'driver.detached' && e.seq < rollbackSeq) ? 4 : 3)
-  })
+  }, 180_000)
 })
 
 describe('a placeholder gray cannot fill for this run', () => {

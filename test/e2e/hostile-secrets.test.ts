@@ -214,5 +214,5 @@ if (args.includes('bad-deploy')) process.exit(1)
     for (const w of written) expect(leaks(w.text, ALL), w.where).toEqual([])
     // and the files are private
     for (const f of filesUnder(dir).filter((f) => !f.endsWith('.yaml'))) expect(statSync(f).mode & 0o077, f).toBe(0)
-  })
+  }, 300_000) // twenty-odd CLI runs: minutes on a loaded two-core machine
 })

@@ -447,7 +447,11 @@ export class RunDriver {
         if (verdict !== 'continue') return
         if (now >= bakeEnd) measuredAfterBake += 1
         nextMeasure = Math.max(nextMeasure + interval, clock.now())
-        continue
+        // a source slower than the interval would otherwise measure forever and never reach the end of the bake
+        if (now < bakeEnd) continue
+        await this.requests
+        s = this.state()
+        if (s.rollback || s.paused || s.promote || s.outcome || this.rollbackRequested) return
       }
       if (now >= bakeEnd) {
         const lacking = (gates?.checks ?? []).filter((c) => (s.gates[c.name]?.passes ?? 0) < c.minPasses)

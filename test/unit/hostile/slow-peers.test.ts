@@ -89,3 +89,18 @@ describe('a slow peer during a run', () => {
     expect(journal.ofType('gate.measured')[0]?.data.reason).toMatch(/larger than 4 MiB/)
   })
 })
+
+describe('a source slower than the gate interval', () => {
+  it('still lets the bake end: the step passes once its gates have passed, however long each measurement takes', async () => {
+    const {harness} = await import('../../support/harness.js')
+    const h = harness({steps: [{weight: 10, bakeMs: 60_000, pause: false}, {weight: 100, bakeMs: 60_000, pause: false}]})
+    // every measurement takes 45 s of (virtual) time against a 30 s interval
+    h.source.script = async () => {
+      await h.clock.sleep(45_000)
+      return healthy()
+    }
+    const out = await h.start()
+    expect(out.state.status).toBe('completed')
+    expect(h.journal.ofType('step.passed')).toHaveLength(2)
+  })
+})
