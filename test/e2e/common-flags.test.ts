@@ -35,6 +35,7 @@ describe('common flags on every command', () => {
       cohort: ['-c', missing, 'header:X-Uid=1'],
       plan: ['-c', missing, '--version', 'v2'],
       start: ['-c', missing, '--version', 'v2'],
+      'state:import': ['-c', missing, path.join(dir, 'history.ndjson')],
     }
     const r = await run([id, '-y', ...(args[id] ?? ['-c', missing])], {cwd: dir})
     expect(r.stderr).not.toMatch(/Nonexistent flag/)

@@ -63,6 +63,7 @@ describe('a secret planted in every ${VAR} place never leaves gray', () => {
   const received = path.join(scripts, 'argv.log')
   const outputs: string[] = []
   const env = {...SECRETS, GRAY_LOCK_STALE_MS: '4000'}
+  let hosts: {stable: string[]; gray: string[]} = {stable: [], gray: []}
 
   beforeAll(async () => {
     // the http control plane: keeps the policy; echoes the bearer it got in a header and a JSON field
@@ -95,8 +96,12 @@ describe('a secret planted in every ${VAR} place never leaves gray', () => {
       webhookBodies.push(await body(req))
       res.writeHead(500, {'content-type': 'application/json'}).end(JSON.stringify({error: `bad path ${req.url}`}))
     })
-    servers.push(gateway, prometheus, sentry, webhook)
-    const [gw, prom, sen, hook] = await Promise.all(servers.map(listen))
+    // the hosts: validate --connect opens a TCP connection to each
+    const stableHost = createServer((_req, res) => res.end('ok'))
+    const grayHost = createServer((_req, res) => res.end('ok'))
+    servers.push(gateway, prometheus, sentry, webhook, stableHost, grayHost)
+    const [gw, prom, sen, hook, stableAt, grayAt] = await Promise.all(servers.map(listen))
+    hosts = {stable: [stableAt!.replace('http://', '')], gray: [grayAt!.replace('http://', '')]}
 
     writeFileSync(
       path.join(scripts, 'echo.mjs'),
@@ -113,7 +118,7 @@ if (args.includes('bad-deploy')) process.exit(1)
     const config = (extra: Record<string, unknown> = {}) => ({
       service: 'shop',
       state: {dir: '.gray'},
-      hosts: {stable: ['127.0.0.1:9'], gray: ['127.0.0.1:10']},
+      hosts,
       deploy: {command: [node, path.join(scripts, 'echo.mjs'), '{host.address}', '{version}', '--password=${DEPLOY_PW}', '--key', '${DEPLOY_K}'], retries: 0, timeout: '20s'},
       hooks: {
         beforeDeploy: [node, path.join(scripts, 'echo.mjs'), 'hook', '--token=${HOOK_ARG}'],
@@ -165,7 +170,7 @@ if (args.includes('bad-deploy')) process.exit(1)
   it('through validate, plan, a completed run, a rolled-back run, a failed deploy, status, history and reports', async () => {
     await gray(['validate'], 0)
     const connect = JSON.parse(await gray(['validate', '--connect', '--json'], 0)) as {connect: Array<{what: string; ok: boolean}>}
-    expect(connect.connect.map((c) => c.ok)).toEqual([true, true, true, true])
+    expect(connect.connect.map((c) => c.ok)).toEqual([true, true, true, true, true, true]) // the gateway, three checks, two hosts
     await gray(['plan', '--version', 'v2'], 0)
     await gray(['plan', '--version', 'v2', '--json'], 0)
 
