@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 
+import {count} from '../core/gates/judge.js'
 import {runDemo} from '../services/demo.js'
 import type {StatusDocument} from '../services/status.js'
 import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
@@ -34,7 +35,7 @@ ${EXIT_CODES_HELP}`
     if (!json && run) {
       const s = result.load
       this.log(describeEnd({status: run.state, version: run.version, reason: run.reason, warnings: run.warnings, stepIndex: run.step.index}, 'demo'))
-      this.log(`traffic: ${s.responses} responses, ${s.byRoute.gray ?? 0} served by gray, ${s.byStatus['500'] ?? 0} errors (500), ${s.errors} failed connections${s.errors > 0 && s.lastError ? ` (last: ${s.lastError})` : ''}, ${s.users} distinct users`)
+      this.log(`traffic: ${count(s.responses)} responses, ${count(s.byRoute.gray ?? 0)} served by gray, ${count(s.byStatus['500'] ?? 0)} errors (500), ${count(s.errors)} failed connections${s.errors > 0 && s.lastError ? ` (last: ${s.lastError})` : ''}, ${count(s.users)} distinct users`)
       this.log(`took ${Math.round(result.elapsedMs / 100) / 10}s; the journal is in ${result.dir}/.gray`)
     }
     return this.finish(result.status, result.exitCode as 0)

@@ -30,6 +30,6 @@ describe('gray demo', () => {
     expect(r.exitCode).toBe(3)
     expect(r.stderr).toMatch(/ROLLING BACK: gate backend-5xx failed/)
     expect(r.stdout).toMatch(/rolled back/)
-    expect(r.stdout).toMatch(/traffic: \d+ responses/)
+    expect(r.stdout).toMatch(/traffic: \d{1,3}(,\d{3})* responses/)
   })
 })
