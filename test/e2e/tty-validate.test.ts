@@ -5,6 +5,7 @@
 // all passing is exit 0. Off a terminal nothing of the list shows (the run of the
 // same config through a pipe prints the summary only). Real loopback peers: an
 // http control plane, listening hosts, a command metric source.
+import {execa} from 'execa'
 import {createServer, type Server} from 'node:http'
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -33,7 +34,12 @@ async function deadPort(): Promise<string> {
 const dir = mkdtempSync(path.join(tmpdir(), 'gray-tty-validate-'))
 let dead = ''
 
+// one idle session for the whole file keeps the tmux server up between the tests (a server
+// that is exiting after the last session refuses the next one: "server exited unexpectedly")
+const keeper = `gray-validate-keeper-${process.pid}`
+
 beforeAll(async () => {
+  if (ttySkipReason() === null) await execa('tmux', ['new-session', '-d', '-s', keeper, 'sleep 900'])
   const gateway = await listen(createServer((_req, res) => res.writeHead(404, {'content-type': 'application/json'}).end('{"error":"no policy"}')))
   const hosts = [await listen(createServer((_q, r) => r.end('ok'))), await listen(createServer((_q, r) => r.end('ok')))]
   dead = await deadPort()
@@ -50,6 +56,10 @@ beforeAll(async () => {
     })
   writeFileSync(path.join(dir, 'gray.yaml'), config([hosts[1]!, dead]))
   writeFileSync(path.join(dir, 'good.yaml'), config([hosts[1]!]))
+  // a gate query that answers only after a minute: the list is still running when Ctrl-C comes
+  const slow = JSON.parse(config([hosts[1]!])) as {metrics: {cmd: {command: string[]}}}
+  slow.metrics.cmd.command = ['sh', '-c', 'sleep 60']
+  writeFileSync(path.join(dir, 'slow.yaml'), JSON.stringify(slow))
 })
 
 afterEach(async () => {
@@ -57,16 +67,23 @@ afterEach(async () => {
 })
 
 afterAll(async () => {
+  await execa('tmux', ['kill-session', '-t', keeper], {reject: false})
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
 })
 
 // tmux 3.3 scrolls a dead pane by one line (its "Pane is dead" notice), losing the first line
 // of the screen — the list's first task. So the shell stays after gray ends (the terminal as a
 // person has it), and the screen is read from there; otherwise as test/support/tty.ts runs gray.
-async function validate(...args: string[]): Promise<{code: number; screen: string}> {
+// (`trap : INT` keeps that shell through a Ctrl-C; gray, its child, gets the default again)
+async function open(args: string[]): Promise<Tmux> {
   const gray = [process.execPath, BIN, 'validate', '--connect', ...args].map(shellQuote).join(' ')
-  const t = await tmux(`bash -c ${shellQuote(`${gray}; echo "[gray exited $?]"; exec sleep 600`)}`, {cwd: dir, width: 120, height: 40, env: {TERM: 'xterm-256color'}})
+  const t = await tmux(`bash -c ${shellQuote(`trap : INT; ${gray}; echo "[gray exited $?]"; exec sleep 600`)}`, {cwd: dir, width: 120, height: 40, env: {TERM: 'xterm-256color'}})
   terminals.push(t)
+  return t
+}
+
+async function validate(...args: string[]): Promise<{code: number; screen: string}> {
+  const t = await open(args)
   const screen = await t.until('gray to end', (s) => /\[gray exited \d+\]/.test(s), 120_000)
   return {code: Number(/\[gray exited (\d+)\]/.exec(screen)![1]), screen}
 }
@@ -98,6 +115,20 @@ describe.skipIf(ttySkipReason() !== null)('gray validate --connect on a terminal
     expect(screen).not.toContain('✖')
     expect(screen).not.toContain('FAIL')
     expect(screen.match(/ {2}ok {3}/g)).toHaveLength(7)
+  })
+
+  it('Ctrl-C while the list runs ends gray as everywhere outside a run (by the signal, 130), cursor shown, no trace', async () => {
+    const t = await open(['-c', 'slow.yaml'])
+    await t.until('the list with the gateway and hosts done, the gates running', (s) => s.includes('✔ Connect to 2 hosts') && /Run 4 gate queries/.test(s), 60_000)
+    await t.keys('C-c')
+    const screen = await t.until('gray to end', (s) => /\[gray exited \d+\]/.test(s), 60_000)
+    expect(screen).toContain('[gray exited 130]')
+    expect(screen).not.toMatch(STACK_TRACE)
+    expect(screen).not.toMatch(/looks like a bug/)
+    // listr2 hid the cursor while drawing; it is back (the one session of this process)
+    const sessions = String((await execa('tmux', ['list-sessions', '-F', '#{session_name}'])).stdout).split('\n').filter((n) => n.startsWith(`gray-test-${process.pid}-`))
+    expect(sessions).toHaveLength(1)
+    expect(String((await execa('tmux', ['display', '-p', '-t', sessions[0]!, '#{cursor_flag}'])).stdout).trim()).toBe('1')
   })
 
   it('a config that does not load shows no list: only its one-line error (exit 2)', async () => {
