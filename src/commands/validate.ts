@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
 import {validateService, type ValidateResult} from '../services/validate.js'
+import {showsTasks, validateTasks} from '../ui/validate-tasks.js'
 
 export default class Validate extends GrayCommand {
   static override summary = 'Check gray.yaml: schema, then meaning (steps, rules the gateway can express, gates).'
@@ -17,7 +18,15 @@ ${EXIT_CODES_HELP}`
 
   async run(): Promise<ValidateResult> {
     const {flags} = await this.parse(Validate)
-    const result = await validateService(flags.config, {connect: flags.connect})
+    // on a person's terminal the checks of --connect show as a task list on stderr while they run
+    const tasks = flags.connect && showsTasks(this.jsonEnabled()) ? validateTasks() : null
+    let result: ValidateResult
+    try {
+      result = await validateService(flags.config, {connect: flags.connect, progress: tasks?.progress})
+    } finally {
+      tasks?.abandon()
+      await tasks?.end()
+    }
     if (!this.jsonEnabled()) {
       this.log(`${result.file}: valid — service ${result.service}, ${result.gateway} gateway, ${count(result.steps, 'step')}, ${count(result.checks, 'gate check')}`)
       for (const w of result.warnings) this.log(`  warning: ${w}`)

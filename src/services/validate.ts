@@ -13,10 +13,31 @@ export interface ValidateResult {
   steps: number
   checks: number
   warnings: string[]
-  connect?: Array<{what: string; ok: boolean; detail: string}>
+  connect?: ConnectCheck[]
 }
 
-export async function validateService(file: string, options: {connect?: boolean} = {}): Promise<ValidateResult> {
+/** One check of --connect; `what` and `detail` already fit for a terminal (shown()). */
+export interface ConnectCheck {
+  what: string
+  ok: boolean
+  detail: string
+}
+
+/** What --connect is doing, as it happens: each kind of check starts, (hosts) each one ends, each kind ends with its results. */
+export type ValidatePhase = 'gateway' | 'hosts' | 'gates'
+export type ValidateProgress =
+  | {phase: 'gateway'; event: 'start'; what: string}
+  | {phase: 'hosts' | 'gates'; event: 'start'; count: number}
+  | {phase: 'hosts'; event: 'item'; result: ConnectCheck}
+  | {phase: ValidatePhase; event: 'done'; results: ConnectCheck[]}
+
+export interface ValidateOptions {
+  connect?: boolean
+  /** told of each phase of --connect as it runs; only watches (a throw here is a bug of the caller) */
+  progress?: (event: ValidateProgress) => void
+}
+
+export async function validateService(file: string, options: ValidateOptions = {}): Promise<ValidateResult> {
   const ctx = await loadContext(file)
   const gateway = await preflight(ctx)
   const plan = buildPlan(ctx.config, gateway, 'next', await currentVersion(ctx.store))
@@ -29,33 +50,66 @@ export async function validateService(file: string, options: {connect?: boolean}
     warnings: plan.warnings,
   }
   if (options.connect) {
-    const connect: NonNullable<ValidateResult['connect']> = []
-    try {
-      const signal = AbortSignal.timeout(5_000)
-      await gateway.check?.(signal)
-      const served = await gateway.readBack(signal)
-      connect.push({what: `${ctx.config.gateway.type} gateway`, ok: true, detail: served ? `serves revision ${served.revision} (${served.mode}, ${served.weightBp / 100}%)` : 'reachable; no gray policy yet'})
-    } catch (error) {
-      connect.push({what: `${ctx.config.gateway.type} gateway`, ok: false, detail: errorMessage(error) + (error instanceof GrayError && error.hint ? `; ${error.hint}` : '')})
-    }
-    // every host, by a TCP connection to its address (what the gateway proxies to)
-    const hosts = [...ctx.config.hosts.gray, ...ctx.config.hosts.stable]
-    const limit = (await import('p-limit')).default(16)
-    const reached = await Promise.all(hosts.map((h) => limit(() => connectTo(h.address, 3_000))))
-    hosts.forEach((h, i) => {
-      const problem = reached[i]
-      connect.push({what: `host ${h.name}${h.name === h.address ? '' : ` (${h.address})`}`, ok: problem === null, detail: problem ?? 'accepts connections'})
-    })
-    // every gate's query, once, for the version running now (and stable, where a check has a baseline)
-    const {probeSources} = await import('../adapters/metrics/connect.js')
-    const previousVersion = (await currentVersion(ctx.store)) ?? undefined
-    for (const p of await probeSources(ctx.config, {previousVersion, signal: AbortSignal.timeout(15_000)})) {
-      const what = `gate ${p.check} (${p.source}, ${p.cohort} ${p.version})`
-      const value = p.value === null ? 'no data now' : `${p.value}${p.samples === null ? '' : ` over ${p.samples} samples`}`
-      connect.push({what, ok: p.ok, detail: p.ok ? `${value}${p.query ? ` — ${p.query}` : ''}` : `${p.error ?? 'failed'}${p.query ? ` — ${p.query}` : ''}`})
+    // the display only watches: whatever it does, the checks go on
+    const progress = (event: ValidateProgress) => {
+      try {
+        options.progress?.(event)
+      } catch {
+        // nothing: a display that fails must not fail the checks
+      }
     }
     // peers' words reach a terminal: secrets masked, escapes shown as text
-    result.connect = connect.map((c) => ({...c, detail: shown(c.detail)}))
+    const check = (what: string, ok: boolean, detail: string): ConnectCheck => ({what, ok, detail: shown(detail)})
+    const gatewayWhat = `${ctx.config.gateway.type} gateway`
+    const hosts = [...ctx.config.hosts.gray, ...ctx.config.hosts.stable]
+    const gates = ctx.config.gates?.checks.length ?? 0
+    // the three kinds run side by side (none waits on another); the results keep their order
+    const reachGateway = async (): Promise<ConnectCheck[]> => {
+      progress({phase: 'gateway', event: 'start', what: shown(gatewayWhat)})
+      let found: ConnectCheck
+      try {
+        const signal = AbortSignal.timeout(5_000)
+        await gateway.check?.(signal)
+        const served = await gateway.readBack(signal)
+        found = check(gatewayWhat, true, served ? `serves revision ${served.revision} (${served.mode}, ${served.weightBp / 100}%)` : 'reachable; no gray policy yet')
+      } catch (error) {
+        found = check(gatewayWhat, false, errorMessage(error) + (error instanceof GrayError && error.hint ? `; ${error.hint}` : ''))
+      }
+      progress({phase: 'gateway', event: 'done', results: [found]})
+      return [found]
+    }
+    // every host, by a TCP connection to its address (what the gateway proxies to)
+    const reachHosts = async (): Promise<ConnectCheck[]> => {
+      progress({phase: 'hosts', event: 'start', count: hosts.length})
+      const limit = (await import('p-limit')).default(16)
+      const found = await Promise.all(
+        hosts.map((h) =>
+          limit(async () => {
+            const problem = await connectTo(h.address, 3_000)
+            const one = check(`host ${h.name}${h.name === h.address ? '' : ` (${h.address})`}`, problem === null, problem ?? 'accepts connections')
+            progress({phase: 'hosts', event: 'item', result: one})
+            return one
+          }),
+        ),
+      )
+      progress({phase: 'hosts', event: 'done', results: found})
+      return found
+    }
+    // every gate's query, once, for the version running now (and stable, where a check has a baseline)
+    const runGates = async (): Promise<ConnectCheck[]> => {
+      progress({phase: 'gates', event: 'start', count: gates})
+      const {probeSources} = await import('../adapters/metrics/connect.js')
+      const previousVersion = (await currentVersion(ctx.store)) ?? undefined
+      const found = (await probeSources(ctx.config, {previousVersion, signal: AbortSignal.timeout(15_000)})).map((p) => {
+        const what = `gate ${p.check} (${p.source}, ${p.cohort} ${p.version})`
+        const value = p.value === null ? 'no data now' : `${p.value}${p.samples === null ? '' : ` over ${p.samples} samples`}`
+        return check(what, p.ok, p.ok ? `${value}${p.query ? ` — ${p.query}` : ''}` : `${p.error ?? 'failed'}${p.query ? ` — ${p.query}` : ''}`)
+      })
+      progress({phase: 'gates', event: 'done', results: found})
+      return found
+    }
+    const [g, h, q] = await Promise.all([reachGateway(), reachHosts(), runGates()])
+    result.connect = [...g, ...h, ...q]
   }
   return result
 }
