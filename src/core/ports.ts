@@ -151,6 +151,8 @@ export type RequestKind = 'rollback' | 'promote' | 'pause' | 'resume'
 export interface ControlRequest {
   id: string
   kind: RequestKind
+  /** the run it was posted for; a driver of another run leaves it alone */
+  runId?: string
   reason?: string
   full?: boolean
   actor: Actor

@@ -50,7 +50,7 @@ export async function control(ctx: Context, kind: RequestKind, options: ControlO
   for (let tries = 0; ; tries++) {
     const holder = await readHolder(ctx.store.dir, {staleMs: lockStaleMs()})
     if (holder?.alive) {
-      posted ??= await postRequest(ctx.store.dir, {kind, reason: options.reason, full: options.full, actor: ctx.actor})
+      posted ??= await postRequest(ctx.store.dir, {kind, runId: latest.id, reason: options.reason, full: options.full, actor: ctx.actor})
       const id = posted.id
       const taken = (events: Awaited<ReturnType<typeof readJournal>>['events']) => events.some((e) => e.type === 'request.received' && e.data.id === id)
       const stop = new AbortController()

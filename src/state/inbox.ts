@@ -189,7 +189,7 @@ export function parseRequest(text: string): ControlRequest | null {
 export const MAX_REASON = 500
 /** a request file is a few hundred bytes; a bigger one is not gray's */
 const MAX_REQUEST_BYTES = 16 * 1024
-const REQUEST_KEYS = new Set(['id', 'kind', 'reason', 'full', 'actor', 'at'])
+const REQUEST_KEYS = new Set(['id', 'kind', 'runId', 'reason', 'full', 'actor', 'at'])
 const ACTOR_KEYS = new Set(['user', 'host', 'pid', 'ci'])
 /** user names as systems write them: no spaces, no controls, no markup */
 const USER = /^[A-Za-z0-9_][A-Za-z0-9_.@\\$-]{0,63}$/
@@ -208,9 +208,10 @@ export function whyInvalid(value: unknown): string | null {
   if (!isRecord(value)) return 'not a JSON object'
   const unknown = Object.keys(value).filter((k) => !REQUEST_KEYS.has(k))
   if (unknown.length > 0) return `unknown field ${unknown[0]}`
-  const {id, kind, reason, full, actor, at} = value
+  const {id, kind, runId, reason, full, actor, at} = value
   if (typeof id !== 'string' || !SAFE_ID.test(id)) return 'id must be 1 to 64 letters, digits, - or _'
   if (!KINDS.includes(kind as RequestKind)) return `kind must be one of ${KINDS.join(', ')}`
+  if (runId !== undefined && (typeof runId !== 'string' || !SAFE_ID.test(runId))) return 'runId must be 1 to 64 letters, digits, - or _'
   if (reason !== undefined) {
     if (typeof reason !== 'string') return 'reason must be text'
     if (reason.length > MAX_REASON) return `reason must be at most ${MAX_REASON} characters`

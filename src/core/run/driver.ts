@@ -171,7 +171,9 @@ export class RunDriver {
 
   private async pollInbox(): Promise<void> {
     if (!this.deps.inbox) return
-    const reqs = await this.deps.inbox.take()
+    // a request left in the inbox for a run that has ended is not this run's to carry out
+    const runId = this.state().runId
+    const reqs = (await this.deps.inbox.take()).filter((r) => r.runId === undefined || r.runId === runId)
     if (reqs.length > 0) await this.enqueue(reqs)
   }
 

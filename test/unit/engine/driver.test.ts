@@ -251,6 +251,24 @@ describe('run engine: people steering the run', () => {
     expect([...h.deployer.versions.values()].every((v) => v === 'v1')).toBe(true)
   })
 
+  it('a request left in the inbox for an earlier run is not carried out by the next one', async () => {
+    const h = harness()
+    h.clock.at(400_000, () => h.inbox.post('rollback', {runId: 'an-earlier-run', reason: 'meant for the last release'}))
+    const out = await h.start()
+    expect(out.exitCode).toBe(0)
+    expect(out.state.status).toBe('completed')
+    expect(h.journal.ofType('rollback.started')).toHaveLength(0)
+    expect(h.journal.ofType('request.received')).toHaveLength(0)
+  })
+
+  it('a request posted for this run is carried out', async () => {
+    const h = harness()
+    h.clock.at(400_000, () => h.inbox.post('rollback', {runId: h.journal.ofType('run.started')[0]!.data.runId as string, reason: 'this one'}))
+    const out = await h.start()
+    expect(out.exitCode).toBe(3)
+    expect(out.state.reason).toBe('this one')
+  })
+
   it('rollback requested while deploying the gray pool cancels the deploy and never publishes a gray weight', async () => {
     const h = harness()
     h.deployer.durationMs = 60_000
