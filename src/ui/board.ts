@@ -56,21 +56,27 @@ export function trendline(values: Array<number | null>, limit: number | null, wi
     .join('')
 }
 
-function cut(text: string, width: number): string {
+/** The text in at most `width` characters, an ellipsis for what did not fit. */
+export function cut(text: string, width: number): string {
   const chars = [...text]
   return chars.length <= width ? text : `${chars.slice(0, Math.max(0, width - 1)).join('')}…`
 }
 
-function paint(line: Line, width: number, color: boolean): string {
+/** One line of pieces cut to the width, then the pieces that have a style styled (so cutting never splits an escape). */
+export function fitLine<S extends string>(pieces: ReadonlyArray<readonly [text: string, style?: S]>, width: number, styled: (part: string, style: S) => string): string {
   let room = width
   let out = ''
-  for (const [text, style] of line) {
+  for (const [text, style] of pieces) {
     if (room <= 0) break
     const part = cut(text, room)
     room -= [...part].length
-    out += color && style ? `${ANSI[style][0]}${part}${ANSI[style][1]}` : part
+    out += style ? styled(part, style) : part
   }
   return out
+}
+
+function paint(line: Line, width: number, color: boolean): string {
+  return fitLine(line, width, (part, style) => (color ? `${ANSI[style][0]}${part}${ANSI[style][1]}` : part))
 }
 
 const pct = (v: number | null) => (v === null ? '-' : `${fmt(v)}%`)

@@ -12,7 +12,7 @@ import {count, fmt, isRatio} from '../core/gates/judge.js'
 import type {JournalEvent} from '../core/ports.js'
 import {summarize} from '../core/run/summary.js'
 import type {RunState} from '../core/run/state.js'
-import {trendline} from './board.js'
+import {cut, fitLine, trendline} from './board.js'
 import {redact} from './redact.js'
 
 export interface Progress {
@@ -114,23 +114,10 @@ const TONES: Record<Tone, (t: string) => string> = {
   redBold: chalk.red.bold,
 }
 
-function cut(text: string, width: number): string {
-  const chars = [...text]
-  return chars.length <= width ? text : `${chars.slice(0, Math.max(0, width - 1)).join('')}…`
-}
-
 /** One line of plain text cut to the width, then coloured (so cutting never splits an escape). */
 type Piece = [text: string, tone?: Tone]
 function paint(pieces: Piece[], width: number): string {
-  let room = width
-  let out = ''
-  for (const [text, tone] of pieces) {
-    if (room <= 0) break
-    const part = cut(text, room)
-    room -= [...part].length
-    out += tone ? TONES[tone](part) : part
-  }
-  return out
+  return fitLine(pieces, width, (part, tone) => TONES[tone](part))
 }
 
 function ago(untilMs: number, now: number): string {

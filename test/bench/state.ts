@@ -10,7 +10,7 @@ import type {Lease, StateBackend} from '../../src/state/backend.js'
 import {LocalBackend} from '../../src/state/local.js'
 import {PostgresBackend} from '../../src/state/postgres/backend.js'
 import {newRunId} from '../../src/state/store.js'
-import {startPostgres, whyNoPostgres} from '../helpers/postgres.js'
+import {startPostgres, whyNoPostgres} from '../support/postgres.js'
 
 const holder = {user: 'bench', host: 'bench', pid: process.pid, ci: false, kind: 'cli' as const}
 const data = {check: 'errors', step: 2, verdict: 'pass', value: 0.001, limit: 0.01, samples: 500}

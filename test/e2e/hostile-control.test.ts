@@ -3,7 +3,6 @@
 // once, and every command's exit code says how the run ended — the rollback
 // wins, so none of them exits 0 on a run that rolled back. The gateway is a
 // small loopback control plane that keeps the policy it is given.
-import {createServer, type Server} from 'node:http'
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -14,6 +13,7 @@ import type {JournalEvent} from '../../src/core/ports.js'
 import {readJournal} from '../../src/state/journal.js'
 import {ServiceStore} from '../../src/state/store.js'
 import {gray, run} from '../support/cli.js'
+import {startPolicyPlane, type PolicyPlane} from '../support/policy-plane.js'
 
 async function journal(dir: string): Promise<JournalEvent[]> {
   const store = new ServiceStore(path.join(dir, '.gray'), 'shop')
@@ -22,22 +22,12 @@ async function journal(dir: string): Promise<JournalEvent[]> {
 }
 
 describe('promote, rollback and pause fired together at a live driver', () => {
-  let server: Server
+  let plane: PolicyPlane
   const dir = mkdtempSync(path.join(tmpdir(), 'gray-concurrent-'))
 
   beforeAll(async () => {
-    let policy: string | null = null
-    server = createServer((req, res) => {
-      let body = ''
-      req.on('data', (c: Buffer) => (body += c.toString()))
-      req.on('end', () => {
-        if (req.method === 'PUT') policy = body
-        if (!policy) return res.writeHead(404).end('{}')
-        res.writeHead(200, {'content-type': 'application/json'}).end(policy)
-      })
-    })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const url = `http://127.0.0.1:${(server.address() as {port: number}).port}/policies/{service}`
+    plane = await startPolicyPlane()
+    const {url} = plane
     writeFileSync(
       path.join(dir, 'gray.yaml'),
       JSON.stringify({
@@ -49,7 +39,7 @@ describe('promote, rollback and pause fired together at a live driver', () => {
       }),
     )
   })
-  afterAll(async () => new Promise<void>((resolve) => server.close(() => resolve())))
+  afterAll(async () => plane.close())
 
   it('each request is journaled once, and every exit code says how the run stood when the request was carried out', async () => {
     const env = {GRAY_LOCK_STALE_MS: '4000'}

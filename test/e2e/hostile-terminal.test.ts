@@ -5,32 +5,22 @@
 // changed and the screen is not cleared. The gateway is a loopback control
 // plane that keeps the policy it is given.
 import {execa} from 'execa'
-import {createServer, type Server} from 'node:http'
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {BIN} from '../support/cli.js'
+import {startPolicyPlane, type PolicyPlane} from '../support/policy-plane.js'
 import {hasTmux, shellQuote, tmux} from '../support/tmux.js'
 
 describe.skipIf(!hasTmux())('escapes from a peer on a terminal', () => {
-  let server: Server
+  let plane: PolicyPlane
   const dir = mkdtempSync(path.join(tmpdir(), 'gray-tty-'))
 
   beforeAll(async () => {
-    let policy: string | null = null
-    server = createServer((req, res) => {
-      let body = ''
-      req.on('data', (c: Buffer) => (body += c.toString()))
-      req.on('end', () => {
-        if (req.method === 'PUT') policy = body
-        if (!policy) return res.writeHead(404).end('{}')
-        res.writeHead(200, {'content-type': 'application/json'}).end(policy)
-      })
-    })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const url = `http://127.0.0.1:${(server.address() as {port: number}).port}/policies/{service}`
+    plane = await startPolicyPlane()
+    const {url} = plane
     writeFileSync(path.join(dir, 'hook.mjs'), `process.stdout.write('BEFORE-\\x1b]2;PWNED\\x07\\x1b[2J\\u202Etxt.exe-AFTER\\n'); process.exit(1)\n`)
     writeFileSync(
       path.join(dir, 'gray.yaml'),
@@ -44,7 +34,7 @@ describe.skipIf(!hasTmux())('escapes from a peer on a terminal', () => {
       }),
     )
   })
-  afterAll(async () => new Promise<void>((resolve) => server.close(() => resolve())))
+  afterAll(async () => plane.close())
 
   it('gray start and gray status show the hook\'s escapes as text; the title and the screen stay', async () => {
     const command = `${shellQuote(process.execPath)} ${shellQuote(BIN)} start --version v2 --previous-version v1 --yes; echo START-EXIT=$?; ${shellQuote(process.execPath)} ${shellQuote(BIN)} status; echo STATUS-EXIT=$?`

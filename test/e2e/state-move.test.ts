@@ -9,7 +9,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {runStarted} from '../../src/core/run/begin.js'
 import {LocalBackend} from '../../src/state/local.js'
 import {newRunId} from '../../src/state/store.js'
-import {skipWithoutPostgres, startPostgres, type PostgresServer} from '../helpers/postgres.js'
+import {skipWithoutPostgres, startPostgres, type PostgresServer} from '../support/postgres.js'
 import {run} from '../support/cli.js'
 import {testConfig} from '../support/fakes.js'
 

@@ -2,29 +2,19 @@
 // the driver keeps driving (keep going / roll back now / pause and leave); a
 // second pauses once the step in progress settles; a pause is always journaled
 // (exit 4) and a deploy under way is never killed halfway.
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import type {JournalEvent} from '../../src/core/ports.js'
 import {replay} from '../../src/core/run/state.js'
-import {grayTty, keepScreen, STACK_TRACE, ttySkipReason, type Tty} from '../support/tty.js'
-import {LONG_BAKE, START, startTtyLive, type TtyLive} from '../support/tty-live.js'
+import {keepScreen, STACK_TRACE, ttySkipReason, type Tty} from '../support/tmux.js'
+import {LONG_BAKE, START, ttyLiveSession, type TtyLive} from '../support/tty-live.js'
 
 const skip = ttySkipReason()
 if (skip && !process.env.CI) console.warn(`skipping the Ctrl-C terminal tests: ${skip}`)
 
-let live: TtyLive | undefined
-const ttys: Tty[] = []
-async function open(args: string[]): Promise<Tty> {
-  const t = await grayTty(args, {cwd: (live as TtyLive).dir})
-  ttys.push(t)
-  return t
-}
-
-afterEach(async () => {
-  for (const t of ttys.splice(0)) await t.kill()
-  await live?.stop()
-  live = undefined
-})
+const session = ttyLiveSession()
+const open = session.open
+let live: TtyLive
 
 const SCREEN_MS = 90_000
 const QUESTION = 'What now?'
@@ -41,7 +31,7 @@ async function baking(t: Tty): Promise<void> {
 
 describe.skipIf(skip !== null && !process.env.CI)('Ctrl-C on a terminal', () => {
   it('during a bake it asks while the driver goes on; "Pause and leave" journals the pause (exit 4); `resume` drives on and `promote --full` from a second terminal ends it', async () => {
-    live = await startTtyLive({steps: LONG_BAKE})
+    live = await session.start({steps: LONG_BAKE})
     const t = await open(START)
     await baking(t)
     await t.keys('C-c')
@@ -78,7 +68,7 @@ describe.skipIf(skip !== null && !process.env.CI)('Ctrl-C on a terminal', () => 
   })
 
   it('"Keep going" changes nothing; then Ctrl-C twice pauses without asking again (exit 4)', async () => {
-    live = await startTtyLive({steps: LONG_BAKE})
+    live = await session.start({steps: LONG_BAKE})
     const t = await open(START)
     await baking(t)
     await t.keys('C-c')
@@ -102,7 +92,7 @@ describe.skipIf(skip !== null && !process.env.CI)('Ctrl-C on a terminal', () => 
   })
 
   it('"Roll back now" rolls back: exit 3, the gateway at 0', async () => {
-    live = await startTtyLive({steps: LONG_BAKE})
+    live = await session.start({steps: LONG_BAKE})
     const t = await open(START)
     await baking(t)
     await t.keys('C-c')
@@ -116,7 +106,7 @@ describe.skipIf(skip !== null && !process.env.CI)('Ctrl-C on a terminal', () => 
   })
 
   it('during a deploy, Ctrl-C twice pauses once the deploy settles: the deploy finishes, the pause is journaled (exit 4)', async () => {
-    live = await startTtyLive({slowMs: 4_000})
+    live = await session.start({slowMs: 4_000})
     const t = await open(['start', '--version', 'slow-v2', '--previous-version', 'v1', '--yes'])
     await live.until('the deploy to start', () => live!.deploys().some((l) => l.startsWith('start ') && l.endsWith('slow-v2')), SCREEN_MS)
     await t.until('the deploy on screen', (s) => s.includes('→ slow-v2'), SCREEN_MS)
@@ -138,7 +128,7 @@ describe.skipIf(skip !== null && !process.env.CI)('Ctrl-C on a terminal', () => 
   })
 
   it('`resume` on a terminal when a gate trips: rolled back, exit 3, the gateway at 0, no stack trace', async () => {
-    live = await startTtyLive({failVersions: ['slow-v2'], slowMs: 10_000, steps: '[{weight: 50, bake: 60s}, {weight: 100, bake: 1s}]'})
+    live = await session.start({failVersions: ['slow-v2'], slowMs: 10_000, steps: '[{weight: 50, bake: 60s}, {weight: 100, bake: 1s}]'})
     const t = await open(['start', '--version', 'slow-v2', '--previous-version', 'v1', '--yes'])
     await t.until('the deploy on screen', (s) => s.includes('→ slow-v2'), SCREEN_MS)
     await t.keys('C-c')

@@ -1,28 +1,18 @@
 // The run flows in a real terminal (tmux, 120×40), as a person types them:
 // bin/run.js on dist/, asserting on the screen and the exit code. Without CI in
 // the session gray draws its live view and asks its questions, as on a laptop.
-import {afterEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
 import {replay} from '../../src/core/run/state.js'
-import {grayTty, keepScreen, STACK_TRACE, ttySkipReason, type Tty} from '../support/tty.js'
-import {LONG_BAKE, START, startTtyLive, type TtyLive} from '../support/tty-live.js'
+import {grayTty, keepScreen, STACK_TRACE, ttySkipReason} from '../support/tmux.js'
+import {LONG_BAKE, START, ttyLiveSession, type TtyLive} from '../support/tty-live.js'
 
 const skip = ttySkipReason()
 if (skip && !process.env.CI) console.warn(`skipping the terminal tests of the run flows: ${skip}`)
 
-let live: TtyLive | undefined
-const ttys: Tty[] = []
-async function open(args: string[], o: {width?: number; height?: number} = {}): Promise<Tty> {
-  const t = await grayTty(args, {cwd: (live as TtyLive).dir, ...o})
-  ttys.push(t)
-  return t
-}
-
-afterEach(async () => {
-  for (const t of ttys.splice(0)) await t.kill()
-  await live?.stop()
-  live = undefined
-})
+const session = ttyLiveSession()
+const open = session.open
+let live: TtyLive
 
 const SCREEN_MS = 90_000
 
@@ -36,7 +26,7 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
   it('tmux is here (CI installs it with .ci/deps.sh)', () => expect(skip).toBeNull())
 
   it('`start` completes: finished phases, one block redrawn in place, exit 0, plain policy served', async () => {
-    live = await startTtyLive({steps: '[{weight: 1, bake: 2s}, {weight: 10, bake: 4s}, {weight: 100, bake: 1s}]'})
+    live = await session.start({steps: '[{weight: 1, bake: 2s}, {weight: 10, bake: 4s}, {weight: 100, bake: 1s}]'})
     const t = await open(START)
     const mid = await t.until('step 2 baking', (s) => s.includes('▶ Step 2/3') && s.includes('baking'), SCREEN_MS)
     keepScreen('tty-start-baking', mid)
@@ -57,7 +47,7 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
   })
 
   it('`start` rolled back by a gate at 50%: exit 3, the gateway at 0, no stack trace', async () => {
-    live = await startTtyLive({failVersions: ['v2'], steps: '[{weight: 50, bake: 60s}, {weight: 100, bake: 1s}]'})
+    live = await session.start({failVersions: ['v2'], steps: '[{weight: 50, bake: 60s}, {weight: 100, bake: 1s}]'})
     const t = await open(START)
     expect(await t.exitCode()).toBe(3)
     const end = await t.capture()
@@ -72,7 +62,7 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
   })
 
   it('a failing deploy pauses with its error on screen (exit 4); `gray rollback` on the terminal, with no driver, reverts it (exit 3)', async () => {
-    live = await startTtyLive()
+    live = await session.start()
     const t = await open(['start', '--version', 'broken-v2', '--previous-version', 'v1', '--yes'])
     expect(await t.exitCode()).toBe(4)
     const paused = await t.capture()
@@ -91,7 +81,7 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
   })
 
   it('a manual wait exits 4 saying so; `gray promote` on the terminal, with no driver, asks and drives it to the end', async () => {
-    live = await startTtyLive({steps: '[{weight: 1, bake: 1s}, {weight: 10, bake: 1s, pause: true}, {weight: 100, bake: 1s}]'})
+    live = await session.start({steps: '[{weight: 1, bake: 1s}, {weight: 10, bake: 1s, pause: true}, {weight: 100, bake: 1s}]'})
     const t = await open(START)
     expect(await t.exitCode()).toBe(4)
     const waiting = await t.capture()
@@ -109,7 +99,7 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
   })
 
   it('`gray rollback` typed in a second terminal while a terminal drives: both end with exit 3, the gateway at 0', async () => {
-    live = await startTtyLive({steps: LONG_BAKE})
+    live = await session.start({steps: LONG_BAKE})
     const driver = await open(START)
     await driver.until('step 2 baking', (s) => s.includes('▶ Step 2/3') && s.includes('baking'), SCREEN_MS)
     // `resume` and `promote` typed there go to the live driver too (nothing to resume: it says so and changes nothing)
@@ -131,7 +121,7 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
   })
 
   it('Ctrl-C in the terminal following a live driver only stops following (exit 0); the driver finishes the rollback (exit 3)', async () => {
-    live = await startTtyLive({steps: LONG_BAKE, slowMs: 6_000})
+    live = await session.start({steps: LONG_BAKE, slowMs: 6_000})
     const driver = await open(START)
     await driver.until('step 2 baking', (s) => s.includes('▶ Step 2/3') && s.includes('baking'), SCREEN_MS)
     live.slowDown()
@@ -148,7 +138,7 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
   })
 
   it('`gray rollback` from a second terminal while `gray promote` drives at 100% on a terminal: both exit 3, the gateway at 0', async () => {
-    live = await startTtyLive({steps: '[{weight: 1, bake: 1s, pause: true}, {weight: 100, bake: 300s}]'})
+    live = await session.start({steps: '[{weight: 1, bake: 1s, pause: true}, {weight: 100, bake: 300s}]'})
     expect(await (await open(START)).exitCode()).toBe(4)
     const p = await open(['promote'])
     await p.until('the question', (s) => s.includes('Let shop go on to its next step?'), SCREEN_MS)
@@ -168,7 +158,7 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
   })
 
   it('under 80 columns the run prints plain timestamped lines, no redrawn block', async () => {
-    live = await startTtyLive({steps: '[{weight: 1, bake: 1s}, {weight: 100, bake: 1s}]'})
+    live = await session.start({steps: '[{weight: 1, bake: 1s}, {weight: 100, bake: 1s}]'})
     const t = await open(START, {width: 79, height: 200})
     expect(await t.exitCode()).toBe(0)
     const end = await t.capture()
@@ -179,7 +169,7 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
   })
 
   it('`status --watch` draws its first frame before the gateway answers, then says the gateway cannot be read', async () => {
-    live = await startTtyLive({steps: '[{weight: 1, bake: 1s, pause: true}, {weight: 100, bake: 1s}]'})
+    live = await session.start({steps: '[{weight: 1, bake: 1s, pause: true}, {weight: 100, bake: 1s}]'})
     const waits = await open(START)
     expect(await waits.exitCode()).toBe(4)
     // a gateway admin that accepts connections and never answers: read back only ends at its 3 s timeout
@@ -205,7 +195,7 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
   })
 
   it('Ctrl-C at the start confirmation is a plain cancel: exit 2, nothing written', async () => {
-    live = await startTtyLive()
+    live = await session.start()
     const t = await open(['start', '--version', 'v2'])
     await t.until('the question', (s) => s.includes('Start rolling out shop v2?'), SCREEN_MS)
     await t.keys('C-c')
@@ -221,7 +211,7 @@ describe.skipIf(skip !== null && !process.env.CI)('gray demo on a terminal', () 
   it('`demo` completes (exit 0) and `demo --fail` rolls back (exit 3), no stack trace', async () => {
     const ok = await grayTty(['demo'], {cwd: process.cwd()})
     const fail = await grayTty(['demo', '--fail'], {cwd: process.cwd()})
-    ttys.push(ok, fail)
+    session.keep(ok, fail)
     expect(await fail.exitCode(120_000)).toBe(3)
     const failed = await fail.capture()
     expect(failed).toMatch(/^✖ Step 1\/4 · 1% to gray · rolled back: gate backend-5xx failed/m)

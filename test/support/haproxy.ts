@@ -7,6 +7,7 @@ import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {freePort} from './nginx.js'
+import {alive, waitFor} from './process.js'
 
 export interface HaproxyOptions {
   /** the fragment's first content, given its path and the state map's (HAProxy will not start without them) */
@@ -93,22 +94,5 @@ defaults
       }
       await rm(dir, {recursive: true, force: true})
     },
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
-export async function waitFor(ok: () => boolean | Promise<boolean>, timeoutMs: number, message: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(message)
-    await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }

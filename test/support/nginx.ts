@@ -7,6 +7,7 @@ import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {alive, waitFor} from './process.js'
 
 export interface NginxOptions {
   /** name of gray's include file inside the prefix */
@@ -123,22 +124,5 @@ ${options.servers(port)}
       if (master) await waitFor(() => !alive(master as number), 10_000, 'nginx did not stop').catch(() => undefined)
       await rm(prefix, {recursive: true, force: true})
     },
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
-async function waitFor(ok: () => boolean, timeoutMs: number, message: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(message)
-    await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }

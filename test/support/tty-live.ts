@@ -3,11 +3,13 @@
 // readers of what the gateway serves and what the journal holds.
 import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
+import {afterEach} from 'vitest'
 
 import {percentToGray} from '../../src/core/run/policy.js'
 import {replay} from '../../src/core/run/state.js'
 import {demoScript} from '../../src/demo/services.js'
 import {startLive, type Live, type LiveOptions} from './live.js'
+import {grayTty, type TmuxOptions, type Tty} from './tmux.js'
 
 export interface TtyLive extends Live {
   /** lines `start ADDRESS VERSION` / `done ADDRESS VERSION CODE` from the deploy command */
@@ -66,3 +68,38 @@ process.exit(r.status ?? 1)
 export const START = ['start', '--version', 'v2', '--previous-version', 'v1', '--yes']
 /** a bake long enough that only a person (or a gate) ends it */
 export const LONG_BAKE = '[{weight: 1, bake: 1s}, {weight: 10, bake: 300s}, {weight: 100, bake: 1s}]'
+
+export interface TtyLiveSession {
+  /** starts the live environment of this test (stopped after it) */
+  start(options?: LiveOptions & {slowMs?: number}): Promise<TtyLive>
+  /** `gray ARGS` in a terminal in the live environment's directory (killed after the test) */
+  open(args: string[], options?: Omit<TmuxOptions, 'cwd'>): Promise<Tty>
+  /** terminals opened some other way, killed after the test too */
+  keep(...ttys: Tty[]): void
+}
+
+/** For a file of terminal tests: each test starts one live environment; its terminals and it end after the test. */
+export function ttyLiveSession(): TtyLiveSession {
+  let live: TtyLive | undefined
+  const ttys: Tty[] = []
+  afterEach(async () => {
+    for (const t of ttys.splice(0)) await t.kill()
+    await live?.stop()
+    live = undefined
+  })
+  return {
+    async start(options = {}) {
+      live = await startTtyLive(options)
+      return live
+    },
+    async open(args, options = {}) {
+      if (!live) throw new Error('start the live environment before opening a terminal in it')
+      const t = await grayTty(args, {...options, cwd: live.dir})
+      ttys.push(t)
+      return t
+    },
+    keep(...more) {
+      ttys.push(...more)
+    },
+  }
+}

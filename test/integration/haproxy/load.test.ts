@@ -2,23 +2,11 @@
 // real HAProxy while gray publishes 20 weight changes and a rollback (Runtime
 // API only: not even a connection is closed), then a host joining gray (a
 // hitless reload: no request fails).
-import {fork, type ChildProcess} from 'node:child_process'
-import {fileURLToPath} from 'node:url'
+import type {ChildProcess} from 'node:child_process'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 import {haproxyBinary, type HaproxyInstance} from '../../support/haproxy.js'
-import {Client, cohortServer, policy, RULES, type CohortServer} from '../nginx/support.js'
+import {Client, cohortServer, LOAD_WEIGHTS_BP, policy, RULES, startLoad, type CohortServer} from '../nginx/support.js'
 import {gatewayFor, haproxyFor, workerPid} from './support.js'
-
-const WEIGHTS_BP = [100, 500, 1000, 2500, 5000, 7500, 10_000, 5000, 2500, 1000, 100, 1000, 5000, 9000, 9999, 10_000, 2000, 300, 6000, 8000]
-
-interface LoadStats {
-  ok: number
-  failed: number
-  resent: number
-  gray: number
-  stable: number
-  failures: string[]
-}
 
 describe.skipIf(haproxyBinary() === null)('HAProxy under steady load', () => {
   let haproxy: HaproxyInstance
@@ -35,23 +23,6 @@ describe.skipIf(haproxyBinary() === null)('HAProxy under steady load', () => {
     await Promise.all((servers ?? []).map((s) => s.close()))
   })
 
-  async function startLoad(): Promise<{stop(): Promise<LoadStats>}> {
-    const script = fileURLToPath(new URL('../nginx/load-worker.mjs', import.meta.url))
-    const child = fork(script, [`${haproxy.baseUrl}/`, '8'], {stdio: ['ignore', 'inherit', 'inherit', 'ipc']})
-    worker = child
-    await new Promise<void>((resolve, reject) => {
-      child.once('error', reject)
-      child.on('message', (message: {type: string}) => message.type === 'ready' && resolve())
-    })
-    return {
-      stop: () =>
-        new Promise<LoadStats>((resolve) => {
-          child.on('message', (message: {type: string; stats?: LoadStats}) => message.type === 'stats' && resolve(message.stats as LoadStats))
-          child.send('stop')
-        }),
-    }
-  }
-
   test('20 weight changes and a rollback drop no request and close no connection', async () => {
     const [stable, gray, joining] = servers as [CohortServer, CohortServer, CohortServer]
     const make = (weightBp: number, rules = RULES, grayHosts = [gray.host]) => policy([stable.host], grayHosts, {weightBp, rules})
@@ -59,8 +30,8 @@ describe.skipIf(haproxyBinary() === null)('HAProxy under steady load', () => {
     const gateway = gatewayFor(haproxy)
     const before = await workerPid(haproxy)
 
-    let load = await startLoad()
-    for (const weightBp of WEIGHTS_BP) await gateway.publish(make(weightBp))
+    let load = await startLoad(haproxy.baseUrl, (child) => (worker = child))
+    for (const weightBp of LOAD_WEIGHTS_BP) await gateway.publish(make(weightBp))
     const rollback = make(0, [])
     expect((await gateway.publish(rollback)).revision).toBe(rollback.revision)
     let stats = await load.stop()
@@ -78,7 +49,7 @@ describe.skipIf(haproxyBinary() === null)('HAProxy under steady load', () => {
     expect(after.filter((a) => a.cohort !== 'stable')).toEqual([])
 
     // a host joining gray: a reload under load fails no request
-    load = await startLoad()
+    load = await startLoad(haproxy.baseUrl, (child) => (worker = child))
     await gateway.publish(make(5000, RULES, [gray.host, joining.host]))
     expect(await workerPid(haproxy)).not.toBe(before)
     for (const weightBp of [1000, 5000]) await gateway.publish(make(weightBp, RULES, [gray.host, joining.host]))

@@ -12,6 +12,7 @@ import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 import {NginxGateway} from '../../../src/adapters/gateways/nginx/index.js'
 import {BIN} from '../../support/cli.js'
 import {nginxBinary, startNginx, type NginxInstance} from '../../support/nginx.js'
+import {alive, waitFor} from '../../support/process.js'
 import {Client, cohortServer, SERVICE, userServer, VARIABLE, type CohortServer} from './support.js'
 
 describe.skipIf(nginxBinary() === null)("the plan's plain policy bootstraps nginx", () => {
@@ -75,27 +76,10 @@ describe.skipIf(nginxBinary() === null)("the plan's plain policy bootstraps ngin
     for (const s of servers) expect(String(ok.stdout)).toContain(`ok   host ${s.host.name} (${s.host.address}): accepts connections`)
     const master = await nginx.pid()
     process.kill(master, 'SIGTERM')
-    await until(() => !exists(master))
+    await waitFor(() => !alive(master), 30_000, 'nginx did not stop')
     const down = await validate()
     expect(down.exitCode).toBe(1)
     expect(String(down.stdout)).toMatch(/FAIL nginx gateway: nginx is not serving gray's policy for .*nothing answers on .*check that nginx runs/)
     expect(String(down.stdout)).not.toContain('reachable')
   })
 })
-
-function exists(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
-async function until(test: () => boolean): Promise<void> {
-  const end = Date.now() + 30_000
-  while (!test()) {
-    if (Date.now() > end) throw new Error('nginx did not stop')
-    await new Promise((done) => setTimeout(done, 100))
-  }
-}

@@ -1,22 +1,10 @@
 // Nothing lost: a second process keeps requesting through nginx while gray
 // publishes 20 weight changes and a rollback; every request must succeed.
-import {fork, type ChildProcess} from 'node:child_process'
-import {fileURLToPath} from 'node:url'
+import type {ChildProcess} from 'node:child_process'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 import {NginxGateway} from '../../../src/adapters/gateways/nginx/index.js'
 import {nginxBinary, startNginx, type NginxInstance} from '../../support/nginx.js'
-import {Client, cohortServer, policy, RULES, SERVICE, userServer, VARIABLE, type CohortServer} from './support.js'
-
-const WEIGHTS_BP = [100, 500, 1000, 2500, 5000, 7500, 10_000, 5000, 2500, 1000, 100, 1000, 5000, 9000, 9999, 10_000, 2000, 300, 6000, 8000]
-
-interface LoadStats {
-  ok: number
-  failed: number
-  resent: number
-  gray: number
-  stable: number
-  failures: string[]
-}
+import {Client, cohortServer, LOAD_WEIGHTS_BP, policy, RULES, SERVICE, startLoad, userServer, VARIABLE, type CohortServer} from './support.js'
 
 describe.skipIf(nginxBinary() === null)('nginx under steady load', () => {
   let nginx: NginxInstance
@@ -48,23 +36,14 @@ describe.skipIf(nginxBinary() === null)('nginx under steady load', () => {
     })
     gateway = new NginxGateway({type: 'nginx', include: nginx.includePath, variable: VARIABLE, test: nginx.testArgv, reload: nginx.reloadArgv}, SERVICE)
 
-    const script = fileURLToPath(new URL('./load-worker.mjs', import.meta.url))
-    const child = fork(script, [`${nginx.baseUrl}/`, '8'], {stdio: ['ignore', 'inherit', 'inherit', 'ipc']})
-    worker = child
-    await new Promise<void>((resolve, reject) => {
-      child.once('error', reject)
-      child.on('message', (message: {type: string}) => message.type === 'ready' && resolve())
-    })
+    const load = await startLoad(nginx.baseUrl, (child) => (worker = child))
 
-    for (const weightBp of WEIGHTS_BP) await gateway.publish(make(weightBp))
+    for (const weightBp of LOAD_WEIGHTS_BP) await gateway.publish(make(weightBp))
     const rollback = make(0, [])
     expect((await gateway.publish(rollback)).revision).toBe(rollback.revision)
     await new Promise((resolve) => setTimeout(resolve, 300))
 
-    const stats = await new Promise<LoadStats>((resolve) => {
-      child.on('message', (message: {type: string; stats?: LoadStats}) => message.type === 'stats' && resolve(message.stats as LoadStats))
-      child.send('stop')
-    })
+    const stats = await load.stop()
     expect(stats.failures).toEqual([])
     expect(stats.failed).toBe(0)
     expect(stats.ok).toBeGreaterThan(1000)

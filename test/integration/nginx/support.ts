@@ -1,7 +1,10 @@
-// Upstreams that answer with their cohort, a keep-alive client, and the nginx
-// server block gray's docs tell users to write.
+// Upstreams that answer with their cohort, a keep-alive client, the nginx
+// server block gray's docs tell users to write, and steady load from a second
+// process (load-worker.mjs) for the load tests of nginx and HAProxy.
+import {fork, type ChildProcess} from 'node:child_process'
 import {Agent, createServer, request, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
+import {fileURLToPath} from 'node:url'
 import type {Host, Rule} from '../../../src/core/config/model.js'
 import type {Policy} from '../../../src/core/ports.js'
 
@@ -143,3 +146,37 @@ export const RULES: Rule[] = [
   {kind: 'equals', field: {source: 'cookie', name: 'team-name'}, value: 'dogfood'},
   {kind: 'cidr', cidrs: ['10.9.0.0/16']},
 ]
+
+/** the 20 weight changes the load tests publish under load */
+export const LOAD_WEIGHTS_BP = [100, 500, 1000, 2500, 5000, 7500, 10_000, 5000, 2500, 1000, 100, 1000, 5000, 9000, 9999, 10_000, 2000, 300, 6000, 8000]
+
+export interface LoadStats {
+  ok: number
+  failed: number
+  resent: number
+  gray: number
+  stable: number
+  failures: string[]
+}
+
+/**
+ * load-worker.mjs in a second process, 8 clients requesting `baseUrl` until
+ * stop() returns what they saw; `started` gets the process at once, so a test
+ * can kill it even when it never becomes ready.
+ */
+export async function startLoad(baseUrl: string, started: (child: ChildProcess) => void): Promise<{stop(): Promise<LoadStats>}> {
+  const script = fileURLToPath(new URL('./load-worker.mjs', import.meta.url))
+  const child = fork(script, [`${baseUrl}/`, '8'], {stdio: ['ignore', 'inherit', 'inherit', 'ipc']})
+  started(child)
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject)
+    child.on('message', (message: {type: string}) => message.type === 'ready' && resolve())
+  })
+  return {
+    stop: () =>
+      new Promise<LoadStats>((resolve) => {
+        child.on('message', (message: {type: string; stats?: LoadStats}) => message.type === 'stats' && resolve(message.stats as LoadStats))
+        child.send('stop')
+      }),
+  }
+}

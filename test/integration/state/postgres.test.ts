@@ -1,5 +1,5 @@
 // The conformance suite against the `postgres` backend on a real, private
-// PostgreSQL (test/helpers/postgres.ts), each test in its own database, plus
+// PostgreSQL (test/support/postgres.ts), each test in its own database, plus
 // what only a database server can do to a writer: go away and come back,
 // kill a connection mid-append, and be migrated by many processes at once.
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
@@ -8,7 +8,7 @@ import {openBackend, type Notice, type StateBackend} from '../../../src/state/ba
 import {MIGRATIONS} from '../../../src/state/postgres/migrations.js'
 import {PostgresBackend, describeUrl} from '../../../src/state/postgres/backend.js'
 import {newRunId} from '../../../src/state/store.js'
-import {skipWithoutPostgres, startPostgres, type PostgresServer} from '../../helpers/postgres.js'
+import {skipWithoutPostgres, startPostgres, type PostgresServer} from '../../support/postgres.js'
 import {conformance, me, oneTo, seqs, waitFor} from './conformance.js'
 
 describe.skipIf(skipWithoutPostgres)('postgres state backend', () => {

@@ -7,19 +7,11 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {CommandDeployer} from '../../../src/adapters/deploy/command.js'
 import {demoScript, startDemoServices, type DemoServices} from '../../../src/demo/services.js'
 import {startService} from '../../../templates/demo/service.mjs'
+import {alive} from '../../support/process.js'
 
 async function get(address: string, path = '/'): Promise<{status: number; body: string}> {
   const response = await fetch(`http://${address}${path}`)
   return {status: response.status, body: await response.text()}
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
 }
 
 /** pids of the demo services this test process started */

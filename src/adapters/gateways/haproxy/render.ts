@@ -8,12 +8,12 @@
 // `xxh32(key) mod 10000 < weight` (split.ts), no key → stable.
 import {createHash} from 'node:crypto'
 import {basename, dirname, join, resolve} from 'node:path'
-import ipaddr from 'ipaddr.js'
 import type {Host, Rule, StickyKey, Tag} from '../../../core/config/model.js'
 import {GatewayError} from '../../../core/errors.js'
 import {stickyText} from '../../../core/policy/document.js'
 import {FULL_WEIGHT_BP} from '../../../core/policy/hash.js'
 import type {AppliedPolicy, Policy} from '../../../core/ports.js'
+import {configCidr, oneLine} from '../file-gateway.js'
 import {integerRangePattern} from '../patterns.js'
 
 /** What the fragment is built from; a change here needs a reload. */
@@ -190,7 +190,7 @@ function keyLines(sticky: StickyKey): string[] {
 }
 
 function ruleAcl(rule: Rule): string {
-  if (rule.kind === 'cidr') return `src ${rule.cidrs.map(haproxyCidr).join(' ')}`
+  if (rule.kind === 'cidr') return `src ${rule.cidrs.map(configCidr).join(' ')}`
   const name = plainName(rule.field.name, rule.field.source === 'query' ? 'query parameter' : rule.field.source)
   const fetch = rule.field.source === 'header' ? `req.fhdr(${name})` : rule.field.source === 'cookie' ? `req.cook(${name})` : `url_param(${name})`
   switch (rule.kind) {
@@ -233,20 +233,4 @@ function plainName(name: string, what: string): string {
     throw new GatewayError(`gray writes ${what} names for HAProxy only with letters, digits and _ . -, got "${oneLine(name)}"; rename it in gray.yaml.`, {permanent: true})
   }
   return name
-}
-
-function haproxyCidr(text: string): string {
-  try {
-    const [address, bits] = ipaddr.parseCIDR(text.trim())
-    if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96) {
-      return `${(address as ipaddr.IPv6).toIPv4Address().toString()}/${bits - 96}`
-    }
-    return `${address.toString()}/${bits}`
-  } catch {
-    throw new GatewayError(`"${oneLine(text)}" is not an IP range such as 10.0.0.0/8; fix the ip rule in gray.yaml.`, {permanent: true})
-  }
-}
-
-function oneLine(text: string): string {
-  return text.replace(/[\r\n]+/g, ' ')
 }

@@ -8,6 +8,7 @@ import type {NginxGatewayConfig} from '../../../core/config/model.js'
 import {ConfigError, errorMessage, GatewayError} from '../../../core/errors.js'
 import type {AppliedPolicy, Gateway, GatewayCapabilities, Policy} from '../../../core/ports.js'
 import {gatewayCapabilities} from '../capabilities.js'
+import {fileIo, runCommand, type CommandResult} from '../file-gateway.js'
 import {assertPublishesFor, pause} from '../retry.js'
 import {readInclude, replaceInclude, restoreInclude} from './include-file.js'
 import {renderInclude} from './render.js'
@@ -183,35 +184,12 @@ export class NginxGateway implements Gateway {
     }
   }
 
-  private async run(argv: string[], signal?: AbortSignal): Promise<{ok: boolean; said: string; notRun: boolean}> {
-    const {execa} = await import('execa')
-    const [file, ...args] = argv as [string, ...string[]]
-    const result = await execa(file, args, {
-      reject: false,
-      all: true,
-      stdin: 'ignore',
-      timeout: this.timings.commandTimeoutMs,
-      forceKillAfterDelay: 2000,
-      cancelSignal: signal,
-    })
-    if (!result.failed) return {ok: true, said: '', notRun: false}
-    const notRun = result.exitCode === undefined && !result.timedOut && !result.isCanceled
-    if (notRun) return {ok: false, said: `\`${file}\` could not be started (${result.code ?? result.shortMessage})`, notRun}
-    if (result.timedOut) return {ok: false, said: `\`${argv.join(' ')}\` did not finish within ${this.timings.commandTimeoutMs / 1000} s`, notRun: true}
-    if (result.isCanceled) return {ok: false, said: `\`${argv.join(' ')}\` was cancelled`, notRun: true}
-    return {ok: false, said: nginxSaid(String(result.all ?? '')) || `\`${argv.join(' ')}\` exited with code ${result.exitCode}`, notRun}
+  private async run(argv: string[], signal?: AbortSignal): Promise<CommandResult> {
+    return runCommand(argv, this.timings.commandTimeoutMs, nginxSaid, signal)
   }
 
   private async io<T>(action: () => Promise<T>, verb: string): Promise<T> {
-    try {
-      return await action()
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      throw new GatewayError(`gray could not ${verb} ${this.config.include} (${code ?? errorMessage(error)}); check that the directory exists and gray may write to it.`, {
-        permanent: code === 'EACCES' || code === 'EPERM' || code === 'ENOENT',
-        cause: error,
-      })
-    }
+    return fileIo(action, verb, this.config.include)
   }
 }
 

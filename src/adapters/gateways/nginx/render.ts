@@ -1,12 +1,12 @@
 // A Policy as the one include file gray owns inside nginx's http {} context.
 // Routing reads top to bottom like decide.ts: rules first, then the sticky
 // split (gray first, so cohorts nest as the weight grows), no key → stable.
-import ipaddr from 'ipaddr.js'
 import type {Host, Rule} from '../../../core/config/model.js'
 import {GatewayError} from '../../../core/errors.js'
 import {stickyText} from '../../../core/policy/document.js'
 import {FULL_WEIGHT_BP, percentText} from '../../../core/policy/hash.js'
 import type {Policy} from '../../../core/ports.js'
+import {configCidr, oneLine} from '../file-gateway.js'
 import {fieldVariable, stickyVariable} from './names.js'
 import {integerRangePattern, regexLiteral} from '../patterns.js'
 import {quoted, regexKey, singleQuoted} from './syntax.js'
@@ -97,7 +97,7 @@ function upstream(name: string, hosts: Host[]): string {
 
 function ruleBlocks(rule: Rule, name: string, fieldName: string, number: number): string[] {
   if (rule.kind === 'cidr') {
-    const cidrs = rule.cidrs.map(nginxCidr)
+    const cidrs = rule.cidrs.map(configCidr)
     return [[`# rule ${number}: client address in ${cidrs.join(', ')}`, `geo $${name} {`, '    default "";', ...cidrs.map((c) => `    ${c} 1;`), '}'].join('\n')]
   }
   const field = fieldVariable(rule.field, fieldName)
@@ -183,21 +183,4 @@ function statusServer(policy: Policy, socket: string): string {
     '    }',
     '}',
   ].join('\n')
-}
-
-/** A CIDR as nginx's geo reads it; an IPv4-mapped IPv6 range becomes the IPv4 range, as decide.ts treats it. */
-function nginxCidr(text: string): string {
-  try {
-    const [address, bits] = ipaddr.parseCIDR(text.trim())
-    if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96) {
-      return `${(address as ipaddr.IPv6).toIPv4Address().toString()}/${bits - 96}`
-    }
-    return `${address.toString()}/${bits}`
-  } catch {
-    throw new GatewayError(`"${oneLine(text)}" is not an IP range such as 10.0.0.0/8; fix the ip rule in gray.yaml.`, {permanent: true})
-  }
-}
-
-function oneLine(text: string): string {
-  return text.replace(/[\r\n]+/g, ' ')
 }

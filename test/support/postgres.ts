@@ -11,7 +11,7 @@ import {join} from 'node:path'
 import {promisify} from 'node:util'
 import pg from 'pg'
 
-import {freePort} from '../support/prometheus.js'
+import {freePort} from './prometheus.js'
 
 const run = promisify(execFile)
 
