@@ -13,8 +13,7 @@ import path from 'node:path'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {BIN, run} from '../support/cli.js'
-import {shellQuote, tmux, type Tmux} from '../support/tmux.js'
-import {keepScreen, STACK_TRACE, ttySkipReason} from '../support/tty.js'
+import {keepScreen, shellQuote, STACK_TRACE, tmux, ttySkipReason, type Tmux} from '../support/tmux.js'
 
 const servers: Server[] = []
 const terminals: Tmux[] = []
