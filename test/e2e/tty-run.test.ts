@@ -98,6 +98,23 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
     expect(replay(await live.journal()).status).toBe('completed')
   })
 
+  it('`gray promote` on the terminal drives on and a gate trips: rolled back, exit 3, the gateway at 0, no stack trace', async () => {
+    live = await session.start({failVersions: ['v2'], steps: '[{weight: 1, pause: true}, {weight: 50, bake: 60s}, {weight: 100, bake: 1s}]'})
+    const t = await open(START)
+    expect(await t.exitCode()).toBe(4)
+    expect(await t.capture()).toMatch(/waits for `gray promote`/)
+
+    const p = await open(['promote'])
+    await p.until('the question', (s) => s.includes('Let shop go on to its next step?'), SCREEN_MS)
+    await p.keys('y', 'Enter')
+    expect(await p.exitCode()).toBe(3)
+    const end = await p.capture()
+    expect(end).toMatch(/^✖ Step 2\/3 · 50% to gray · rolled back: gate errors failed/m)
+    noBug(end)
+    expect(replay(await live.journal()).status).toBe('rolled_back')
+    expect(await live.servedWeight()).toBe(0)
+  })
+
   it('`gray rollback` typed in a second terminal while a terminal drives: both end with exit 3, the gateway at 0', async () => {
     live = await session.start({steps: LONG_BAKE})
     const driver = await open(START)
