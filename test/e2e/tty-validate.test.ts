@@ -6,7 +6,7 @@
 // same config through a pipe prints the summary only). Real loopback peers: an
 // http control plane, listening hosts, a command metric source.
 import {execa} from 'execa'
-import {createServer, type Server} from 'node:http'
+import {createServer} from 'node:http'
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -14,21 +14,12 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {BIN, run} from '../support/cli.js'
 import {keepScreen, shellQuote, STACK_TRACE, tmux, ttySkipReason, type Tmux} from '../support/tmux.js'
+import {loopback} from '../support/loopback.js'
 
-const servers: Server[] = []
 const terminals: Tmux[] = []
-const listen = async (server: Server): Promise<string> => {
-  servers.push(server)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return `127.0.0.1:${(server.address() as {port: number}).port}`
-}
-async function deadPort(): Promise<string> {
-  const s = createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const at = `127.0.0.1:${(s.address() as {port: number}).port}`
-  await new Promise((resolve) => s.close(resolve))
-  return at
-}
+const peers = loopback()
+const listen = peers.listen
+const deadPort = peers.deadPort
 
 const dir = mkdtempSync(path.join(tmpdir(), 'gray-tty-validate-'))
 let dead = ''
@@ -67,7 +58,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await execa('tmux', ['kill-session', '-t', keeper], {reject: false})
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
+  await peers.close()
 })
 
 // tmux 3.3 scrolls a dead pane by one line (its "Pane is dead" notice), losing the first line

@@ -3,28 +3,18 @@
 // the command returns (same order, same words), and a callback that throws
 // changes nothing. Real loopback peers: an http control plane, two listening
 // hosts and one port nothing listens on, a command metric source.
-import {createServer, type Server} from 'node:http'
+import {createServer} from 'node:http'
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {validateService, type ValidateProgress} from '../../../src/services/validate.js'
+import {loopback} from '../../support/loopback.js'
 
-const servers: Server[] = []
-const listen = async (server: Server): Promise<string> => {
-  servers.push(server)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return `127.0.0.1:${(server.address() as {port: number}).port}`
-}
-/** a port nothing listens on: taken, then let go */
-async function deadPort(): Promise<string> {
-  const s = createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const at = `127.0.0.1:${(s.address() as {port: number}).port}`
-  await new Promise((resolve) => s.close(resolve))
-  return at
-}
+const peers = loopback()
+const listen = peers.listen
+const deadPort = peers.deadPort
 
 let file = ''
 let dead = ''
@@ -52,7 +42,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
+  await peers.close()
 })
 
 describe('validateService --connect progress', () => {
