@@ -3,6 +3,7 @@
 // API only: not even a connection is closed), then a host joining gray (a
 // hitless reload: no request fails).
 import type {ChildProcess} from 'node:child_process'
+import {setTimeout as delay} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 import {haproxyBinary, type HaproxyInstance} from '../../support/haproxy.js'
 import {Client, cohortServer, LOAD_WEIGHTS_BP, policy, RULES, startLoad, type CohortServer} from '../nginx/support.js'
@@ -31,14 +32,19 @@ describe.skipIf(haproxyBinary() === null)('HAProxy under steady load', () => {
     const before = await workerPid(haproxy)
 
     let load = await startLoad(haproxy.baseUrl, (child) => (worker = child))
-    for (const weightBp of LOAD_WEIGHTS_BP) await gateway.publish(make(weightBp))
+    // each weight held a moment: a Runtime API publish takes milliseconds, and the load must overlap every change
+    for (const weightBp of LOAD_WEIGHTS_BP) {
+      await gateway.publish(make(weightBp))
+      await delay(100)
+    }
     const rollback = make(0, [])
     expect((await gateway.publish(rollback)).revision).toBe(rollback.revision)
     let stats = await load.stop()
     expect(stats.failures).toEqual([])
     expect(stats.failed).toBe(0)
     expect(stats.resent).toBe(0)
-    expect(stats.ok).toBeGreaterThan(1000)
+    // thousands are expected; the bound only proves the changes ran under load, whatever the machine's speed
+    expect(stats.ok).toBeGreaterThan(200)
     expect(stats.gray).toBeGreaterThan(0)
     expect(await workerPid(haproxy)).toBe(before)
 
