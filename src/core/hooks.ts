@@ -37,19 +37,8 @@ export function hookEnvironment(stage: HookStage, ctx: HookContext): Record<stri
   }
 }
 
-export interface HookResult {
-  ok: boolean
-  exitCode: number | null
-  /** why it failed, as the end of a sentence: "failed with exit code 3" */
-  error?: string
-  outputTail: string[]
-  durationMs: number
-}
-
-/** Runs one hook command; never throws for the command's own failure. */
-export interface HookRunner {
-  run(stage: HookStage, argv: string[], ctx: HookContext, options: {timeoutMs: number; signal?: AbortSignal}): Promise<HookResult>
-}
+// HookResult and HookRunner are ports: they live in ./ports.ts with the others.
+export type {HookResult, HookRunner} from './ports.js'
 
 export function hookCommand(hooks: Hooks | undefined, stage: HookStage): string[] | undefined {
   const argv = hooks?.[stage]

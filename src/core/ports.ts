@@ -1,6 +1,7 @@
 // The small interfaces through which the run engine reaches the world. Every
 // adapter implements one of them; tests use in-memory versions.
 import type {Check, Host, Rule, StickyKey, Tag} from './config/model.js'
+import type {HookContext, HookStage} from './hooks.js'
 
 /** What gray wants the gateway to do for one service. */
 export interface Policy {
@@ -165,4 +166,32 @@ export interface Inbox {
   take(): Promise<ControlRequest[]>
   /** called when a request may have arrived, so the driver can wake */
   onArrival(listener: () => void): () => void
+}
+
+/** Where a deploy attempt's full output goes (src/adapters/deploy/log-files.ts); the journal keeps only its tail. */
+export interface DeployLog {
+  /** shown in the journal and in messages: a path, or another place to look */
+  readonly where: string
+  write(line: string): void
+  /** flushes; never throws */
+  close(): Promise<void>
+}
+
+export interface DeployLogs {
+  /** `attempt` counts every deploy of the host in this run, from 1 */
+  open(host: Host, attempt: number): DeployLog
+}
+
+export interface HookResult {
+  ok: boolean
+  exitCode: number | null
+  /** why it failed, as the end of a sentence: "failed with exit code 3" */
+  error?: string
+  outputTail: string[]
+  durationMs: number
+}
+
+/** Runs one hook command; never throws for the command's own failure. */
+export interface HookRunner {
+  run(stage: HookStage, argv: string[], ctx: HookContext, options: {timeoutMs: number; signal?: AbortSignal}): Promise<HookResult>
 }
