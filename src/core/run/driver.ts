@@ -29,6 +29,7 @@ import type {DeployLogs} from './deploy-logs.js'
 import type {DeployPurpose, EventData, EventType, PublishPurpose} from './events.js'
 import {failureBudget, hookDone, nextAction, type Action} from './next.js'
 import {assessBakeEnd, assessMeasurements, escalateVerdict} from './escalation.js'
+import {exitCodeOf} from './exit-codes.js'
 import {errorLines} from './output-lines.js'
 import {plainPolicy, splitPolicy, toBasisPoints} from './policy.js'
 import {advance, grayUpstream, hostsToRevert, replay, stableUpstream, type HostState, type RunState} from './state.js'
@@ -73,20 +74,6 @@ const DEFAULTS: DriverOptions = {
 export interface Outcome {
   state: RunState
   exitCode: ExitCodeValue
-}
-
-export function exitCodeOf(state: RunState): ExitCodeValue {
-  switch (state.status) {
-    case 'completed':
-      return ExitCode.ok
-    case 'rolled_back':
-      return ExitCode.rolledBack
-    case 'paused':
-    case 'waiting':
-      return ExitCode.paused
-    default:
-      return ExitCode.failure
-  }
 }
 
 /** Settles with the promise, or rejects as soon as the signal aborts (a slow source must not delay a rollback). */
