@@ -5,7 +5,7 @@ import {setTimeout as delay} from 'node:timers/promises'
 
 import {ConfigError, ExitCode, LockedError, type ExitCodeValue} from '../core/errors.js'
 import type {ControlRequest, RequestKind} from '../core/ports.js'
-import {exitCodeOf} from '../core/run/driver.js'
+import {exitCodeOf} from '../core/run/exit-codes.js'
 import {isTerminal, replay, type RunState} from '../core/run/state.js'
 import {postRequest, reasonProblem, requestWaiting} from '../state/inbox.js'
 import {readJournal} from '../state/journal.js'

@@ -6,6 +6,7 @@ import {errorMessage, ExitCode, type ExitCodeValue} from '../core/errors.js'
 import type {AppliedPolicy} from '../core/ports.js'
 import {percentToGray} from '../core/run/policy.js'
 import {summarize} from '../core/run/summary.js'
+import {isEndedStatus, waitExitCode} from '../core/run/exit-codes.js'
 import type {RunState} from '../core/run/state.js'
 import {readStatusConfig} from '../core/config/light.js'
 import {readHolder} from '../state/lock.js'
@@ -53,8 +54,6 @@ export async function statusContext(file: string): Promise<StatusContext> {
   return loadContext(file)
 }
 
-// Only what a run ends with; a run still going when --wait gives up exits 4.
-const ENDED: Record<string, ExitCodeValue> = {completed: ExitCode.ok, rolled_back: ExitCode.rolledBack, failed: ExitCode.failure}
 
 /** states a live driver moves on by itself; waiting and paused runs wait for a person */
 const DRIVEN = new Set<string>(['deploying', 'running', 'baking', 'rolling_back'])
@@ -80,7 +79,7 @@ export async function waitForEnd(ctx: StatusContext, options: {events: number; t
   for (;;) {
     options.onPoll?.(doc)
     const run = doc.run
-    if (!run || run.state in ENDED || Date.now() >= until) break
+    if (!run || isEndedStatus(run.state) || Date.now() >= until) break
     const driverless = DRIVEN.has(run.state) && !run.driver?.alive
     deadSince = driverless ? (deadSince ?? Date.now()) : null
     if (deadSince !== null && Date.now() - deadSince >= UNGUARDED_MS) {
@@ -90,7 +89,7 @@ export async function waitForEnd(ctx: StatusContext, options: {events: number; t
     doc = await statusOf(ctx, {events: options.events, readBack: false})
   }
   doc = await statusOf(ctx, {events: options.events})
-  return {doc, code: doc.run ? (ENDED[doc.run.state] ?? ExitCode.paused) : ExitCode.ok}
+  return {doc, code: doc.run ? waitExitCode(doc.run.state) : ExitCode.ok}
 }
 
 export async function statusOf(ctx: StatusContext, options: {runId?: string; events?: number; readBack?: boolean} = {}): Promise<StatusDocument> {

@@ -6,6 +6,7 @@
 import type {Check, GrayConfig} from '../config/model.js'
 import {errorMessage} from '../errors.js'
 import type {Measurement, MetricSource} from '../ports.js'
+import {escalateVerdict} from '../run/escalation.js'
 import {errorJudgement, judge, type Judgement, type Verdict} from './judge.js'
 import type {Evidence} from './sequential.js'
 
@@ -119,8 +120,7 @@ async function measureOnce(
       source.measure({...base, cohort: 'gray', version: req.version}),
       check.baseline && req.previousVersion ? source.measure({...base, cohort: 'stable', version: req.previousVersion}) : Promise.resolve<Measurement | undefined>(undefined),
     ])
-    const judged = judge(check, gray, stable, evidence, context)
-    return judged.verdict === 'no-data' && check.noData === 'fail' ? {...judged, verdict: 'fail', reason: `no data (${judged.reason}); noData: fail`} : judged
+    return escalateVerdict(check, judge(check, gray, stable, evidence, context))
   } catch (error) {
     return errorJudgement(check, errorMessage(error))
   }

@@ -28,6 +28,8 @@ import {actorName} from '../ports.js'
 import type {DeployLogs} from './deploy-logs.js'
 import type {DeployPurpose, EventData, EventType, PublishPurpose} from './events.js'
 import {failureBudget, hookDone, nextAction, type Action} from './next.js'
+import {assessBakeEnd, assessMeasurements, escalateVerdict} from './escalation.js'
+import {exitCodeOf} from './exit-codes.js'
 import {errorLines} from './output-lines.js'
 import {plainPolicy, splitPolicy, toBasisPoints} from './policy.js'
 import {advance, grayUpstream, hostsToRevert, replay, stableUpstream, type HostState, type RunState} from './state.js'
@@ -72,20 +74,6 @@ const DEFAULTS: DriverOptions = {
 export interface Outcome {
   state: RunState
   exitCode: ExitCodeValue
-}
-
-export function exitCodeOf(state: RunState): ExitCodeValue {
-  switch (state.status) {
-    case 'completed':
-      return ExitCode.ok
-    case 'rolled_back':
-      return ExitCode.rolledBack
-    case 'paused':
-    case 'waiting':
-      return ExitCode.paused
-    default:
-      return ExitCode.failure
-  }
 }
 
 /** Settles with the promise, or rejects as soon as the signal aborts (a slow source must not delay a rollback). */
@@ -456,15 +444,13 @@ export class RunDriver {
         if (s.rollback || s.paused || s.promote || s.outcome || this.rollbackRequested) return
       }
       if (now >= bakeEnd) {
-        const lacking = (gates?.checks ?? []).filter((c) => (s.gates[c.name]?.passes ?? 0) < c.minPasses)
-        if (lacking.length === 0) {
+        const end = assessBakeEnd(gates?.checks ?? [], s.gates, measuredAfterBake)
+        if (end.action === 'pass') {
           await this.record('step.passed', {index: s.stepIndex, by: 'gates'})
           return
         }
-        const patience = Math.max(...lacking.map((c) => c.minPasses))
-        if (measuredAfterBake >= patience * 2) {
-          const detail = lacking.map((c) => `${c.name} ${s.gates[c.name]?.passes ?? 0}/${c.minPasses} passes (${s.gates[c.name]?.last?.reason ?? 'not measured'})`).join('; ')
-          await this.record('run.paused', {reason: `gates inconclusive: ${detail}`, cause: 'gates'})
+        if (end.action === 'pause-inconclusive') {
+          await this.record('run.paused', {reason: end.reason, cause: 'gates'})
           return
         }
       }
@@ -508,7 +494,7 @@ export class RunDriver {
           // the weight in force (the sequential judge's sample-ratio check) and the step (its evidence restarts there too)
           const weightBp = s.applied?.purpose === 'step' && s.applied.step === s.stepIndex && !s.publishPending ? s.applied.weightBp : undefined
           judgement = judge(check, gray, stable, s.gates[check.name]?.evidence, {weightBp, step: s.stepIndex, steps: s.steps.length})
-          if (judgement.verdict === 'no-data' && check.noData === 'fail') judgement = {...judgement, verdict: 'fail', reason: `no data (${judgement.reason}); noData: fail`}
+          judgement = escalateVerdict(check, judgement)
         } catch (error) {
           judgement = errorJudgement(check, errorMessage(error))
         }
@@ -528,22 +514,10 @@ export class RunDriver {
         stableRaw: stable?.raw,
       })
     }
-    const now = this.state()
-    for (const {check, judgement} of results) {
-      const g = now.gates[check.name]
-      if (!g?.last) continue
-      if (g.last.verdict === 'fail' && (check.critical || judgement.decisive || g.consecutiveFails >= check.failures)) {
-        const times = judgement.decisive ? `sequential test, α = ${check.alpha ?? 0.01}` : check.critical ? 'critical check' : `${g.consecutiveFails} consecutive fails`
-        await this.record('rollback.started', {reason: `gate ${check.name} failed: ${g.last.reason} (${times})`, by: 'gates'})
-        return 'stop'
-      }
-      if (g.last.verdict === 'error' && g.consecutiveErrors >= check.errorLimit) {
-        const reason = `gate ${check.name} could not be measured ${g.consecutiveErrors} times in a row: ${g.last.reason}`
-        if (check.failClosed) await this.record('rollback.started', {reason: `${reason} (failClosed)`, by: 'gates'})
-        else await this.record('run.paused', {reason, cause: 'gates'})
-        return 'stop'
-      }
-    }
+    const action = assessMeasurements(results, this.state().gates)
+    if (action.action === 'rollback') await this.record('rollback.started', {reason: action.reason, by: 'gates'})
+    else if (action.action === 'pause') await this.record('run.paused', {reason: action.reason, cause: 'gates'})
+    if (action.action !== 'continue') return 'stop'
     return 'continue'
   }
 
