@@ -39,6 +39,8 @@ export interface GatewayCapabilities {
   tag: boolean
   /** the header names it can read, when not every name (nginx drops names with `_`) */
   headerName?: {pattern: RegExp; expected: string}
+  /** the ip-rule ranges it can match, when not every CIDR (ShenYu: IPv4 on an octet boundary only) */
+  cidr?: {accepts: (cidr: string) => boolean; expected: string}
 }
 
 export interface Gateway {

@@ -172,4 +172,27 @@ describe('gray validate lists every problem', () => {
       expect(r.stderr).not.toContain('looks like a bug')
     }
   })
+
+  it('an ip range ShenYu cannot match (10.0.0.0/12) is a config error (exit 2) for validate, plan and start, and nothing reaches the gateway', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gray-shenyu-cidr-'))
+    // a listening fake ShenYu Admin API: any request to it would be a half-applied refusal
+    const {startFakeShenyu} = await import('../fakes/shenyu.js')
+    const shenyu = await startFakeShenyu()
+    try {
+      writeFileSync(
+        path.join(dir, 'gray.yaml'),
+        `service: shop\nhosts: {stable: [127.0.0.1:9101], gray: [127.0.0.1:9201]}\ndeploy: {command: ["true"]}\ngateway: {type: shenyu, url: "${shenyu.url}", password: "\${SHENYU_PASSWORD}"}\ntraffic:\n  sticky: ip\n  rules:\n    - {ip: [10.9.0.0/16, 10.0.0.0/12]}\n`,
+      )
+      for (const args of [['validate'], ['plan', '--version', 'v2'], ['start', '--version', 'v2', '--previous-version', 'v1', '--yes']]) {
+        const r = await run(args, {cwd: dir, env: {SHENYU_PASSWORD: shenyu.password}})
+        expectRefusal(r, 'traffic.rules[0].ip[1]: must be an IPv4 range ending in /8, /16, /24 or /32: ShenYu matches a client IP by its text, not by range, got "10.0.0.0/12"')
+        expect(r.stderr, args[0]).toContain('change the rule or choose another gateway')
+        expect(r.stderr).not.toContain('looks like a bug')
+      }
+      expect(existsSync(path.join(dir, '.gray')), 'a .gray/ was written').toBe(false)
+      expect(shenyu.selectors.size).toBe(0)
+    } finally {
+      await shenyu.close()
+    }
+  })
 })

@@ -149,6 +149,15 @@ export function ruleSupportErrors(config: Pick<GrayConfig, 'gateway' | 'traffic'
       }
     })
   }
+  const ranges = capabilities.cidr
+  if (ranges) {
+    config.traffic.rules.forEach((rule, i) => {
+      if (rule.kind !== 'cidr') return
+      rule.cidrs.forEach((cidr, j) => {
+        if (!ranges.accepts(cidr)) problems.push(problem(['traffic', 'rules', i, 'ip', j], `must be ${ranges.expected}`, JSON.stringify(cidr)))
+      })
+    })
+  }
   const sticky = config.traffic.sticky
   if (sticky.kind === 'header' && names && !names.pattern.test(sticky.name)) {
     problems.push(problem(['traffic', 'sticky'], `must name ${names.expected}`, JSON.stringify(`header:${sticky.name}`)))

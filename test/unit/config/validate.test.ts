@@ -1,6 +1,8 @@
 import {describe, expect, it} from 'vitest'
 import type {GatewayCapabilities} from '../../../src/core/ports.js'
 import {ruleSupportErrors, validateConfig} from '../../../src/core/config/validate.js'
+import {gatewayCapabilities} from '../../../src/adapters/gateways/capabilities.js'
+import {ruleCondition} from '../../../src/adapters/gateways/shenyu/index.js'
 import {parse, problemsOf} from './fixtures.js'
 
 describe('validateConfig', () => {
@@ -72,5 +74,40 @@ describe('ruleSupportErrors', () => {
   it('is empty when the gateway can express everything', () => {
     const all: GatewayCapabilities = {rules: ['equals', 'in', 'prefix', 'range', 'cidr'], sticky: ['cookie', 'header', 'query', 'ip'], stickySplit: true, tag: true}
     expect(ruleSupportErrors(config, all)).toEqual([])
+  })
+
+  describe('ShenYu ip ranges', () => {
+    const shenyu = parse({
+      gateway: {type: 'shenyu', url: 'http://127.0.0.1:9095', password: 'test-only-password'},
+      traffic: {sticky: 'ip', rules: [{header: 'X-Gray', equals: '1'}, {ip: ['10.9.0.0/16', '10.0.0.0/12']}, {ip: ['192.168.1.7/32', '2001:db8::/32']}]},
+    })
+
+    it('names each range off an octet boundary, saying why ShenYu cannot match it', () => {
+      expect(ruleSupportErrors(shenyu, gatewayCapabilities('shenyu'))).toEqual([
+        'traffic.rules[1].ip[1]: must be an IPv4 range ending in /8, /16, /24 or /32: ShenYu matches a client IP by its text, not by range, got "10.0.0.0/12"',
+        'traffic.rules[2].ip[1]: must be an IPv4 range ending in /8, /16, /24 or /32: ShenYu matches a client IP by its text, not by range, got "2001:db8::/32"',
+      ])
+    })
+
+    it('refuses exactly the ranges the ShenYu gateway would refuse at publish', () => {
+      const accepts = gatewayCapabilities('shenyu').cidr!.accepts
+      for (const cidr of ['10.0.0.0/8', '10.9.0.0/16', '10.9.1.0/24', '10.9.1.2/32', '10.0.0.0/12', '10.9.0.0/20', '0.0.0.0/0', '10.9.1.2/31', '2001:db8::/32', '::1/128']) {
+        const renders = (() => {
+          try {
+            ruleCondition({kind: 'cidr', cidrs: [cidr]})
+            return true
+          } catch {
+            return false
+          }
+        })()
+        expect(accepts(cidr), cidr).toBe(renders)
+      }
+      expect(accepts('10.0.0.0/12')).toBe(false)
+      expect(accepts('10.9.0.0/16')).toBe(true)
+    })
+
+    it('leaves every range to gateways that match by range', () => {
+      expect(ruleSupportErrors({...shenyu, gateway: {type: 'sandbox'}} as typeof shenyu, gatewayCapabilities('sandbox'))).toEqual([])
+    })
   })
 })

@@ -1,9 +1,9 @@
 import {describe, expect, it} from 'vitest'
 
 import {MetricError} from '../../../src/core/errors.js'
-import type {JournalEvent, JournalWriter} from '../../../src/core/ports.js'
+import type {JournalEvent, JournalWriter, Policy} from '../../../src/core/ports.js'
 import {RunDriver} from '../../../src/core/run/driver.js'
-import {check, healthy, MemoryJournal, testActor, transientError} from '../../support/fakes.js'
+import {check, healthy, MemoryGateway, MemoryJournal, testActor, transientError} from '../../support/fakes.js'
 import {harness} from '../../support/harness.js'
 
 const bp = (...w: number[]) => w.map((x) => x * 100)
@@ -450,5 +450,42 @@ describe('run engine: taken over after a crash at any journal point', () => {
       expect(h.gateway.served?.weightBp).toBe(0)
       expect([...h.deployer.versions.values()].every((v) => v === 'v1')).toBe(true)
     }
+  })
+})
+
+describe('run engine: a gateway fleet whose instances disagree', () => {
+  it('does not advance past a step while one instance keeps serving the old revision, and names it', async () => {
+    const {FleetGateway} = await import('../../../src/adapters/gateways/fleet.js')
+    const h = harness()
+    const edge1 = new MemoryGateway(h.clock)
+    // edge-2 takes the first publishes, then its reload silently stops: it answers with what it served before
+    class Lagging extends MemoryGateway {
+      frozenAfter = 2
+      override async publish(policy: Policy) {
+        if (this.published.length >= this.frozenAfter && this.served) return {revision: this.served.revision, weightBp: this.served.weightBp, mode: this.served.mode}
+        return super.publish(policy)
+      }
+    }
+    const edge2 = new Lagging(h.clock)
+    const fleet = new FleetGateway([{name: 'edge-1', gateway: edge1}, {name: 'edge-2', gateway: edge2}], {attempts: 1, baseDelayMs: 1, maxDelayMs: 1})
+    await h.begin()
+    const driver = new RunDriver({config: h.config, journal: h.journal, gateway: fleet, deployer: h.deployer, sources: {m: h.source}, clock: h.clock, inbox: h.inbox, actor: testActor, options: {}})
+    const out = await h.clock.run(driver.drive())
+    // edge-2 confirmed the drain (0) and the 1% step, then stayed on 1%
+    expect(edge2.weights()).toEqual([0, ...bp(1)])
+    // edge-1 took 10% (each retry asks it again), so the instances disagree
+    expect(edge1.weights().slice(0, 3)).toEqual([0, ...bp(1, 10)])
+    expect(edge1.served?.weightBp).toBe(1000)
+    // the run holds (exit 4) at step 1, naming the lagging instance and what it serves
+    expect(out.exitCode).toBe(4)
+    expect(out.state.status).toBe('paused')
+    expect(out.state.reason).toMatch(/confirmed on 1 of 2 memory instances \(edge-1\), not on edge-2 \(edge-2: serves revision \S+, not \S+\)/)
+    // step 0 passed; step 1's 10% was never confirmed, it never passed, and no later step began
+    expect(h.journal.ofType('step.passed').map((e) => e.data.index)).toEqual([0])
+    expect(h.journal.ofType('step.started').map((e) => e.data.index)).toEqual([0, 1])
+    expect(h.journal.ofType('gateway.publish.confirmed').map((e) => e.data.weightBp)).toEqual([0, 100])
+    const failed = h.journal.ofType('gateway.publish.failed')
+    expect(failed.length).toBeGreaterThan(1)
+    for (const e of failed) expect(e.data).toMatchObject({purpose: 'step', permanent: false, error: expect.stringContaining('not on edge-2')})
   })
 })

@@ -17,6 +17,7 @@ import type {AppliedPolicy, Gateway, GatewayCapabilities, Policy} from '../../..
 import {gatewayCapabilities} from '../capabilities.js'
 import {integerRangePattern, regexLiteral} from '../patterns.js'
 import {assertPublishesFor, permanentStatus} from '../retry.js'
+import {octetCidrRegex} from './cidr.js'
 
 export const DIVIDE_PLUGIN_ID = '5'
 const TIMEOUT_MS = 5000
@@ -55,7 +56,7 @@ export interface SelectorBody {
 const ALL: Condition = {paramType: 'uri', operator: 'match', paramName: '/', paramValue: '/**'}
 
 export function ruleCondition(rule: Rule): Condition[] {
-  if (rule.kind === 'cidr') return rule.cidrs.map((cidr): Condition => ({paramType: 'ip', operator: 'regex', paramName: 'ip', paramValue: octetCidrRegex(cidr)}))
+  if (rule.kind === 'cidr') return rule.cidrs.map((cidr): Condition => ({paramType: 'ip', operator: 'regex', paramName: 'ip', paramValue: shenyuIpRegex(cidr)}))
   const base = {paramType: rule.field.source, paramName: rule.field.name}
   switch (rule.kind) {
     case 'equals':
@@ -69,15 +70,12 @@ export function ruleCondition(rule: Rule): Condition[] {
   }
 }
 
-/** ShenYu matches an IP by text (= or regex), not by range: a CIDR on an octet boundary becomes a regex; others cannot be said. */
-function octetCidrRegex(cidr: string): string {
-  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(8|16|24|32)$/.exec(cidr.trim())
-  if (!match) {
+function shenyuIpRegex(cidr: string): string {
+  const regex = octetCidrRegex(cidr)
+  if (regex === null) {
     throw new GatewayError(`ShenYu matches a client IP by its text, not by range, so gray can express only IPv4 ranges ending in /8, /16, /24 or /32, not "${cidr}"; change the ip rule in gray.yaml.`, {permanent: true})
   }
-  const octets = match.slice(1, 5)
-  const keep = Number(match[5]) / 8
-  return `^${octets.slice(0, keep).join('\\.')}${keep < 4 ? `(?:\\.\\d{1,3}){${4 - keep}}` : ''}$`
+  return regex
 }
 
 function upstreams(hosts: Policy['stable'], weight: number, gray: boolean): Upstream[] {
