@@ -32,14 +32,7 @@ export interface ControlResult {
 export async function control(ctx: Context, kind: RequestKind, options: ControlOptions = {}): Promise<ControlResult> {
   const latest = await latestRun(ctx.store)
   if (!latest) throw new ConfigError(`${ctx.config.service} has no run to ${kind}`, 'start one with `gray start --version V`')
-  if (isTerminal(latest.state)) {
-    // a run that already ended rolled back (or failed) is what every request fired at it finds: its exit code says so
-    if (latest.state.status === 'rolled_back' || latest.state.status === 'failed') {
-      if (kind !== 'rollback') process.stderr.write(`gray: run ${latest.id} of ${ctx.config.service} already ended (${latest.state.status}); nothing to ${kind}\n`)
-      return {state: latest.state, exitCode: exitCodeOf(latest.state), via: 'self'}
-    }
-    throw new ConfigError(`run ${latest.id} of ${ctx.config.service} already ended (${latest.state.status}); there is nothing to ${kind}`)
-  }
+  if (isTerminal(latest.state)) return alreadyEnded(ctx, kind, latest.id, latest.state)
   if (options.reason !== undefined) {
     const problem = reasonProblem(options.reason)
     if (problem) throw new ConfigError(`--reason: ${problem}`)
@@ -83,6 +76,14 @@ export async function control(ctx: Context, kind: RequestKind, options: ControlO
       if (error instanceof LockedError && tries < 3) continue
       throw error
     }
+    // The driver may have ended the run between our first look and taking the seat (it released the
+    // lock as it exited): then nothing is left to drive, and a journal that ended is never written again.
+    const now = await readJournal(ctx.store.runPath(latest.id))
+    const current = replay(now.events)
+    if (isTerminal(current)) {
+      await lock.release().catch(() => undefined)
+      return alreadyEnded(ctx, kind, latest.id, current)
+    }
     // a request left in the inbox is carried out by this driver when it reads the inbox; one already
     // journaled (a driver took it, then stopped) is not asked for again
     const journaled = posted ? (await readJournal(ctx.store.runPath(latest.id))).events.some((e) => e.type === 'request.received' && e.data.id === posted?.id) : false
@@ -93,6 +94,15 @@ export async function control(ctx: Context, kind: RequestKind, options: ControlO
     })
     return {state: outcome.state, exitCode: resultCode(kind, outcome.state, outcome.exitCode), via: 'self'}
   }
+}
+
+/** A run that already ended rolled back (or failed) is what every request fired at it finds: its exit code says so. */
+function alreadyEnded(ctx: Context, kind: RequestKind, runId: string, state: RunState): ControlResult {
+  if (state.status === 'rolled_back' || state.status === 'failed') {
+    if (kind !== 'rollback') process.stderr.write(`gray: run ${runId} of ${ctx.config.service} already ended (${state.status}); nothing to ${kind}\n`)
+    return {state, exitCode: exitCodeOf(state), via: 'self'}
+  }
+  throw new ConfigError(`run ${runId} of ${ctx.config.service} already ended (${state.status}); there is nothing to ${kind}`)
 }
 
 /**
