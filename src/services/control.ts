@@ -86,7 +86,7 @@ export async function control(ctx: Context, kind: RequestKind, options: ControlO
     }
     // a request left in the inbox is carried out by this driver when it reads the inbox; one already
     // journaled (a driver took it, then stopped) is not asked for again
-    const journaled = posted ? (await readJournal(ctx.store.runPath(latest.id))).events.some((e) => e.type === 'request.received' && e.data.id === posted?.id) : false
+    const journaled = posted ? now.events.some((e) => e.type === 'request.received' && e.data.id === posted?.id) : false
     const waiting = posted ? await requestWaiting(ctx.store.dir, posted) : false
     const outcome = await driveRun(ctx, lock, latest.id, gateway, {
       ...options,

@@ -54,7 +54,6 @@ export async function statusContext(file: string): Promise<StatusContext> {
   return loadContext(file)
 }
 
-
 /** states a live driver moves on by itself; waiting and paused runs wait for a person */
 const DRIVEN = new Set<string>(['deploying', 'running', 'baking', 'rolling_back'])
 /** how long a run that should be driven may have no live driver before --wait gives up on it (a handover takes less) */
