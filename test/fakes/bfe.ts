@@ -13,8 +13,12 @@
 // funcProtos; && || ! and parentheses); an unknown primitive or wrong argument
 // types fail the reload, as in BFE. *_hash_in buckets are murmur3.Sum64 % 10000
 // (bfe_basic/condition/primitive.go GetHash, HashMatcherBucketSize = 10000).
-// NOT from BFE's documentation: GET /monitor/conf_version, which answers the
-// Version of each loaded file — gray's read-back assumes such an endpoint.
+// The loaded versions are served as BFE's monitor handlers serve them
+// (bfe_server/web_server.go monitorHandlers, bfe_server/monitor_stat.go):
+//   /monitor/host_table_version    bfe_route.Versions {HostTag, Vip, ProductRoute}
+//   /monitor/cluster_table_version bfe_route.ClusterVersion {ClusterConfVer}
+//   /monitor/bal_table_version     bfe_balance.BalVersion {ClusterTableConfVer, GslbConfTimeStamp, GslbConfSrc}
+// mod_header registers only its reload handler, so nothing reports its version.
 // It routes in-process (route()) rather than proxying, as the APISIX fake does.
 import {readFile} from 'node:fs/promises'
 import {createServer, type Server} from 'node:http'
@@ -190,7 +194,7 @@ interface Loaded {
   table: Record<string, Record<string, Array<{Name: string; Addr: string; Port: number; Weight: number}>>>
   gslb: Record<string, Record<string, number>>
   headers: Map<string, Array<{cond: Cond; actions: Array<{cmd: string; params: string[]}>; last: boolean}>>
-  versions: {route_rule?: string; cluster_conf?: string; cluster_table?: string; gslb?: string; header_rule?: string}
+  versions: {route_rule?: string; cluster_conf?: string; cluster_table?: string; gslb?: string; gslbSrc?: string; header_rule?: string}
 }
 
 export interface BfeRouted {
@@ -248,6 +252,7 @@ export async function startFakeBfe(conf: string): Promise<FakeBfe> {
       Object.assign(loaded, {table: tableConfig, gslb: clusters})
       loaded.versions.cluster_table = table.Version as string
       loaded.versions.gslb = gslb.Ts as string
+      loaded.versions.gslbSrc = gslb.Hostname as string
     },
     async mod_header() {
       const rules = await readJson('mod_header/header_rule.data')
@@ -310,10 +315,10 @@ export async function startFakeBfe(conf: string): Promise<FakeBfe> {
       )
       return
     }
-    if (path === '/monitor/conf_version') {
-      const v = loaded.versions
-      return send(200, {server_data_conf: {route_rule: v.route_rule, cluster_conf: v.cluster_conf}, gslb_data_conf: {cluster_table: v.cluster_table, gslb: v.gslb}, mod_header: {header_rule: v.header_rule}})
-    }
+    const v = loaded.versions
+    if (path === '/monitor/host_table_version') return send(200, {HostTag: '', Vip: '', ProductRoute: v.route_rule ?? ''})
+    if (path === '/monitor/cluster_table_version') return send(200, {ClusterConfVer: v.cluster_conf ?? ''})
+    if (path === '/monitor/bal_table_version') return send(200, {ClusterTableConfVer: v.cluster_table ?? '', GslbConfTimeStamp: v.gslb ?? '', GslbConfSrc: v.gslbSrc ?? ''})
     send(404, {error: 'not found'})
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

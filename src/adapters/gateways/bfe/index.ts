@@ -4,6 +4,12 @@
 // files; then asks BFE's monitor port to reload them (/reload/server_data_conf,
 // /reload/gslb_data_conf, /reload/mod_header) and reads back the versions BFE
 // loaded. When BFE refuses a reload, gray puts every file back and reloads again.
+// The read-back uses BFE's own monitor handlers (bfe_server/web_server.go,
+// monitor_stat.go): host_table_version (route_rule.data's Version as
+// ProductRoute), cluster_table_version (cluster_conf.data's as ClusterConfVer)
+// and bal_table_version (cluster_table.data's Version, gslb.data's Ts). BFE
+// registers no version for mod_header (only /reload/mod_header): its reload's
+// answer is all gray has for the tag rules.
 import {readFile, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 import type {BfeGatewayConfig} from '../../../core/config/model.js'
@@ -14,8 +20,8 @@ import {gatewayCapabilities} from '../capabilities.js'
 import {assertPublishesFor} from '../retry.js'
 import {FILES, parseVersion, renderFiles, versionOf, type FileKey, type Json} from './render.js'
 
-/** Where gray reads the versions BFE has loaded (an assumption: see docs/gateways.md) */
-export const VERSIONS_PATH = '/monitor/conf_version'
+/** BFE's monitor handlers that report the Version of each data file it loaded */
+export const VERSION_PATHS = ['/monitor/host_table_version', '/monitor/cluster_table_version', '/monitor/bal_table_version'] as const
 const RELOADS = ['server_data_conf', 'gslb_data_conf', 'mod_header'] as const
 const TIMEOUT_MS = 5000
 const MAX_ANSWER = 1 << 20
@@ -62,16 +68,8 @@ export class BfeGateway implements Gateway {
   }
 
   async readBack(signal?: AbortSignal): Promise<AppliedPolicy | null> {
-    const body = await this.get(VERSIONS_PATH, signal)
-    let data: Record<string, Record<string, unknown> | unknown>
-    try {
-      data = JSON.parse(body) as typeof data
-    } catch {
-      throw new GatewayError(`BFE's monitor answered ${VERSIONS_PATH} with something that is not JSON.`, {permanent: true})
-    }
-    const server = (data.server_data_conf ?? {}) as Record<string, unknown>
-    const gslb = (data.gslb_data_conf ?? {}) as Record<string, unknown>
-    const versions = [server.route_rule, server.cluster_conf, gslb.cluster_table, gslb.gslb].map(parseVersion)
+    const [hostTable, clusterTable, balTable] = await Promise.all(VERSION_PATHS.map(async (path) => this.getJson(path, signal)))
+    const versions = [hostTable?.ProductRoute, clusterTable?.ClusterConfVer, balTable?.ClusterTableConfVer, balTable?.GslbConfTimeStamp].map(parseVersion)
     const first = versions[0]
     if (!first) return null
     // every file BFE loaded must carry the same policy, else it is half-loaded
@@ -79,6 +77,16 @@ export class BfeGateway implements Gateway {
       throw new GatewayError(`BFE has loaded parts of different policies (${versions.map((v) => v?.revision ?? 'none').join(', ')}); publish again.`)
     }
     return {revision: first.revision, mode: first.mode, weightBp: first.weightBp}
+  }
+
+  private async getJson(path: string, signal?: AbortSignal): Promise<Record<string, unknown> | null> {
+    const body = await this.get(path, signal)
+    try {
+      const data = JSON.parse(body) as unknown
+      return typeof data === 'object' && data !== null && !Array.isArray(data) ? (data as Record<string, unknown>) : null
+    } catch {
+      throw new GatewayError(`BFE's monitor answered ${path} with something that is not JSON.`, {permanent: true})
+    }
   }
 
   private async reload(name: string, signal?: AbortSignal): Promise<void> {
