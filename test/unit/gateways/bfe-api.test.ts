@@ -6,6 +6,7 @@
 // back from the API server; a token it refuses, an ErrNum and hostile ErrMsg
 // give one clear, escaped sentence; a tag (no mod_header endpoint) is refused.
 import {afterEach, beforeEach, describe, expect, test} from 'vitest'
+import {createGateway} from '../../../src/adapters/factory.js'
 import {BfeApiGateway, TAG_REFUSAL} from '../../../src/adapters/gateways/bfe/api.js'
 import {configFromObject} from '../../../src/core/config/load.js'
 import type {BfeApiGatewayConfig} from '../../../src/core/config/model.js'
@@ -145,6 +146,18 @@ describe('bfe gateway (api mode) on the BFE API server fake', () => {
     }
     await gateway.publish(policy({weightBp: 500})).catch(() => undefined)
     await expect(gateway.readBack()).rejects.toThrow('carry different revisions')
+  })
+
+  test('a fleet of two API servers, each with its own URL and token: a publish is confirmed by both', async () => {
+    const second = await startFakeBfeApi({product: PRODUCT, token: 'second-token-Tt45'})
+    try {
+      const fleet = await createGateway({service: 'checkout', gateway: {...configOf(), instances: [{name: 'east'}, {name: 'west', url: second.url, token: second.token}]}})
+      const p = policy({weightBp: 1000})
+      expect(await fleet.publish(p)).toMatchObject({revision: p.revision, weightBp: 1000})
+      for (const one of [api, second]) expect(one.routes.forward_rules.every((r) => r.description === `gray:split:1000:${p.revision}`)).toBe(true)
+    } finally {
+      await second.close()
+    }
   })
 
   test('gray.yaml: mode api needs url, token and bfeClusters and takes no conf; files mode is unchanged', () => {

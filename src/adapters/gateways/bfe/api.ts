@@ -164,7 +164,7 @@ export class BfeApiGateway implements Gateway {
     if (answer.ErrNum === OK) return answer.Data
     const hint = answer.ErrNum === 401 || answer.ErrNum === 402 ? ` Check gateway.token: a token with the Product scope of ${this.config.product} (Authorization: Token …).` : ''
     // 500 (any other failure) and 510 (a pool not ready yet) may pass; a refused parameter, a missing right or a record never will
-    throw new GatewayError(`BFE's API server refused ${method.toUpperCase()} ${API_PREFIX}${path}: ErrNum ${answer.ErrNum}, ${JSON.stringify(peerWords(answer.ErrMsg))}.${hint}`, {
+    throw new GatewayError(`BFE's API server refused ${method.toUpperCase()} ${API_PREFIX}${path}: ErrNum ${answer.ErrNum}, "${peerWords(answer.ErrMsg)}".${hint}`, {
       permanent: answer.ErrNum !== 500 && answer.ErrNum !== 510,
     })
   }

@@ -17,6 +17,7 @@ import {errorMessage, GatewayError} from '../../../core/errors.js'
 import type {AppliedPolicy, Gateway, GatewayCapabilities, Policy} from '../../../core/ports.js'
 import {writeAtomic} from '../../../state/files.js'
 import {gatewayCapabilities} from '../capabilities.js'
+import {peerWords} from '../control-plane.js'
 import {assertPublishesFor} from '../retry.js'
 import {FILES, parseVersion, renderFiles, versionOf, type FileKey, type Json} from './render.js'
 
@@ -104,7 +105,7 @@ export class BfeGateway implements Gateway {
     }
     const body = (await response.text()).slice(0, MAX_ANSWER)
     if (!response.ok) {
-      const said = body.replace(/\s+/g, ' ').slice(0, 300)
+      const said = peerWords(body)
       throw new GatewayError(`BFE refused ${path} (HTTP ${response.status}: ${said}); gray put its previous files back.`, {permanent: response.status < 500 || /err/i.test(said)})
     }
     return body
