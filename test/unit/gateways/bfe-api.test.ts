@@ -11,11 +11,13 @@ import {BfeApiGateway, TAG_REFUSAL} from '../../../src/adapters/gateways/bfe/api
 import {configFromObject} from '../../../src/core/config/load.js'
 import type {BfeApiGatewayConfig} from '../../../src/core/config/model.js'
 import {InvalidConfigError} from '../../../src/core/config/problems.js'
-import {GatewayError} from '../../../src/core/errors.js'
+import {errorMessage, GatewayError} from '../../../src/core/errors.js'
+import {safeOutput, shown} from '../../../src/core/redact.js'
 import {decide, type RequestView} from '../../../src/core/policy/decide.js'
 import {BFE_MURMUR3} from '../../../src/core/policy/split.js'
 import type {Policy} from '../../../src/core/ports.js'
 import {startFakeBfeApi, type FakeBfeApi} from '../../fakes/bfe.js'
+import {leaks, RAW_CONTROL, startPeer, type Shape} from '../../support/hostile.js'
 
 const PRODUCT = 'shop'
 let api: FakeBfeApi
@@ -180,6 +182,38 @@ describe('bfe gateway (api mode) on the BFE API server fake', () => {
       expect.stringMatching(/^gateway\.conf: must be left out: mode api does not use it/),
     ])
     expect(problems({type: 'bfe', conf: '/x', monitor: 'http://127.0.0.1:8421', product: 'shop', token: '${BFE_TOKEN}'})).toEqual([expect.stringMatching(/^gateway\.token: must be left out: mode files does not use it/)])
+  })
+})
+
+describe('bfe api mode against a hostile API server', () => {
+  const env = {BFE_T: 'bfe-"tok\\en-Rr61Qp'}
+  const hostile = async (shape: Shape, options: Parameters<typeof startPeer>[1] = {}) => {
+    const peer = await startPeer(shape, options)
+    // loaded as gray loads gray.yaml: this registers the token as a secret
+    const config = configFromObject(
+      {service: 'checkout', hosts: {stable: ['10.0.0.1:8080'], gray: ['10.0.0.9:8080']}, deploy: {command: ['true']}, gateway: {type: 'bfe', mode: 'api', url: peer.url, token: '${BFE_T}', product: 'shop', bfeClusters: ['c1']}},
+      '/tmp/gray.yaml',
+      env,
+    )
+    const error = await new BfeApiGateway(config.gateway as BfeApiGatewayConfig, 'checkout', {requestTimeoutMs: 800}).readBack().catch((e: unknown) => e)
+    await peer.close()
+    return {error: errorMessage(error), peer}
+  }
+
+  test('an ErrMsg echoing the token and terminal escapes: the message names it, what gray prints holds neither', async () => {
+    const {error, peer} = await hostile('ok-echo', {okBody: (echo) => JSON.stringify({ErrNum: 500, ErrMsg: `Biz Exception: ${echo} \u001b]0;owned\u0007`})})
+    expect(peer.requests[0]?.head).toMatch(/^GET \/open-api\/v1\/products\/shop\/routes /)
+    expect(error).toMatch(/^BFE's API server refused GET \/open-api\/v1\/products\/shop\/routes: ErrNum 500, "Biz Exception: /)
+    expect(error).not.toMatch(RAW_CONTROL)
+    // the threat is real: the peer's words, the token among them, reached the message
+    expect(leaks(error, [env.BFE_T]).length).toBeGreaterThan(0)
+    expect(leaks(shown(error), [env.BFE_T])).toEqual([])
+    expect(leaks(safeOutput(error), [env.BFE_T])).toEqual([])
+  })
+
+  test('an answer that trickles fails at its total deadline; one of 50 MB is refused past the cap', async () => {
+    expect((await hostile('trickle')).error).toMatch(/^BFE's API server at http:\/\/127\.0\.0\.1:\d+ did not answer within 0\.8 s\.$/)
+    expect((await hostile('huge')).error).toMatch(/sent an answer larger than 4 MiB/)
   })
 })
 

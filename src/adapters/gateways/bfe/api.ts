@@ -58,11 +58,12 @@ export class BfeApiGateway implements Gateway {
   constructor(
     private readonly config: BfeApiGatewayConfig,
     private readonly service: string,
+    timings: {requestTimeoutMs?: number} = {},
   ) {
     this.plane = new ControlPlane({
       peer: `BFE's API server at ${new URL(config.url).origin}`,
       baseURL: config.url.replace(/\/+$/, '') + API_PREFIX,
-      timeoutMs: TIMEOUT_MS,
+      timeoutMs: timings.requestTimeoutMs ?? TIMEOUT_MS,
       headers: {authorization: `Token ${config.token}`},
     })
     this.base = `/products/${encodeURIComponent(config.product)}`
