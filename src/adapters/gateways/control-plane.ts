@@ -23,6 +23,8 @@ export interface ControlPlaneOptions {
   secrets?: string[]
   /** what a 401 or 403 adds: " Check gateway.token." */
   authHint?: string
+  /** the key that holds the address, for "check gateway.url" */
+  urlKey?: string
 }
 
 export type Method = 'get' | 'put' | 'post' | 'patch' | 'delete'
@@ -65,7 +67,7 @@ export class ControlPlane {
     if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') return new GatewayError(`${peer} did not answer within ${timeoutMs / 1000} s.`)
     if (code === 'ERR_CANCELED') return new GatewayError(`The request to ${lowerFirst(peer)} was cancelled.`)
     if (code === 'ERR_ANSWER_TOO_LARGE') return new GatewayError(`${peer} sent ${tooLarge()}.`)
-    return new GatewayError(`${peer} could not be reached: ${certificateProblem(code) ?? `${code ?? 'network error'}; check gateway.url`}.`)
+    return new GatewayError(`${peer} could not be reached: ${certificateProblem(code) ?? `${code ?? 'network error'}; check ${this.options.urlKey ?? 'gateway.url'}`}.`)
   }
 
   private axios(): Promise<AxiosInstance> {

@@ -17,23 +17,26 @@ import {errorMessage, GatewayError} from '../../../core/errors.js'
 import type {AppliedPolicy, Gateway, GatewayCapabilities, Policy} from '../../../core/ports.js'
 import {writeAtomic} from '../../../state/files.js'
 import {gatewayCapabilities} from '../capabilities.js'
-import {peerWords} from '../control-plane.js'
-import {assertPublishesFor} from '../retry.js'
+import {ControlPlane, peerWords} from '../control-plane.js'
+import {assertPublishesFor, permanentStatus} from '../retry.js'
 import {FILES, parseVersion, renderFiles, versionOf, type FileKey, type Json} from './render.js'
 
 /** BFE's monitor handlers that report the Version of each data file it loaded */
 export const VERSION_PATHS = ['/monitor/host_table_version', '/monitor/cluster_table_version', '/monitor/bal_table_version'] as const
 const RELOADS = ['server_data_conf', 'gslb_data_conf', 'mod_header'] as const
 const TIMEOUT_MS = 5000
-const MAX_ANSWER = 1 << 20
 
 export class BfeGateway implements Gateway {
   readonly type = 'bfe'
 
+  private readonly plane: ControlPlane
+
   constructor(
     private readonly config: BfeGatewayConfig,
     private readonly service: string,
-  ) {}
+  ) {
+    this.plane = new ControlPlane({peer: `BFE's monitor at ${new URL(config.monitor).origin}`, baseURL: new URL(config.monitor).origin, timeoutMs: TIMEOUT_MS, urlKey: 'gateway.monitor (BFE must run with its monitor port there)'})
+  }
 
   capabilities(): GatewayCapabilities {
     return gatewayCapabilities('bfe')
@@ -94,19 +97,14 @@ export class BfeGateway implements Gateway {
     await this.get(`/reload/${name}`, signal)
   }
 
+  /** the body of a 2xx answer; else a GatewayError with BFE's words (a refused reload is permanent) */
   private async get(path: string, signal?: AbortSignal): Promise<string> {
-    const url = new URL(path, this.config.monitor)
-    const timeout = AbortSignal.timeout(TIMEOUT_MS)
-    let response: Response
-    try {
-      response = await fetch(url, {signal: signal ? AbortSignal.any([signal, timeout]) : timeout})
-    } catch (error) {
-      throw new GatewayError(`BFE's monitor at ${url.origin} did not answer ${path} (${errorMessage(error)}); check that BFE runs with its monitor port there.`, {cause: error})
-    }
-    const body = (await response.text()).slice(0, MAX_ANSWER)
-    if (!response.ok) {
+    const response = await this.plane.request('get', path, undefined, signal)
+    const body = typeof response.data === 'string' ? response.data : JSON.stringify(response.data ?? '')
+    if (response.status < 200 || response.status >= 300) {
       const said = peerWords(body)
-      throw new GatewayError(`BFE refused ${path} (HTTP ${response.status}: ${said}); gray put its previous files back.`, {permanent: response.status < 500 || /err/i.test(said)})
+      if (path.startsWith('/reload/')) throw new GatewayError(`BFE refused ${path} (HTTP ${response.status}: ${said}); gray put its previous files back.`, {permanent: response.status < 500 || /err/i.test(said)})
+      throw new GatewayError(`BFE's monitor did not answer ${path} (HTTP ${response.status}: ${said}).`, {permanent: permanentStatus(response.status)})
     }
     return body
   }
