@@ -6,13 +6,14 @@ import {fileURLToPath} from 'node:url'
 
 import {ConfigError} from '../core/errors.js'
 
-export const INIT_TEMPLATES = ['nginx-prometheus', 'haproxy-prometheus', 'apisix-prometheus', 'bfe-prometheus', 'shenyu-prometheus', 'sandbox'] as const
+export const INIT_TEMPLATES = ['nginx-prometheus', 'haproxy-prometheus', 'apisix-prometheus', 'bfe-prometheus', 'bfe-api-prometheus', 'shenyu-prometheus', 'sandbox'] as const
 export type InitTemplate = (typeof INIT_TEMPLATES)[number]
 
 export const TEMPLATE_SUMMARIES: Record<InitTemplate, string> = {
   'nginx-prometheus': 'nginx in front of your hosts, gates on Prometheus queries',
   'haproxy-prometheus': 'HAProxy in front of your hosts (Runtime API, no reload per step), gates on Prometheus queries',
   'bfe-prometheus': 'BFE (route rules and GSLB files, monitor-port reloads), gates on Prometheus queries',
+  'bfe-api-prometheus': "BFE through its API server (routes, clusters, schedulers; token auth), gates on Prometheus queries",
   'shenyu-prometheus': 'Apache ShenYu divide plugin (Admin API; per-request weights), gates on Prometheus queries',
   'apisix-prometheus': 'Apache APISIX (Admin API), gates on Prometheus queries',
   sandbox: 'the built-in sandbox gateway on this machine, gates on each host\'s /metrics',

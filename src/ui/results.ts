@@ -208,7 +208,7 @@ export const historyResult = z
 export const initResult = z
   .strictObject({
     file: z.string(),
-    template: z.enum(['nginx-prometheus', 'haproxy-prometheus', 'apisix-prometheus', 'bfe-prometheus', 'shenyu-prometheus', 'sandbox']),
+    template: z.enum(['nginx-prometheus', 'haproxy-prometheus', 'apisix-prometheus', 'bfe-prometheus', 'bfe-api-prometheus', 'shenyu-prometheus', 'sandbox']),
     service: z.string(),
     schema: z.string(),
     overwritten: z.boolean(),
