@@ -1,8 +1,8 @@
 import {Args} from '@oclif/core'
 
-import {cohortOf, type CohortAnswer} from '../services/cohort.js'
-import {loadContext} from '../services/context.js'
-import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
+import {cohortOf, type CohortAnswer} from '../../services/cohort.js'
+import {loadContext} from '../../services/context.js'
+import {EXIT_CODES_HELP, GrayCommand} from '../../ui/base.js'
 
 export default class Cohort extends GrayCommand {
   static override summary = 'Is this user in gray now, and at each step? Which rule or hash bucket decides it.'
