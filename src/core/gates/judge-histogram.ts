@@ -22,7 +22,7 @@ const pct = (c: Counts) => (c.total > 0 ? `${Number(((100 * c.bad) / c.total).to
 const fmtRatio = (r: number | null) => (r === null ? '?' : r >= 10 ? r.toFixed(0) : Number(r.toPrecision(2)).toString())
 
 /** "Slower than le" counts per finite bound; null when the buckets are not counts (a reset). */
-function slowCounts(buckets: Buckets): Map<number, Counts> | null {
+export function slowCounts(buckets: Buckets): Map<number, Counts> | null {
   const all = buckets.find((b) => b.le === Number.POSITIVE_INFINITY)?.count
   if (all === undefined || !Number.isFinite(all) || all < 0) return null
   const out = new Map<number, Counts>()

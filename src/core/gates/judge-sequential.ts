@@ -35,10 +35,10 @@ function badOf(check: Check, value: number, total: number): number {
   return Math.abs(bad - near) < 1e-6 * Math.max(1, Math.abs(bad)) ? near : bad
 }
 
-type Read = {counts: Counts} | {none: string} | {broken: string}
+export type Read = {counts: Counts} | {none: string} | {broken: string}
 
 /** One cohort's interval counts from a measurement: value × samples are its bad events. */
-function countsOf(check: Check, m: Measurement | undefined): Read {
+export function countsOf(check: Check, m: Measurement | undefined): Read {
   if (!m) return {none: 'not measured'}
   const total = m.samples
   if (total === null || total === undefined) return m.value === null ? {none: 'no data'} : {broken: 'the source gave no sample count; judge: sequential needs counts (errors and total)'}
