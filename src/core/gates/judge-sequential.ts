@@ -7,7 +7,7 @@ import type {Check} from '../config/model.js'
 import type {Measurement} from '../ports.js'
 import type {Judgement} from './judge.js'
 import {addShare, sampleRatioLogE} from './sample-ratio.js'
-import {addInterval, emptyEvidence, GRID_HALF, gridRatio, ratioEstimate, sloLogE, stepMixtureLogE, type Counts, type Evidence} from './sequential.js'
+import {addDeltaInterval, addInterval, emptyEvidence, GRID_HALF, gridRatio, ratioEstimate, sloLogE, stepMixtureDeltaLogE, stepMixtureLogE, type Counts, type Evidence} from './sequential.js'
 
 export const DEFAULT_ALPHA = 0.01
 
@@ -17,6 +17,8 @@ export interface SequentialSummary {
   alpha: number
   /** comparison with stable: e-value, its threshold 1/α, the ratio gray/stable with its confidence sequence */
   comparison: {e: number; threshold: number; ratio: number | null; low: number | null; high: number | null; allowed: number} | null
+  /** baseline.minDelta > 0: the e-value that gray exceeds stable by more than minDelta (a regression needs both at the threshold) */
+  delta?: {e: number; threshold: number; minDelta: number}
   /** gray's own rate against the limit */
   slo: {e: number; threshold: number; rate: number | null; limit: number} | null
   /** this interval's counts, as read */
@@ -131,10 +133,18 @@ export function judgeSequential(
   const stepBefore = context.step !== undefined && steps > 1 ? (before.step?.index === context.step ? before.step.ll : []) : null
   const stepLl = stepBefore === null ? null : stableCounts ? addInterval(stepBefore, ratio, deflate(g.counts), deflate(stableCounts)) : stepBefore
   const informative = stableCounts !== null && g.counts.bad + stableCounts.bad > 0 && stableCounts.total > 0
+  // minDelta: the additive half of the null "gray ≤ max(r·stable, stable + minDelta)" (./sequential.ts)
+  const minDelta = compare ? (check.baseline?.minDelta ?? 0) : (before.delta?.minDelta ?? 0)
+  const deltaBefore = before.delta && before.delta.minDelta === minDelta ? before.delta.ll : []
+  const addDelta = (prev: number[]) => (stableCounts ? addDeltaInterval(prev, minDelta, deflate(g.counts), deflate(stableCounts)) : prev)
+  const delta = minDelta > 0 ? {minDelta, ll: addDelta(deltaBefore)} : null
+  const stepDeltaBefore = before.step?.index === context.step && before.delta?.minDelta === minDelta ? (before.step?.delta ?? []) : []
+  const stepDelta = delta && stepLl ? addDelta(stepDeltaBefore) : null
   const evidence: Evidence = {
     ratio,
     ll,
-    ...(stepLl ? {step: {index: context.step as number, ll: stepLl}} : {}),
+    ...(stepLl ? {step: {index: context.step as number, ll: stepLl, ...(stepDelta ? {delta: stepDelta} : {})}} : {}),
+    ...(delta ? {delta} : {}),
     intervals: before.intervals + (informative ? 1 : 0),
     gray: {bad: before.gray.bad + g.counts.bad, total: before.gray.total + g.counts.total},
     stable: {bad: before.stable.bad + (stableCounts?.bad ?? 0), total: before.stable.total + (stableCounts?.total ?? 0)},
@@ -143,12 +153,16 @@ export function judgeSequential(
 
   const aCmp = alpha / split
   const aSlo = alpha / split
-  const logCmp = stepMixtureLogE(evidence, steps)
+  const logRatio = stepMixtureLogE(evidence, steps)
+  const logDelta = stepMixtureDeltaLogE(evidence, steps)
+  // both parts of the null must be rejected: the comparison's evidence is the smaller of the two
+  const logCmp = logDelta === null ? logRatio : Math.min(logRatio, logDelta)
   const est = ratioEstimate(evidence, aCmp)
   const logSlo = limit === null ? null : sloLogE(evidence.gray.bad / phi, evidence.gray.total / phi, limit)
   const summary: SequentialSummary = {
     alpha,
     comparison: compare || evidence.ll.length > 0 ? {e: Math.exp(logCmp), threshold: 1 / aCmp, ratio: est.ratio, low: est.low, high: est.high, allowed: ratio} : null,
+    ...(logDelta === null ? {} : {delta: {e: Math.exp(logDelta), threshold: 1 / aCmp, minDelta}}),
     slo: limit === null || logSlo === null ? null : {e: Math.exp(logSlo), threshold: 1 / aSlo, rate: evidence.gray.total > 0 ? evidence.gray.bad / evidence.gray.total : null, limit},
     interval: {gray: g.counts, stable: stableCounts},
     run: {gray: evidence.gray, stable: evidence.stable},
@@ -162,7 +176,8 @@ export function judgeSequential(
   const point = est.ratio !== null && est.ratio >= top * 0.999 ? `>${fmtRatio(top)}` : est.ratio !== null && est.ratio <= bottom * 1.001 ? `<${fmtRatio(bottom)}` : fmtRatio(est.ratio)
   const level = `${Number((100 * (1 - aCmp)).toFixed(2))}%`
   const cs = `ratio ${point} (${level} CS ${est.low === null ? '0' : fmtRatio(est.low)}–${est.high === null ? '∞' : fmtRatio(est.high)})`
-  const cmpLine = `gray ${pct(evidence.gray)} vs stable ${pct(evidence.stable)}: ${cs}, evidence ${fmtE(logCmp)} of ${fmtE(Math.log(1 / aCmp))}`
+  const deltaText = logDelta === null ? '' : ` (ratio ${fmtE(logRatio)}, +${fmtRate(minDelta)} ${fmtE(logDelta)})`
+  const cmpLine = `gray ${pct(evidence.gray)} vs stable ${pct(evidence.stable)}: ${cs}, evidence ${fmtE(logCmp)}${deltaText} of ${fmtE(Math.log(1 / aCmp))}`
   const sloLine = logSlo === null || limit === null ? '' : `gray ${pct(evidence.gray)} vs ${check.max !== undefined ? 'max' : 'min'} ${check.max !== undefined ? fmtRate(check.max) : fmtRate(check.min ?? 0)}: evidence ${fmtE(logSlo)} of ${fmtE(Math.log(1 / aSlo))}`
 
   if (logSlo !== null && logSlo >= Math.log(1 / aSlo)) {
@@ -182,7 +197,7 @@ export function judgeSequential(
       ...base,
       verdict: 'fail',
       decisive: true,
-      reason: `regression: gray ${pct(evidence.gray)} vs stable ${pct(evidence.stable)}, ${cs} > ${fmtRatio(ratio)}x allowed (evidence ${fmtE(logCmp)} ≥ ${fmtE(Math.log(1 / aCmp))})`,
+      reason: `regression: gray ${pct(evidence.gray)} vs stable ${pct(evidence.stable)}, ${cs} > ${fmtRatio(ratio)}x allowed${logDelta === null ? '' : ` and more than ${fmtRate(minDelta)} above stable`} (evidence ${fmtE(logCmp)} ≥ ${fmtE(Math.log(1 / aCmp))})`,
       evidence,
       sequential: summary,
     }

@@ -58,7 +58,9 @@ export interface Evidence {
   /** the sample-ratio check's state (./sample-ratio.ts); absent until an interval had both cohorts' requests */
   srm?: SampleRatio
   /** the comparison restarted at the current step's start (see stepMixtureLogE); absent in a one-step view */
-  step?: {index: number; ll: number[]}
+  step?: {index: number; ll: number[]; delta?: number[]}
+  /** baseline.minDelta > 0: the additive test "gray − stable > minDelta" (addDeltaInterval), per λ of DELTA_LAMBDAS */
+  delta?: {minDelta: number; ll: number[]}
   /** histogram checks: the comparison of "slower than le" per bucket bound, by String(le) */
   buckets?: Record<string, Evidence>
 }
@@ -171,6 +173,42 @@ export function ratioEstimate(ev: Evidence, alpha: number): RatioEstimate {
   }
 }
 
+// ── minDelta: gray's rate more than stable's plus a fixed amount ─────────────
+//
+// gray is no worse when p_gray ≤ max(r·p_stable, p_stable + δ) (δ = baseline.minDelta): the
+// union of "ρ ≤ r" and "p_gray − p_stable ≤ δ". A union is rejected by rejecting both parts
+// (an intersection-union test, each part at the full α): the ratio test above, and this one.
+// Per interval, with x of n_g gray errors and y of n_s stable ones (Poisson-dominated counts:
+// E e^{λX} ≤ exp(n·p·(e^λ − 1))), and c = n_g/n_s,
+//   F_λ = exp(λ·x − μ·y − n_g·δ·(e^λ − 1)),  e^{−μ} = 1 − c·(e^λ − 1)
+// has E F_λ ≤ exp(p_stable·(n_g·(e^λ − 1) + n_s·(e^{−μ} − 1))) = 1 whenever p_gray ≤ p_stable + δ,
+// whatever p_stable is in that interval: μ is chosen so stable's unknown rate drops out. So the
+// product of F_λ over intervals is a test supermartingale for each λ (an interval where
+// c·(e^λ − 1) ≥ 1 bets nothing), and their average over the grid is an e-process.
+
+/** λ grid of the additive test: 2^(k/2 − 8), 1/256 to √2. */
+export const DELTA_LAMBDAS: readonly number[] = Array.from({length: 18}, (_, k) => 2 ** (k / 2 - 8))
+const DELTA_LOG_WEIGHT = -Math.log(DELTA_LAMBDAS.length)
+
+/** Adds one interval's counts (already divided by φ) to the additive test's log e-values. */
+export function addDeltaInterval(ll: readonly number[], minDelta: number, gray: Counts, stable: Counts): number[] {
+  const out = ll.length === DELTA_LAMBDAS.length ? [...ll] : new Array<number>(DELTA_LAMBDAS.length).fill(0)
+  if (!(gray.total > 0 && stable.total > 0)) return out
+  const c = gray.total / stable.total
+  DELTA_LAMBDAS.forEach((lambda, k) => {
+    const grow = Math.expm1(lambda)
+    if (c * grow >= 1) return
+    const mu = -Math.log1p(-c * grow)
+    out[k] = roundLl((out[k] as number) + lambda * gray.bad - mu * stable.bad - gray.total * minDelta * grow)
+  })
+  return out
+}
+
+/** log e-value that gray's rate exceeds stable's by more than minDelta; 0 before any interval. */
+export function deltaLogE(ll: readonly number[]): number {
+  return ll.length === 0 ? 0 : logSumExp(ll.map((l) => l + DELTA_LOG_WEIGHT))
+}
+
 // ── SLO: one cohort's rate against a fixed limit ────────────────────────────
 
 const SLO_WEIGHTS = normalWeights(SLO_PRIOR_SD, (j) => j > 0)
@@ -210,5 +248,13 @@ export function stepMixtureLogE(ev: Evidence, steps: number): number {
   if (!ev.step || steps <= 1) return run
   const step = ev.step.ll.length === 0 ? 0 : logMixture(ev.step.ll, TEST_WEIGHTS)
   return logSumExp([Math.log(0.5) + run, Math.log(0.5 / steps) + step])
+}
+
+/** The additive test's log e-value, mixed over the run and the current step as stepMixtureLogE; null without minDelta. */
+export function stepMixtureDeltaLogE(ev: Evidence, steps: number): number | null {
+  if (!ev.delta) return null
+  const run = deltaLogE(ev.delta.ll)
+  if (!ev.step || steps <= 1) return run
+  return logSumExp([Math.log(0.5) + run, Math.log(0.5 / steps) + deltaLogE(ev.step.delta ?? [])])
 }
 
