@@ -6,7 +6,7 @@
 import type {Check} from '../config/model.js'
 import type {Measurement} from '../ports.js'
 import type {Judgement} from './judge.js'
-import {addShare, sampleRatioLogE} from './sample-ratio.js'
+import {addShare, sampleRatioEvidence} from './sample-ratio.js'
 import {addDeltaInterval, addInterval, emptyEvidence, GRID_HALF, gridRatio, ratioEstimate, sloLogE, stepMixtureDeltaLogE, stepMixtureLogE, type Counts, type Evidence} from './sequential.js'
 
 export const DEFAULT_ALPHA = 0.01
@@ -26,6 +26,17 @@ export interface SequentialSummary {
   /** the run's counts so far, as read */
   run: {gray: Counts; stable: Counts}
   overdispersion: number
+}
+
+/** What the driver knows about the measurement beyond the counts. */
+export interface SequentialContext {
+  /** the weight the gateway confirmed for this interval (the sample-ratio check); absent: not known */
+  weightBp?: number
+  /** the step index and the run's number of steps (the comparison restarts at each step) */
+  step?: number
+  steps?: number
+  /** false: the policy has no traffic rules, so gray getting far more than its weight is a mismatch too; absent or true: only too little is */
+  rules?: boolean
 }
 
 /** Which way a check's value goes bad: an error rate (max) or a success rate (min). */
@@ -84,7 +95,7 @@ export function judgeSequential(
   gray: Measurement,
   stable: Measurement | undefined,
   prior: Evidence | null | undefined,
-  context: {weightBp?: number; step?: number; steps?: number} = {},
+  context: SequentialContext = {},
 ): Judgement {
   const alpha = check.alpha ?? DEFAULT_ALPHA
   const phi = check.overdispersion ?? 1
@@ -107,14 +118,15 @@ export function judgeSequential(
       ? addShare(before.srm, weightBp, grayRequests / phi, stableRequests / phi)
       : before.srm
   const withSrm: Evidence = srm ? {...before, srm} : before
-  const logSrm = sampleRatioLogE(srm)
+  const {logE: logSrm, side} = sampleRatioEvidence(srm, context.rules === false)
   if (srm && logSrm >= Math.log(1 / alpha)) {
     const share = srm.gray / Math.max(1e-9, srm.gray + srm.stable)
+    const why = side === 'high' ? 'a gateway that ignores the split in gray\'s favour (the policy has no rules that would send it more)?' : 'a crashed gray pool or a gateway that ignores the split?'
     return {
       ...base,
       verdict: 'fail',
       decisive: true,
-      reason: `sample ratio mismatch: gray got ${fmtRate(share)} of requests at a published ${fmtRate(srm.weightBp / 10_000)} (evidence ${fmtE(logSrm)} ≥ ${fmtE(Math.log(1 / alpha))}); a crashed gray pool or a gateway that ignores the split?`,
+      reason: `sample ratio mismatch: gray got ${fmtRate(share)} of requests at a published ${fmtRate(srm.weightBp / 10_000)} (evidence ${fmtE(logSrm)} ≥ ${fmtE(Math.log(1 / alpha))}); ${why}`,
       evidence: withSrm,
     }
   }

@@ -237,24 +237,27 @@ export function sloLogE(bad: number, total: number, limit: number): number {
 
 /**
  * The comparison's log e-value when the run has `steps` steps: half on the evidence since the
- * run began, and 1/(2·steps) on the evidence since the current step began. A regression that
- * starts at a later step need not first undo what the healthy steps before it built up. Valid:
- * every component is a test supermartingale from its start, the weights of all components a
- * run can ever start sum to at most 1, and dropping the previous step's component only makes
- * the process smaller than that mixture, so Ville's bound still holds.
+ * run began (which is the first step's own), and 1/(2·(steps − 1)) on the evidence since the
+ * current step began, for each later step. A regression that starts at a later step need not
+ * first undo what the healthy steps before it built up. Valid: every component is a test
+ * supermartingale from its start, the weights of all components a run can ever start sum to 1,
+ * and dropping the previous step's component only makes the process smaller than that
+ * mixture, so Ville's bound still holds.
  */
 export function stepMixtureLogE(ev: Evidence, steps: number): number {
-  const run = comparisonLogE(ev)
-  if (!ev.step || steps <= 1) return run
-  const step = ev.step.ll.length === 0 ? 0 : logMixture(ev.step.ll, TEST_WEIGHTS)
-  return logSumExp([Math.log(0.5) + run, Math.log(0.5 / steps) + step])
+  return stepMixture(comparisonLogE(ev), ev.step && ev.step.ll.length > 0 ? logMixture(ev.step.ll, TEST_WEIGHTS) : 0, ev, steps)
+}
+
+function stepMixture(run: number, step: number, ev: Evidence, steps: number): number {
+  if (steps <= 1) return run
+  // during the first step its own component is the run's
+  if (!ev.step || ev.step.index === 0) return Math.log(0.5) + run
+  return logSumExp([Math.log(0.5) + run, Math.log(0.5 / (steps - 1)) + step])
 }
 
 /** The additive test's log e-value, mixed over the run and the current step as stepMixtureLogE; null without minDelta. */
 export function stepMixtureDeltaLogE(ev: Evidence, steps: number): number | null {
   if (!ev.delta) return null
-  const run = deltaLogE(ev.delta.ll)
-  if (!ev.step || steps <= 1) return run
-  return logSumExp([Math.log(0.5) + run, Math.log(0.5 / steps) + deltaLogE(ev.step.delta ?? [])])
+  return stepMixture(deltaLogE(ev.delta.ll), deltaLogE(ev.step?.delta ?? []), ev, steps)
 }
 
