@@ -8,7 +8,7 @@ import type {Check} from '../config/model.js'
 import type {Measurement} from '../ports.js'
 import type {Judgement} from './judge.js'
 import {DEFAULT_ALPHA, fmtE} from './judge-sequential.js'
-import {addInterval, comparisonLogE, emptyEvidence, ratioEstimate, type Counts, type Evidence} from './sequential.js'
+import {addInterval, comparisonLogE, emptyEvidence, packLl, ratioEstimate, unpackLl, type Counts, type Evidence} from './sequential.js'
 
 type Buckets = NonNullable<Measurement['buckets']>
 
@@ -58,7 +58,7 @@ export function judgeHistogram(check: Check, gray: Measurement, stable: Measurem
     const key = String(le)
     const was = before.buckets?.[key] && before.buckets[key].ratio === ratio ? before.buckets[key] : emptyEvidence(ratio)
     const theirs = s?.get(le) ?? null
-    const ll = theirs ? addInterval(was.ll, ratio, deflate(counts), deflate(theirs)) : was.ll
+    const ll = packLl(theirs ? addInterval(unpackLl(was.ll), ratio, deflate(counts), deflate(theirs)) : unpackLl(was.ll))
     const ev: Evidence = {
       ratio,
       ll,

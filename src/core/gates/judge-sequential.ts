@@ -7,7 +7,7 @@ import type {Check} from '../config/model.js'
 import type {Measurement} from '../ports.js'
 import type {Judgement} from './judge.js'
 import {addShare, sampleRatioEvidence} from './sample-ratio.js'
-import {addDeltaInterval, addInterval, emptyEvidence, GRID_HALF, gridRatio, ratioEstimate, sloLogE, stepMixtureDeltaLogE, stepMixtureLogE, type Counts, type Evidence} from './sequential.js'
+import {addDeltaInterval, addInterval, emptyEvidence, GRID_HALF, gridRatio, packLl, ratioEstimate, sloLogE, stepMixtureDeltaLogE, stepMixtureLogE, unpackLl, type Counts, type Evidence} from './sequential.js'
 
 export const DEFAULT_ALPHA = 0.01
 
@@ -139,23 +139,24 @@ export function judgeSequential(
   const st = compare ? countsOf(check, stable) : null
   const stableCounts = st && 'counts' in st ? st.counts : null
   const deflate = (c: Counts): Counts => ({bad: c.bad / phi, total: c.total / phi})
-  const ll = stableCounts ? addInterval(before.ll, ratio, deflate(g.counts), deflate(stableCounts)) : before.ll
+  const ll = stableCounts ? addInterval(unpackLl(before.ll), ratio, deflate(g.counts), deflate(stableCounts)) : unpackLl(before.ll)
   // the component since the current step began (only when the run has several steps)
   const steps = context.steps ?? 1
-  const stepBefore = context.step !== undefined && steps > 1 ? (before.step?.index === context.step ? before.step.ll : []) : null
+  // (not kept during the first step: there it is the run's own, see stepMixtureLogE)
+  const stepBefore = context.step !== undefined && context.step > 0 && steps > 1 ? (before.step?.index === context.step ? unpackLl(before.step.ll) : []) : null
   const stepLl = stepBefore === null ? null : stableCounts ? addInterval(stepBefore, ratio, deflate(g.counts), deflate(stableCounts)) : stepBefore
   const informative = stableCounts !== null && g.counts.bad + stableCounts.bad > 0 && stableCounts.total > 0
   // minDelta: the additive half of the null "gray ≤ max(r·stable, stable + minDelta)" (./sequential.ts)
   const minDelta = compare ? (check.baseline?.minDelta ?? 0) : (before.delta?.minDelta ?? 0)
-  const deltaBefore = before.delta && before.delta.minDelta === minDelta ? before.delta.ll : []
+  const deltaBefore = before.delta && before.delta.minDelta === minDelta ? unpackLl(before.delta.ll) : []
   const addDelta = (prev: number[]) => (stableCounts ? addDeltaInterval(prev, minDelta, deflate(g.counts), deflate(stableCounts)) : prev)
-  const delta = minDelta > 0 ? {minDelta, ll: addDelta(deltaBefore)} : null
-  const stepDeltaBefore = before.step?.index === context.step && before.delta?.minDelta === minDelta ? (before.step?.delta ?? []) : []
+  const delta = minDelta > 0 ? {minDelta, ll: packLl(addDelta(deltaBefore))} : null
+  const stepDeltaBefore = before.step?.index === context.step && before.delta?.minDelta === minDelta ? unpackLl(before.step?.delta) : []
   const stepDelta = delta && stepLl ? addDelta(stepDeltaBefore) : null
   const evidence: Evidence = {
     ratio,
-    ll,
-    ...(stepLl ? {step: {index: context.step as number, ll: stepLl, ...(stepDelta ? {delta: stepDelta} : {})}} : {}),
+    ll: packLl(ll),
+    ...(stepLl ? {step: {index: context.step as number, ll: packLl(stepLl), ...(stepDelta ? {delta: packLl(stepDelta)} : {})}} : {}),
     ...(delta ? {delta} : {}),
     intervals: before.intervals + (informative ? 1 : 0),
     gray: {bad: before.gray.bad + g.counts.bad, total: before.gray.total + g.counts.total},
@@ -173,7 +174,7 @@ export function judgeSequential(
   const logSlo = limit === null ? null : sloLogE(evidence.gray.bad / phi, evidence.gray.total / phi, limit)
   const summary: SequentialSummary = {
     alpha,
-    comparison: compare || evidence.ll.length > 0 ? {e: Math.exp(logCmp), threshold: 1 / aCmp, ratio: est.ratio, low: est.low, high: est.high, allowed: ratio} : null,
+    comparison: compare || ll.length > 0 ? {e: Math.exp(logCmp), threshold: 1 / aCmp, ratio: est.ratio, low: est.low, high: est.high, allowed: ratio} : null,
     ...(logDelta === null ? {} : {delta: {e: Math.exp(logDelta), threshold: 1 / aCmp, minDelta}}),
     slo: limit === null || logSlo === null ? null : {e: Math.exp(logSlo), threshold: 1 / aSlo, rate: evidence.gray.total > 0 ? evidence.gray.bad / evidence.gray.total : null, limit},
     interval: {gray: g.counts, stable: stableCounts},

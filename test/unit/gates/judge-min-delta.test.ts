@@ -4,7 +4,7 @@ import {describe, expect, it} from 'vitest'
 
 import type {Check} from '../../../src/core/config/model.js'
 import {judge, type Judgement} from '../../../src/core/gates/judge.js'
-import {addDeltaInterval, deltaLogE, type Evidence} from '../../../src/core/gates/sequential.js'
+import {addDeltaInterval, deltaLogE, unpackLl, type Evidence} from '../../../src/core/gates/sequential.js'
 import type {Measurement} from '../../../src/core/ports.js'
 import {check} from '../../support/fakes.js'
 
@@ -122,12 +122,12 @@ describe('judge: sequential with baseline.minDelta', () => {
 
   it('no stable traffic adds nothing; a changed minDelta starts its test afresh', () => {
     const first = judge(c(MIN_DELTA), m(5, 200), m(2, 1800), null)
-    expect(first.evidence?.delta?.ll).toHaveLength(18)
+    expect(unpackLl(first.evidence?.delta?.ll)).toHaveLength(18)
     const none = judge(c(MIN_DELTA), m(5, 200), m(0, 0), first.evidence)
     expect(none.evidence?.delta).toEqual(first.evidence?.delta)
     const changed = judge(c(0.01), m(0, 200), m(0, 1800), first.evidence)
     expect(changed.evidence?.delta?.minDelta).toBe(0.01)
-    expect(deltaLogE(changed.evidence?.delta?.ll ?? [])).toBeLessThan(0)
+    expect(deltaLogE(unpackLl(changed.evidence?.delta?.ll))).toBeLessThan(0)
     expect(judge(c(0), m(5, 200), m(2, 1800), null).evidence?.delta).toBeUndefined()
   })
 })
