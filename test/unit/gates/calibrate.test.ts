@@ -181,6 +181,19 @@ describe('calibrate() against an in-memory source', () => {
     expect(c?.note).toBeNull()
   })
 
+  it('live (--for): waits on the clock for each interval to end before measuring it', async () => {
+    let now = 1_000_000
+    const slept: number[] = []
+    const clock = {now: () => now, sleep: async (ms: number) => void (slept.push(ms), (now += ms))}
+    const seen: Array<[number, number]> = []
+    const source: MetricSource = {type: 'memory', measure: async (req) => (seen.push([req.at, now]), {value: 0.01, samples: 1000, raw: {}})}
+    await calibrate({gates: {intervalMs: 10_000, checks: [check]}} as never, {mem: source}, [check], {from: now, to: now + 30_000, version: 'v1', service: 'svc', groups: {a: hosts('a'), b: hosts('b')}, clock})
+    expect(slept).toEqual([10_000, 10_000, 10_000])
+    // each interval is measured once it has ended, never before
+    expect(seen.map(([at]) => at)).toEqual([1_010_000, 1_010_000, 1_020_000, 1_020_000, 1_030_000, 1_030_000])
+    expect(seen.every(([at, when]) => when >= at)).toBe(true)
+  })
+
   it('says why a check could not be estimated: the source failed, or too few intervals', async () => {
     const failing: MetricSource = {type: 'memory', measure: async () => Promise.reject(new Error('connection refused'))}
     const r = await calibrate({gates: {intervalMs: 10_000, checks: [check]}} as never, {mem: failing}, [check], {from: 0, to: 100_000, version: 'v1', service: 'svc', groups: {a: hosts('a'), b: hosts('b')}})
