@@ -149,7 +149,7 @@ export function judgeSequential(
   // minDelta: the additive half of the null "gray ≤ max(r·stable, stable + minDelta)" (./sequential.ts)
   const minDelta = compare ? (check.baseline?.minDelta ?? 0) : (before.delta?.minDelta ?? 0)
   const deltaBefore = before.delta && before.delta.minDelta === minDelta ? unpackLl(before.delta.ll) : []
-  const addDelta = (prev: number[]) => (stableCounts ? addDeltaInterval(prev, minDelta, deflate(g.counts), deflate(stableCounts)) : prev)
+  const addDelta = (prev: number[]) => (stableCounts ? addDeltaInterval(prev, ratio, minDelta, deflate(g.counts), deflate(stableCounts)) : prev)
   const delta = minDelta > 0 ? {minDelta, ll: packLl(addDelta(deltaBefore))} : null
   const stepDeltaBefore = before.step?.index === context.step && before.delta?.minDelta === minDelta ? unpackLl(before.step?.delta) : []
   const stepDelta = delta && stepLl ? addDelta(stepDeltaBefore) : null
@@ -168,8 +168,8 @@ export function judgeSequential(
   const aSlo = alpha / split
   const logRatio = stepMixtureLogE(evidence, steps)
   const logDelta = stepMixtureDeltaLogE(evidence, steps)
-  // both parts of the null must be rejected: the comparison's evidence is the smaller of the two
-  const logCmp = logDelta === null ? logRatio : Math.min(logRatio, logDelta)
+  // with minDelta the test of "worse than both" decides (./sequential.ts); the ratio's own is shown
+  const logCmp = logDelta ?? logRatio
   const est = ratioEstimate(evidence, aCmp)
   const logSlo = limit === null ? null : sloLogE(evidence.gray.bad / phi, evidence.gray.total / phi, limit)
   const summary: SequentialSummary = {
@@ -189,7 +189,7 @@ export function judgeSequential(
   const point = est.ratio !== null && est.ratio >= top * 0.999 ? `>${fmtRatio(top)}` : est.ratio !== null && est.ratio <= bottom * 1.001 ? `<${fmtRatio(bottom)}` : fmtRatio(est.ratio)
   const level = `${Number((100 * (1 - aCmp)).toFixed(2))}%`
   const cs = `ratio ${point} (${level} CS ${est.low === null ? '0' : fmtRatio(est.low)}–${est.high === null ? '∞' : fmtRatio(est.high)})`
-  const deltaText = logDelta === null ? '' : ` (ratio ${fmtE(logRatio)}, +${fmtRate(minDelta)} ${fmtE(logDelta)})`
+  const deltaText = logDelta === null ? '' : ` (beyond ${fmtRatio(ratio)}x and +${fmtRate(minDelta)}; the ratio alone ${fmtE(logRatio)})`
   const cmpLine = `gray ${pct(evidence.gray)} vs stable ${pct(evidence.stable)}: ${cs}, evidence ${fmtE(logCmp)}${deltaText} of ${fmtE(Math.log(1 / aCmp))}`
   const sloLine = logSlo === null || limit === null ? '' : `gray ${pct(evidence.gray)} vs ${check.max !== undefined ? 'max' : 'min'} ${check.max !== undefined ? fmtRate(check.max) : fmtRate(check.min ?? 0)}: evidence ${fmtE(logSlo)} of ${fmtE(Math.log(1 / aSlo))}`
 

@@ -59,7 +59,7 @@ export interface Evidence {
   srm?: SampleRatio
   /** the comparison restarted at the current step's start (see stepMixtureLogE); absent in a one-step view */
   step?: {index: number; ll: Ll; delta?: Ll}
-  /** baseline.minDelta > 0: the additive test "gray − stable > minDelta" (addDeltaInterval), per λ of DELTA_LAMBDAS */
+  /** baseline.minDelta > 0: the test of "worse than both r× and +minDelta" (addDeltaInterval), per λ of DELTA_LAMBDAS */
   delta?: {minDelta: number; ll: Ll}
   /** histogram checks: the comparison of "slower than le" per bucket bound, by String(le) */
   buckets?: Record<string, Evidence>
@@ -214,36 +214,42 @@ export function ratioEstimate(ev: Evidence, alpha: number): RatioEstimate {
 
 // ── minDelta: gray's rate more than stable's plus a fixed amount ─────────────
 //
-// gray is no worse when p_gray ≤ max(r·p_stable, p_stable + δ) (δ = baseline.minDelta): the
-// union of "ρ ≤ r" and "p_gray − p_stable ≤ δ". A union is rejected by rejecting both parts
-// (an intersection-union test, each part at the full α): the ratio test above, and this one.
-// Per interval, with x of n_g gray errors and y of n_s stable ones (Poisson-dominated counts:
-// E e^{λX} ≤ exp(n·p·(e^λ − 1))), and c = n_g/n_s,
-//   F_λ = exp(λ·x − μ·y − n_g·δ·(e^λ − 1)),  e^{−μ} = 1 − c·(e^λ − 1)
-// has E F_λ ≤ exp(p_stable·(n_g·(e^λ − 1) + n_s·(e^{−μ} − 1))) = 1 whenever p_gray ≤ p_stable + δ,
-// whatever p_stable is in that interval: μ is chosen so stable's unknown rate drops out. So the
-// product of F_λ over intervals is a test supermartingale for each λ (an interval where
-// c·(e^λ − 1) ≥ 1 bets nothing), and their average over the grid is an e-process.
+// gray is no worse when p_gray ≤ max(r·p_stable, p_stable + δ) (δ = baseline.minDelta), in
+// every interval: "ρ ≤ r" or "p_gray − p_stable ≤ δ", and which of the two holds may change
+// from one interval to the next as stable's rate moves. The test keeps, per λ of a grid, the
+// product over intervals of min(R_λ, D_λ), two factors that each have expectation at most 1
+// under one side of that union, so their minimum has it under either:
+// - R_λ: the ratio test's factor above for ρ = r·e^λ (expectation ≤ 1 given the interval's
+//   errors whenever ρ ≤ r);
+// - D_λ = exp(λ·x − μ·y − n_g·δ·(e^λ − 1)), e^{−μ} = 1 − c·(e^λ − 1), c = n_g/n_s, for x of n_g
+//   gray errors and y of n_s stable ones: with Poisson-dominated counts (E e^{λX} ≤
+//   exp(n·p·(e^λ − 1))), E D_λ ≤ exp(p_stable·(n_g·(e^λ − 1) + n_s·(e^{−μ} − 1))) = 1 whenever
+//   p_gray ≤ p_stable + δ, whatever p_stable is in that interval: μ makes it drop out (an
+//   interval where c·(e^λ − 1) ≥ 1 bets nothing on this side).
+// So the product is a test supermartingale for each λ, and their average is an e-process.
 
-/** λ grid of the additive test: 2^(k/2 − 8), 1/256 to √2. */
+/** λ grid of the minDelta test: 2^(k/2 − 8), 1/256 to √2 (ratios r·1.004 to r·4.1). */
 export const DELTA_LAMBDAS: readonly number[] = Array.from({length: 18}, (_, k) => 2 ** (k / 2 - 8))
 const DELTA_LOG_WEIGHT = -Math.log(DELTA_LAMBDAS.length)
 
-/** Adds one interval's counts (already divided by φ) to the additive test's log e-values. */
-export function addDeltaInterval(ll: readonly number[], minDelta: number, gray: Counts, stable: Counts): number[] {
+/** Adds one interval's counts (already divided by φ) to the minDelta test's log e-values. */
+export function addDeltaInterval(ll: readonly number[], ratio: number, minDelta: number, gray: Counts, stable: Counts): number[] {
   const out = ll.length === DELTA_LAMBDAS.length ? [...ll] : new Array<number>(DELTA_LAMBDAS.length).fill(0)
   if (!(gray.total > 0 && stable.total > 0)) return out
   const c = gray.total / stable.total
+  const s = gray.total / (gray.total + stable.total)
+  const errors = gray.bad + stable.bad
+  const base = Math.log1p(s * (ratio - 1))
   DELTA_LAMBDAS.forEach((lambda, k) => {
     const grow = Math.expm1(lambda)
-    if (c * grow >= 1) return
-    const mu = -Math.log1p(-c * grow)
-    out[k] = roundLl((out[k] as number) + lambda * gray.bad - mu * stable.bad - gray.total * minDelta * grow)
+    const r = errors > 0 ? gray.bad * lambda - errors * (Math.log1p(s * (ratio * Math.exp(lambda) - 1)) - base) : 0
+    const d = c * grow < 1 ? lambda * gray.bad + Math.log1p(-c * grow) * stable.bad - gray.total * minDelta * grow : 0
+    out[k] = roundLl((out[k] as number) + Math.min(r, d))
   })
   return out
 }
 
-/** log e-value that gray's rate exceeds stable's by more than minDelta; 0 before any interval. */
+/** log e-value that gray's rate exceeds both r × stable's and stable's + minDelta; 0 before any interval. */
 export function deltaLogE(ll: readonly number[]): number {
   return ll.length === 0 ? 0 : logSumExp(ll.map((l) => l + DELTA_LOG_WEIGHT))
 }
@@ -295,7 +301,7 @@ function stepMixture(run: number, step: number, ev: Evidence, steps: number): nu
   return logSumExp([Math.log(0.5) + run, Math.log(0.5 / (steps - 1)) + step])
 }
 
-/** The additive test's log e-value, mixed over the run and the current step as stepMixtureLogE; null without minDelta. */
+/** The minDelta test's log e-value, mixed over the run and the current step as stepMixtureLogE; null without minDelta. */
 export function stepMixtureDeltaLogE(ev: Evidence, steps: number): number | null {
   if (!ev.delta) return null
   return stepMixture(deltaLogE(unpackLl(ev.delta.ll)), deltaLogE(unpackLl(ev.step?.delta)), ev, steps)

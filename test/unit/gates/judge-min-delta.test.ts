@@ -57,21 +57,46 @@ function simulate(seed: number, grayRate: (stable: number) => number, check: Che
 }
 
 describe('judge: sequential with baseline.minDelta', () => {
-  it('the additive e-value has expectation 1 at the null’s edge, whatever stable’s rate (exact, by summing the Poisson pmfs)', () => {
+  it('each λ’s factor has expectation at most 1 at the null’s edge, on either side of it (exact, by summing the Poisson pmfs)', () => {
     const pmf = (mean: number, k: number) => Math.exp(-mean + k * Math.log(mean) - lgamma(k + 1))
-    for (const ps of [0.0001, 0.001, 0.01, 0.1]) {
-      const [ng, ns, delta] = [200, 1800, 0.005]
+    const [ng, ns, delta, r] = [200, 1800, 0.005, 1.2]
+    // below 2.5% stable, minDelta binds (gray at stable + 0.5%); above, the ratio does (gray at 1.2 × stable)
+    for (const ps of [0.0001, 0.001, 0.01, 0.05, 0.1]) {
+      const pg = Math.max(r * ps, ps + delta)
       let mean = new Array<number>(18).fill(0)
       for (let x = 0; x < 250; x++) {
         for (let y = 0; y < 500; y++) {
-          const p = pmf(ng * (ps + delta), x) * pmf(ns * ps, y)
+          const p = pmf(ng * pg, x) * pmf(ns * ps, y)
           if (p < 1e-300) continue
-          const ll = addDeltaInterval([], delta, {bad: x, total: ng}, {bad: y, total: ns})
+          const ll = addDeltaInterval([], r, delta, {bad: x, total: ng}, {bad: y, total: ns})
           mean = mean.map((v, k) => v + p * Math.exp(ll[k] as number))
         }
       }
-      for (const v of mean) expect(v).toBeCloseTo(1, 3)
+      for (const v of mean) expect(v).toBeLessThan(1 + 1e-3)
+      // and it bets: somewhere on the grid the factor is not just 1 in every case
+      expect(Math.min(...mean)).toBeLessThan(0.999)
     }
+  })
+
+  it('stable’s rate moving across minDelta / (maxIncrease − 1) between intervals: still at most α', () => {
+    // a gray always at the edge, max(1.2 × stable, stable + 0.5%), while stable alternates between 0.1% and 5%
+    let rolled = 0
+    for (let seed = 0; seed < 100; seed++) {
+      const u = rng(5000 + seed)
+      let evidence: Evidence | null = null
+      for (let i = 0; i < 240; i++) {
+        const ps = i % 2 === 0 ? 0.001 : 0.05
+        const pg = Math.max(1.2 * ps, ps + MIN_DELTA)
+        const j = judge(c(MIN_DELTA), m(poisson(u, 200 * pg), 200), m(poisson(u, 1800 * ps), 1800), evidence)
+        evidence = j.evidence ?? evidence
+        if (j.verdict === 'fail') {
+          rolled++
+          break
+        }
+      }
+    }
+    // α·100 = 5
+    expect(rolled).toBeLessThanOrEqual(5)
   })
 
   it(`a gray just under stable + minDelta (six times stable's rate) is rolled back in at most α = ${ALPHA} of 150 seeded runs; without minDelta, in nearly all`, () => {
