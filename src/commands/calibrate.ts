@@ -21,7 +21,7 @@ ${EXIT_CODES_HELP}`
   ]
   static override flags = {
     version: Flags.string({summary: 'The version the stable hosts run ({version} in the queries).', required: true}),
-    for: Flags.string({summary: 'Measure from now on, for this long (30m); needs a live source.', exclusive: ['from', 'to']}),
+    for: Flags.string({summary: 'Measure from now on, for this long (30m), waiting for each interval to end.', exclusive: ['from', 'to']}),
     from: Flags.string({summary: 'Past data from: an ISO time, or how long ago (2h).'}),
     to: Flags.string({summary: 'Past data to: an ISO time, or how long ago; default now.', dependsOn: ['from']}),
     check: Flags.string({summary: 'Only this check (repeat for several).', multiple: true}),
