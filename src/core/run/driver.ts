@@ -493,7 +493,7 @@ export class RunDriver {
           )
           // the weight in force (the sequential judge's sample-ratio check) and the step (its evidence restarts there too)
           const weightBp = s.applied?.purpose === 'step' && s.applied.step === s.stepIndex && !s.publishPending ? s.applied.weightBp : undefined
-          judgement = judge(check, gray, stable, s.gates[check.name]?.evidence, {weightBp, step: s.stepIndex, steps: s.steps.length})
+          judgement = judge(check, gray, stable, s.gates[check.name]?.evidence, {weightBp, step: s.stepIndex, steps: s.steps.length, rules: this.config.traffic.rules.length > 0})
           judgement = escalateVerdict(check, judgement)
         } catch (error) {
           judgement = errorJudgement(check, errorMessage(error))
