@@ -6,7 +6,7 @@
 import {parseArgs} from 'node:util'
 
 import {GrayError} from '../core/errors.js'
-import {maskSecretsInOutput, redact} from '../ui/redact.js'
+import {maskSecretsInOutput, shown} from '../core/redact.js'
 
 export async function fastStatus(argv: string[]): Promise<boolean> {
   let values: {config?: string; json?: boolean; events?: string; insecure?: boolean}
@@ -39,8 +39,8 @@ export async function fastStatus(argv: string[]): Promise<boolean> {
   } catch (error) {
     if (!(error instanceof GrayError)) return false
     // the same one-line error, exit code and JSON as every oclif command
-    const message = redact(error.message.split('\n').map((l) => l.trim()).filter(Boolean).join(' '))
-    const hint = error.hint ? redact(error.hint) : undefined
+    const message = shown(error.message.split('\n').map((l) => l.trim()).filter(Boolean).join(' '))
+    const hint = error.hint ? shown(error.hint) : undefined
     if (values.json) process.stdout.write(`${JSON.stringify({error: {message, hint: hint ?? null, exitCode: error.exitCode}}, null, 2)}\n`)
     process.stderr.write(`gray: ${message}${hint ? `\n  ${hint}` : ''}\n`)
     process.exitCode = error.exitCode

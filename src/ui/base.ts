@@ -4,7 +4,7 @@ import {Command, Flags} from '@oclif/core'
 
 import {InvalidConfigError} from '../core/config/problems.js'
 import {ConfigError, ExitCode, GrayError, type ExitCodeValue} from '../core/errors.js'
-import {maskSecretsInOutput, redact} from './redact.js'
+import {maskSecretsInOutput, shown} from '../core/redact.js'
 
 export const EXIT_CODES_HELP = `EXIT CODES
   0  success: run completed, or the command did what it was asked
@@ -64,16 +64,16 @@ export abstract class GrayCommand extends Command {
     if (error.oclif?.exit === 0 && !gray) return
     // `gray validate` is where every problem is listed, not only the first
     const invalid = this.id === 'validate' && error instanceof InvalidConfigError && error.problems.length > 1 ? error : null
-    const all = invalid ? invalid.problems.map((p) => redact(oneLine(p))) : null
-    const message = all ? `${all.length} problems in the config: ${all.join('; ')}` : redact(oneLine(error.message || String(error)))
-    const hint = invalid ? (invalid.fix ? redact(invalid.fix) : undefined) : gray && error.hint ? redact(error.hint) : undefined
+    const all = invalid ? invalid.problems.map((p) => shown(oneLine(p))) : null
+    const message = all ? `${all.length} problems in the config: ${all.join('; ')}` : shown(oneLine(error.message || String(error)))
+    const hint = invalid ? (invalid.fix ? shown(invalid.fix) : undefined) : gray && error.hint ? shown(error.hint) : undefined
     if (this.jsonEnabled()) {
       this.logJson({error: {message, hint: hint ?? null, exitCode: code, ...(all ? {problems: all} : {})}})
     }
     if (all) process.stderr.write(`gray: ${all.length} problems in the config:\n${all.map((p) => `  - ${p}\n`).join('')}${hint ? `  ${hint}\n` : ''}`)
     else process.stderr.write(`gray: ${message}${hint ? `\n  ${hint}` : ''}\n`)
     if (code === ExitCode.failure && !gray && !debug) process.stderr.write('  (this looks like a bug in gray; rerun with DEBUG=gray* to see where)\n')
-    if (debug && error.stack) process.stderr.write(`${redact(error.stack)}\n`)
+    if (debug && error.stack) process.stderr.write(`${shown(error.stack)}\n`)
     this.exit(code)
   }
 }
