@@ -1,0 +1,46 @@
+// What a gateway declares about itself, in its own folder (<type>/registration.ts),
+// and src/adapters/gateways/registry.ts lists. A registration stays light: its
+// schema is built from the kit it is handed, its adapter is imported only by
+// load(), so `gray status` and `validate` read it without loading either.
+import type {z} from 'zod'
+
+import type {GatewayInstance} from '../../core/config/model.js'
+import type {Fields} from '../../core/config/plain.js'
+import type {SchemaKit} from '../../core/config/schema-kit.js'
+import type {Gateway, GatewayCapabilities} from '../../core/ports.js'
+
+/** Every rule kind and every sticky key, for a gateway that expresses them all. */
+export const EVERY_RULE: GatewayCapabilities['rules'] = ['equals', 'in', 'prefix', 'range', 'cidr']
+export const EVERY_KEY: GatewayCapabilities['sticky'] = ['cookie', 'header', 'query', 'ip']
+
+/** A template `gray init` offers: templates/init/<name>.yaml. */
+export interface InitTemplateInfo {
+  name: string
+  summary: string
+  /** its place in `gray init`'s list, lowest first */
+  rank: number
+}
+
+export interface GatewayRegistration<C extends {type: string} = {type: string}> {
+  type: C['type']
+  /** the gateway block of gray.yaml: a strict object with `type: z.literal(type)` */
+  schema(kit: SchemaKit): z.ZodType
+  /** the schema's output with the defaults that depend on the service */
+  complete?(parsed: C, service: string): C
+  /** paths in the block resolved against gray.yaml's directory */
+  paths?(config: C, dir: string): C
+  /** one instance's whole config in a fleet; without it, the block with the instance's keys over it */
+  instance?(config: C, instance: GatewayInstance<C>): C
+  capabilities: GatewayCapabilities
+  /** how the percentage split hashes a sticky key (src/core/policy/split.ts); default split_clients' MurmurHash2 */
+  hash?: 'xxh32' | 'murmur3'
+  /** the adapter, imported only when a command needs a gateway */
+  load(): Promise<(config: C, service: string) => Gateway>
+  /**
+   * The block for `gray status`, read without the schema library: the config with
+   * the schema's defaults, or null for anything unusual (the full loader then decides).
+   * Without it, status always takes the full loader for this gateway.
+   */
+  status?(block: Fields, service: string, dir: string): C | null
+  init?: readonly InitTemplateInfo[]
+}

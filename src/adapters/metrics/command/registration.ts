@@ -1,0 +1,24 @@
+// The command source: an argv of your own that prints the value.
+import type {MetricSourceRegistration} from '../registration.js'
+
+export interface CommandSourceConfig {
+  type: 'command'
+  command: string[]
+  timeoutMs: number
+}
+
+const command: MetricSourceRegistration<CommandSourceConfig> = {
+  type: 'command',
+  schema: ({z, strictObject, duration, argv}) =>
+    strictObject({
+      type: z.literal('command'),
+      command: argv(),
+      timeout: duration().prefault('30s'),
+    }).transform(({timeout, ...rest}) => ({...rest, timeoutMs: timeout})),
+  async load() {
+    const {CommandMetricSource} = await import('./index.js')
+    return (config) => new CommandMetricSource(config)
+  },
+}
+
+export default command

@@ -1,0 +1,16 @@
+// What a metric source declares about itself, in its own folder
+// (<type>/registration.ts), and src/adapters/metrics/registry.ts lists. Light
+// like a gateway's: the schema is built from the kit it is handed, the source is
+// imported only by load().
+import type {z} from 'zod'
+
+import type {SchemaKit} from '../../core/config/schema-kit.js'
+import type {MetricSource} from '../../core/ports.js'
+
+export interface MetricSourceRegistration<C extends {type: string} = {type: string}> {
+  type: C['type']
+  /** the source's block under metrics: in gray.yaml: a strict object with `type: z.literal(type)` */
+  schema(kit: SchemaKit): z.ZodType
+  /** the source, imported only when a gate reads it */
+  load(): Promise<(config: C) => MetricSource>
+}
