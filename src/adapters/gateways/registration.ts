@@ -21,6 +21,22 @@ export interface InitTemplateInfo {
   rank: number
 }
 
+/** Keys of a block whose values are secrets (src/core/config/secrets.ts, docs/secrets.md). */
+export interface SecretFields {
+  /** the whole value is a credential */
+  credentials?: readonly string[]
+  /** an argv: the value of every ${VAR} in its words is a secret */
+  argv?: readonly string[]
+  /** a URL: its user and password are credentials */
+  urls?: readonly string[]
+}
+
+/** A value gray sends or runs as written: the placeholders it may hold (none: it may hold none). */
+export interface PlaceholderField {
+  key: string
+  allowed: readonly string[]
+}
+
 export interface GatewayRegistration<C extends {type: string} = {type: string}> {
   type: C['type']
   /** the gateway block of gray.yaml: a strict object with `type: z.literal(type)` */
@@ -31,6 +47,10 @@ export interface GatewayRegistration<C extends {type: string} = {type: string}> 
   paths?(config: C, dir: string): C
   /** one instance's whole config in a fleet; without it, the block with the instance's keys over it */
   instance?(config: C, instance: GatewayInstance<C>): C
+  /** keys whose values are secrets */
+  secrets?: SecretFields
+  /** keys (strings or argv) `validate` checks for placeholders gray would not fill */
+  placeholders?: readonly PlaceholderField[]
   capabilities: GatewayCapabilities
   /** how the percentage split hashes a sticky key (src/core/policy/split.ts); default split_clients' MurmurHash2 */
   hash?: 'xxh32' | 'murmur3'

@@ -6,11 +6,14 @@ import type {z} from 'zod'
 
 import type {SchemaKit} from '../../core/config/schema-kit.js'
 import type {MetricSource} from '../../core/ports.js'
+import type {SecretFields} from '../gateways/registration.js'
 
 export interface MetricSourceRegistration<C extends {type: string} = {type: string}> {
   type: C['type']
   /** the source's block under metrics: in gray.yaml: a strict object with `type: z.literal(type)` */
   schema(kit: SchemaKit): z.ZodType
+  /** keys whose values are secrets */
+  secrets?: SecretFields
   /** the source, imported only when a gate reads it */
   load(): Promise<(config: C) => MetricSource>
 }

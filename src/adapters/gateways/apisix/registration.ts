@@ -23,6 +23,8 @@ const apisix: GatewayRegistration<ApisixGatewayConfig> = {
       key: text().optional(),
       instances: instances({url: httpUrl('the Admin API URL, like http://127.0.0.1:9180').optional(), key: text().optional()}),
     }),
+  secrets: {credentials: ['key'], urls: ['url']},
+  placeholders: [{key: 'url', allowed: []}],
   // traffic-split picks an upstream per request (weighted round robin) and cannot set a header on gray requests only
   capabilities: {rules: EVERY_RULE, sticky: EVERY_KEY, stickySplit: false, tag: false},
   async load() {

@@ -30,6 +30,7 @@ const bfe: GatewayRegistration<BfeGatewayConfig> = {
     conf: path.resolve(dir, g.conf),
     ...(g.instances ? {instances: g.instances.map((i) => (i.conf === undefined ? i : {...i, conf: path.resolve(dir, i.conf)}))} : {}),
   }),
+  secrets: {urls: ['monitor']},
   // route rules with *_value_in / _prefix_in / _regmatch / req_cip_range; the split is req_*_hash_in (murmur3 % 10000)
   capabilities: {rules: EVERY_RULE, sticky: EVERY_KEY, stickySplit: true, tag: true},
   hash: 'murmur3',

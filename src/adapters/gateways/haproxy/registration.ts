@@ -49,6 +49,7 @@ const haproxy: GatewayRegistration<HaproxyGatewayConfig> = {
   complete: (g, service) => haproxyDefaults(g, service),
   paths: haproxyPaths,
   instance: (g, instance) => haproxyInstance(g, instance),
+  secrets: {argv: ['test', 'reload']},
   // maps and ACLs in gray's own frontend; the split is xxh32(key) mod 10000 (src/core/policy/split.ts)
   capabilities: {rules: EVERY_RULE, sticky: EVERY_KEY, stickySplit: true, tag: true},
   hash: 'xxh32',

@@ -19,6 +19,9 @@ const http: GatewayRegistration<HttpGatewayConfig> = {
       token: text().optional(),
       instances: instances({url: httpUrl().optional(), token: text().optional()}),
     }),
+  secrets: {credentials: ['token'], urls: ['url']},
+  // gray fills {service} in the URL and nothing else
+  placeholders: [{key: 'url', allowed: ['service']}],
   // the control plane behind it routes; the document carries everything
   capabilities: {rules: EVERY_RULE, sticky: EVERY_KEY, stickySplit: true, tag: true},
   async load() {

@@ -39,6 +39,11 @@ const nginx: GatewayRegistration<NginxGatewayConfig> = {
     include: path.resolve(dir, g.include),
     ...(g.instances ? {instances: g.instances.map((i) => (i.include === undefined ? i : {...i, include: path.resolve(dir, i.include)}))} : {}),
   }),
+  secrets: {argv: ['test', 'reload']},
+  placeholders: [
+    {key: 'test', allowed: []},
+    {key: 'reload', allowed: []},
+  ],
   // nginx drops header names with characters other than letters, digits and "-" (underscores_in_headers off)
   capabilities: {
     rules: EVERY_RULE,

@@ -22,6 +22,7 @@ const shenyu: GatewayRegistration<ShenyuGatewayConfig> = {
       password: text('the Admin API password, e.g. ${SHENYU_PASSWORD}').describe('A secret: keep it in the environment'),
       instances: instances({url: httpUrl().optional(), password: text().optional()}),
     }),
+  secrets: {credentials: ['password'], urls: ['url']},
   // the divide plugin picks an upstream per request by weight and cannot set a header for gray upstreams only
   // and matches a client IP by its text (regex), so only octet-boundary IPv4 ranges
   capabilities: {rules: EVERY_RULE, sticky: EVERY_KEY, stickySplit: false, tag: false, cidr: {accepts: (cidr) => octetCidrRegex(cidr) !== null, expected: OCTET_CIDR_EXPECTED}},

@@ -15,6 +15,7 @@ const command: MetricSourceRegistration<CommandSourceConfig> = {
       command: argv(),
       timeout: duration().prefault('30s'),
     }).transform(({timeout, ...rest}) => ({...rest, timeoutMs: timeout})),
+  secrets: {argv: ['command']},
   async load() {
     const {CommandMetricSource} = await import('./index.js')
     return (config) => new CommandMetricSource(config)

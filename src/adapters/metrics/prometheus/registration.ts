@@ -17,6 +17,7 @@ const prometheus: MetricSourceRegistration<PrometheusSourceConfig> = {
       timeout: duration().prefault('10s'),
       token: text().optional(),
     }).transform(({timeout, ...rest}) => ({...rest, timeoutMs: timeout})),
+  secrets: {credentials: ['token'], urls: ['url']},
   async load() {
     const {PrometheusSource} = await import('./index.js')
     return (config) => new PrometheusSource(config)

@@ -21,6 +21,7 @@ const sentry: MetricSourceRegistration<SentrySourceConfig> = {
       token: text().optional(),
       timeout: duration().prefault('10s'),
     }).transform(({timeout, ...rest}) => ({...rest, timeoutMs: timeout})),
+  secrets: {credentials: ['token'], urls: ['url']},
   async load() {
     const {SentrySource} = await import('./index.js')
     return (config) => new SentrySource(config)
