@@ -9,13 +9,12 @@ import {configSecrets} from './secrets.js'
 import {registerSecrets} from '../redact.js'
 import {readConfigFile} from './file.js'
 import type {GatewayConfig, GrayConfig} from './model.js'
-import {isFields, isText, onlyKeys} from './plain.js'
+import {DEFAULT_STATE_DIR, isFields, isText, onlyKeys, SERVICE_NAME} from './plain.js'
 import {findGateway} from '../../adapters/gateways/registry.js'
 
 export type StatusConfig = Pick<GrayConfig, 'file' | 'service' | 'state' | 'gateway'>
 
 type Env = Record<string, string | undefined>
-const SERVICE = /^[a-z0-9][a-z0-9_.-]{0,62}$/i
 
 export async function readStatusConfig(file: string, env: Env = process.env): Promise<StatusConfig | null> {
   const absolute = path.resolve(file)
@@ -25,8 +24,8 @@ export async function readStatusConfig(file: string, env: Env = process.env): Pr
   if (secrets.problems.length > 0) return null
   registerSecrets(secrets.secrets)
   const {service, state} = value
-  if (!isText(service) || !SERVICE.test(service) || service.includes('..')) return null
-  let stateDir = '.gray'
+  if (!isText(service) || !SERVICE_NAME.test(service) || service.includes('..')) return null
+  let stateDir = DEFAULT_STATE_DIR
   if (state !== undefined) {
     if (!isFields(state) || !onlyKeys(state, ['dir'])) return null
     if (state.dir !== undefined) {

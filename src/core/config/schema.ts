@@ -5,6 +5,7 @@ import {z} from 'zod'
 import {GATEWAYS, gatewayRegistration} from '../../adapters/gateways/registry.js'
 import {METRIC_SOURCES} from '../../adapters/metrics/registry.js'
 import type {Check, GatewayConfig, GrayConfig, Host, HostShare, MetricSourceConfig, Rule, StickyKey, Step} from './model.js'
+import {DEFAULT_STATE_DIR, SERVICE_NAME} from './plain.js'
 import {schemaKit} from './schema-kit.js'
 import {argv, duration, plainString, fieldName, FIELD_NAME, fieldValue, hostPort, httpUrl, isCidr, label, strictObject, text, wholeNumber} from './values.js'
 
@@ -16,12 +17,11 @@ type DiscriminatedOptions = [z.ZodObject<{type: z.ZodLiteral<string>}>, ...z.Zod
 
 // ── service, state, hosts ───────────────────────────────────────────────────
 
-const SERVICE = /^[a-z0-9][a-z0-9_.-]{0,62}$/i
 const SERVICE_EXPECTED = 'must be a service name of up to 63 letters, digits, _ . - starting with a letter or digit'
 
 const service = z
   .string({error: SERVICE_EXPECTED})
-  .regex(SERVICE, {error: SERVICE_EXPECTED, abort: true})
+  .regex(SERVICE_NAME, {error: SERVICE_EXPECTED, abort: true})
   // the name becomes file names (journal, lock), so it must never climb out of the state dir
   .refine((name) => !name.includes('..'), {error: `${SERVICE_EXPECTED} and without ".."`})
   .describe('Names the run lock, the journal and the gateway objects')
@@ -33,7 +33,7 @@ const state = strictObject({
     .enum(['local', 'postgres'], {error: 'must be local (the journal directory) or postgres'})
     .optional()
     .describe('Where runs, leases and requests live: local (default, the journal directory) or postgres (shared by every machine)'),
-  dir: text('a directory path').prefault('.gray').describe('Journal directory, relative to this file'),
+  dir: text('a directory path').prefault(DEFAULT_STATE_DIR).describe('Journal directory, relative to this file'),
   // the URL may hold a password: checked without echoing it, and best given as ${GRAY_DATABASE_URL}
   url: text(POSTGRES_URL)
     .refine((url) => /^postgres(ql)?:\/\//.test(url) && URL.canParse(url), {error: `must be ${POSTGRES_URL}`})
