@@ -27,8 +27,7 @@ export async function createGateway(config: Pick<GrayConfig, 'gateway' | 'servic
     )
     return new FleetGateway(members)
   }
-  const create = await registration.load()
-  return create(gateway, config.service)
+  return registration.create(gateway, config.service)
 }
 
 export async function createSource(name: string, source: MetricSourceConfig): Promise<MetricSource> {
@@ -38,8 +37,7 @@ export async function createSource(name: string, source: MetricSourceConfig): Pr
     const type = (source as {type: string}).type
     throw new ConfigError(`metrics.${name}.type: the ${type} source is not available in this version of gray, got "${type}"`, `use type: ${METRIC_SOURCES.map((m) => m.type).join(', ')}`)
   }
-  const create = await registration.load()
-  return create(source)
+  return registration.create(source)
 }
 
 export async function createSources(config: GrayConfig): Promise<Record<string, MetricSource>> {

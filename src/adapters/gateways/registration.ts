@@ -1,7 +1,7 @@
 // What a gateway declares about itself, in its own folder (<type>/registration.ts),
 // and src/adapters/gateways/registry.ts lists. A registration stays light: its
 // schema is built from the kit it is handed, its adapter is imported only by
-// load(), so `gray status` and `validate` read it without loading either.
+// create(), so `gray status` and `validate` read it without loading either.
 import type {z} from 'zod'
 
 import type {GatewayInstance} from '../../core/config/model.js'
@@ -54,8 +54,8 @@ export interface GatewayRegistration<C extends {type: string} = {type: string}> 
   capabilities: GatewayCapabilities
   /** how the percentage split hashes a sticky key (src/core/policy/split.ts); default split_clients' MurmurHash2 */
   hash?: 'xxh32' | 'murmur3'
-  /** the adapter, imported only when a command needs a gateway */
-  load(): Promise<(config: C, service: string) => Gateway>
+  /** the adapter for `config`, imported only when a command needs a gateway */
+  create(config: C, service: string): Promise<Gateway>
   /**
    * The block for `gray status`, read without the schema library: the config with
    * the schema's defaults, or null for anything unusual (the full loader then decides).

@@ -1,7 +1,7 @@
 // What a metric source declares about itself, in its own folder
 // (<type>/registration.ts), and src/adapters/metrics/registry.ts lists. Light
 // like a gateway's: the schema is built from the kit it is handed, the source is
-// imported only by load().
+// imported only by create().
 import type {z} from 'zod'
 
 import type {SchemaKit} from '../../core/config/schema-kit.js'
@@ -15,5 +15,5 @@ export interface MetricSourceRegistration<C extends {type: string} = {type: stri
   /** keys whose values are secrets */
   secrets?: SecretFields
   /** the source, imported only when a gate reads it */
-  load(): Promise<(config: C) => MetricSource>
+  create(config: C): Promise<MetricSource>
 }

@@ -87,7 +87,7 @@ export type {NginxGatewayConfig} from '../../adapters/gateways/nginx/registratio
 export type {ApisixGatewayConfig} from '../../adapters/gateways/apisix/registration.js'
 export type {HttpGatewayConfig} from '../../adapters/gateways/http/registration.js'
 export type {HaproxyGatewayConfig} from '../../adapters/gateways/haproxy/registration.js'
-export type {BfeGatewayConfig} from '../../adapters/gateways/bfe/registration.js'
+export type {BfeApiGatewayConfig, BfeGatewayConfig} from '../../adapters/gateways/bfe/registration.js'
 export type {ShenyuGatewayConfig} from '../../adapters/gateways/shenyu/registration.js'
 export type {ScrapeSourceConfig} from '../../adapters/metrics/scrape/registration.js'
 export type {PrometheusSourceConfig} from '../../adapters/metrics/prometheus/registration.js'

@@ -167,7 +167,7 @@ export function ruleSupportErrors(config: Pick<GrayConfig, 'gateway' | 'traffic'
     problems.push(problem(['traffic', 'sticky'], `must be a key ${gateway} can split on (${capabilities.sticky.join(', ') || 'none'})`, stickyText(sticky)))
   }
   if (config.traffic.tag && !capabilities.tag) {
-    problems.push(problem(['traffic', 'tag'], `must be left out: ${gateway} cannot tag requests`, 'a tag'))
+    problems.push(problem(['traffic', 'tag'], `must be left out: ${capabilities.tagReason ?? `${gateway} cannot tag requests`}`, 'a tag'))
   }
   return problems
 }

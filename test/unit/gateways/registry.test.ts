@@ -13,7 +13,7 @@ import {loadConfig} from '../../../src/core/config/load.js'
 import {BFE_MURMUR3, HAPROXY_XXH32, SPLIT_CLIENTS, splitFor} from '../../../src/core/policy/split.js'
 import {INIT_TEMPLATES, renderTemplate, TEMPLATE_SUMMARIES} from '../../../src/services/init.js'
 
-const env = {APISIX_ADMIN_KEY: 'k-123456789', SHENYU_PASSWORD: 's-123456789', GRAY_WEBHOOK: 'http://127.0.0.1:9/hook'}
+const env = {APISIX_ADMIN_KEY: 'k-123456789', SHENYU_PASSWORD: 's-123456789', BFE_TOKEN: 'b-123456789', GRAY_WEBHOOK: 'http://127.0.0.1:9/hook'}
 
 async function templateConfig(name: string) {
   const dir = mkdtempSync(path.join(tmpdir(), 'gray-registry-'))
@@ -39,14 +39,17 @@ describe('the gateway registry', () => {
   })
 
   it.each(GATEWAYS.flatMap((g) => (g.init ?? []).map((t) => [t.name, g.type] as const)))(
-    'template %s configures the %s gateway, and the factory builds that gateway with its declared capabilities',
+    'template %s configures the %s gateway, and the factory builds that gateway with the rules and keys it declares',
     async (name, type) => {
       const config = await templateConfig(name)
       expect(config.gateway.type).toBe(type)
       const gateway = await createGateway(config)
       try {
         expect(gateway.type).toBe(type)
-        expect(gateway.capabilities()).toEqual(gatewayCapabilities(type))
+        // a mode may refuse a tag the type can carry (BFE's API server has no header endpoint); the rest is the type's
+        const {tag: _tag, tagReason: _reason, ...declared} = gatewayCapabilities(type)
+        const {tag: _built, tagReason: _why, ...built} = gateway.capabilities()
+        expect(built).toEqual(declared)
       } finally {
         await gateway.close?.()
       }

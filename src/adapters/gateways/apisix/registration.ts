@@ -27,9 +27,9 @@ const apisix: GatewayRegistration<ApisixGatewayConfig> = {
   placeholders: [{key: 'url', allowed: []}],
   // traffic-split picks an upstream per request (weighted round robin) and cannot set a header on gray requests only
   capabilities: {rules: EVERY_RULE, sticky: EVERY_KEY, stickySplit: false, tag: false},
-  async load() {
+  async create(config, service) {
     const {ApisixGateway} = await import('./index.js')
-    return (config, service) => new ApisixGateway(config, service)
+    return new ApisixGateway(config, service)
   },
   status(g) {
     if (!onlyKeys(g, ['type', 'url', 'routeId', 'key']) || !isText(g.url) || !/^https?:\/\//.test(g.url)) return null

@@ -53,9 +53,9 @@ const haproxy: GatewayRegistration<HaproxyGatewayConfig> = {
   // maps and ACLs in gray's own frontend; the split is xxh32(key) mod 10000 (src/core/policy/split.ts)
   capabilities: {rules: EVERY_RULE, sticky: EVERY_KEY, stickySplit: true, tag: true},
   hash: 'xxh32',
-  async load() {
+  async create(config, service) {
     const {HaproxyGateway} = await import('./index.js')
-    return (config, service) => new HaproxyGateway(config, service)
+    return new HaproxyGateway(config, service)
   },
   status(g, service, dir) {
     if (!onlyKeys(g, ['type', 'fragment', 'socket', 'bind', 'test', 'reload']) || !isText(g.fragment)) return null

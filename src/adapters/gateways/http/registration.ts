@@ -24,9 +24,9 @@ const http: GatewayRegistration<HttpGatewayConfig> = {
   placeholders: [{key: 'url', allowed: ['service']}],
   // the control plane behind it routes; the document carries everything
   capabilities: {rules: EVERY_RULE, sticky: EVERY_KEY, stickySplit: true, tag: true},
-  async load() {
+  async create(config, service) {
     const {HttpGateway} = await import('./index.js')
-    return (config, service) => new HttpGateway(config, service)
+    return new HttpGateway(config, service)
   },
   status(g) {
     if (!onlyKeys(g, ['type', 'url', 'token']) || !isText(g.url) || !/^https?:\/\//.test(g.url)) return null

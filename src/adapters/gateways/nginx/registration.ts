@@ -52,9 +52,9 @@ const nginx: GatewayRegistration<NginxGatewayConfig> = {
     tag: true,
     headerName: {pattern: /^[A-Za-z0-9-]+$/, expected: 'a header name nginx reads: letters, digits and "-" only (it drops names with "_" by default)'},
   },
-  async load() {
+  async create(config, service) {
     const {NginxGateway} = await import('./index.js')
-    return (config, service) => new NginxGateway(config, service)
+    return new NginxGateway(config, service)
   },
   status(g, service, dir) {
     if (!onlyKeys(g, ['type', 'include', 'variable', 'test', 'reload']) || !isText(g.include)) return null

@@ -21,9 +21,9 @@ const sandbox: GatewayRegistration<SandboxGatewayConfig> = {
       admin: hostPort().prefault(DEFAULTS.admin).describe('Where its control plane listens'),
     }),
   capabilities: {rules: EVERY_RULE, sticky: EVERY_KEY, stickySplit: true, tag: true},
-  async load() {
+  async create(config, service) {
     const {SandboxGateway} = await import('./index.js')
-    return (config, service) => new SandboxGateway(config, service)
+    return new SandboxGateway(config, service)
   },
   status(g) {
     if (!onlyKeys(g, ['type', 'listen', 'admin'])) return null

@@ -26,9 +26,9 @@ const shenyu: GatewayRegistration<ShenyuGatewayConfig> = {
   // the divide plugin picks an upstream per request by weight and cannot set a header for gray upstreams only
   // and matches a client IP by its text (regex), so only octet-boundary IPv4 ranges
   capabilities: {rules: EVERY_RULE, sticky: EVERY_KEY, stickySplit: false, tag: false, cidr: {accepts: (cidr) => octetCidrRegex(cidr) !== null, expected: OCTET_CIDR_EXPECTED}},
-  async load() {
+  async create(config, service) {
     const {ShenyuGateway} = await import('./index.js')
-    return (config, service) => new ShenyuGateway(config, service)
+    return new ShenyuGateway(config, service)
   },
   init: [{name: 'shenyu-prometheus', summary: 'Apache ShenYu divide plugin (Admin API; per-request weights), gates on Prometheus queries', rank: 50}],
 }

@@ -16,9 +16,9 @@ const command: MetricSourceRegistration<CommandSourceConfig> = {
       timeout: duration().prefault('30s'),
     }).transform(({timeout, ...rest}) => ({...rest, timeoutMs: timeout})),
   secrets: {argv: ['command']},
-  async load() {
+  async create(config) {
     const {CommandMetricSource} = await import('./index.js')
-    return (config) => new CommandMetricSource(config)
+    return new CommandMetricSource(config)
   },
 }
 

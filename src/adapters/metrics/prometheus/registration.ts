@@ -18,9 +18,9 @@ const prometheus: MetricSourceRegistration<PrometheusSourceConfig> = {
       token: text().optional(),
     }).transform(({timeout, ...rest}) => ({...rest, timeoutMs: timeout})),
   secrets: {credentials: ['token'], urls: ['url']},
-  async load() {
+  async create(config) {
     const {PrometheusSource} = await import('./index.js')
-    return (config) => new PrometheusSource(config)
+    return new PrometheusSource(config)
   },
 }
 

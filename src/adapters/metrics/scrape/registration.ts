@@ -19,9 +19,9 @@ const scrape: MetricSourceRegistration<ScrapeSourceConfig> = {
         .prefault('/metrics'),
       timeout: duration().prefault('5s'),
     }).transform(({timeout, ...rest}) => ({...rest, timeoutMs: timeout})),
-  async load() {
+  async create(config) {
     const {ScrapeSource} = await import('./index.js')
-    return (config) => new ScrapeSource(config)
+    return new ScrapeSource(config)
   },
 }
 

@@ -22,9 +22,9 @@ const sentry: MetricSourceRegistration<SentrySourceConfig> = {
       timeout: duration().prefault('10s'),
     }).transform(({timeout, ...rest}) => ({...rest, timeoutMs: timeout})),
   secrets: {credentials: ['token'], urls: ['url']},
-  async load() {
+  async create(config) {
     const {SentrySource} = await import('./index.js')
-    return (config) => new SentrySource(config)
+    return new SentrySource(config)
   },
 }
 
