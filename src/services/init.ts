@@ -36,6 +36,9 @@ export interface InitResult {
   next: string[]
 }
 
+/** The npm package gray is installed as (`npm install -D gray-release`); its binary is `gray`. */
+export const PACKAGE_NAME = 'gray-release'
+
 /** The installed package's root: dist/services/init.js (or src/services/init.ts) is two levels down. */
 export function packageRoot(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -57,7 +60,7 @@ export function serviceFromDir(dir: string): string | null {
 /** Where the `# yaml-language-server: $schema=` comment points: the project's own copy of gray, else this one. */
 export function schemaReference(file: string): string {
   const dir = path.dirname(path.resolve(file))
-  const local = path.join(dir, 'node_modules', 'gray', 'schema', 'gray.schema.json')
+  const local = path.join(dir, 'node_modules', PACKAGE_NAME, 'schema', 'gray.schema.json')
   const target = existsSync(local) ? local : path.join(packageRoot(), 'schema', 'gray.schema.json')
   // a relative path through the filesystem root says less than the absolute one
   const sharesTop = dir.split(path.sep)[1] === target.split(path.sep)[1]

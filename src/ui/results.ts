@@ -7,6 +7,7 @@ import {z} from 'zod'
 
 import type {Plan} from '../core/plan.js'
 import type {CohortAnswer} from '../services/cohort.js'
+import type {CohortServeReady} from '../services/cohort-serve.js'
 import type {HistoryEntry} from '../services/history.js'
 import type {rehearseService} from '../services/rehearse.js'
 import {INIT_TEMPLATES, type InitResult} from '../services/init.js'
@@ -241,6 +242,10 @@ export const cohortResult = z
   })
   .describe('`gray cohort --json`')
 
+export const cohortServeReady = z
+  .strictObject({listen: z.string().describe('the base URL it answers on'), service: z.string(), backend: z.enum(['local', 'postgres'])})
+  .describe('`gray cohort serve` prints this one line once it is ready, with or without --json')
+
 const rehearsalMeasurement = z.strictObject({
   at,
   check: z.string(),
@@ -304,6 +309,7 @@ export const stateImportResult = z
 /** Every command's result schema, by command name: schema/results/<name>.schema.json. */
 export const RESULT_SCHEMAS = {
   cohort: cohortResult,
+  'cohort:serve': cohortServeReady,
   demo: statusResult,
   error: errorResult,
   history: historyResult,
@@ -346,4 +352,5 @@ same<z.output<typeof historyResult>['runs'][number], HistoryEntry>(true)
 same<z.output<typeof initResult>, InitResult>(true)
 same<z.output<typeof reportResult>, ReportResult>(true)
 same<z.output<typeof cohortResult>, CohortAnswer>(true)
+same<z.output<typeof cohortServeReady>, CohortServeReady>(true)
 same<z.output<typeof rehearseResult>, Awaited<ReturnType<typeof rehearseService>>>(true)
