@@ -1,90 +1,43 @@
-// Builds the adapters a config names. Each is imported only when used, so a
-// command that needs no gateway never loads one (fast start).
-import type {GatewayConfig, GrayConfig, MetricSourceConfig} from '../core/config/model.js'
+// Builds the adapters a config names, through their registrations. Each is
+// imported only when used, so a command that needs no gateway never loads one (fast start).
+import type {GatewayConfig, GatewayInstance, GrayConfig, MetricSourceConfig} from '../core/config/model.js'
 import {ConfigError} from '../core/errors.js'
 import type {Deployer, Gateway, MetricSource} from '../core/ports.js'
+import {findGateway, GATEWAYS} from './gateways/registry.js'
+import {findSource, METRIC_SOURCES} from './metrics/registry.js'
 
 export async function createGateway(config: Pick<GrayConfig, 'gateway' | 'service'>): Promise<Gateway> {
-  const instances = 'instances' in config.gateway ? config.gateway.instances : undefined
+  const gateway = config.gateway
+  const registration = findGateway<GatewayConfig>(gateway.type)
+  if (!registration) {
+    // unreachable for a validated config: every gateway type has a registration
+    const type = (gateway as {type: string}).type
+    throw new ConfigError(`gateway.type: the ${type} gateway is not available in this version of gray, got "${type}"`, `use type: ${GATEWAYS.map((g) => g.type).join(', ')}`)
+  }
+  const instances = 'instances' in gateway ? gateway.instances : undefined
   if (instances && instances.length > 0) {
     const {FleetGateway} = await import('./gateways/fleet.js')
-    const {haproxyInstance} = await import('../core/config/haproxy-defaults.js')
-    const gateway = config.gateway as Exclude<GatewayConfig, {type: 'sandbox'}>
     const members = await Promise.all(
-      instances.map(async (instance: {name: string}) => {
+      instances.map(async (instance: GatewayInstance<GatewayConfig>) => {
         const {name, ...over} = instance
-        const {instances: _all, ...base} = gateway
-        const one = (gateway.type === 'haproxy' ? haproxyInstance(gateway, instance as never) : {...base, ...over}) as GatewayConfig
+        const {instances: _all, ...base} = gateway as GatewayConfig & {instances?: unknown}
+        const one = (registration.instance ? registration.instance(gateway, instance) : {...base, ...over}) as GatewayConfig
         return {name, gateway: await createGateway({service: config.service, gateway: one})}
       }),
     )
     return new FleetGateway(members)
   }
-  const gateway = config.gateway
-  switch (gateway.type) {
-    case 'sandbox': {
-      const {SandboxGateway} = await import('./gateways/sandbox/index.js')
-      return new SandboxGateway(gateway, config.service)
-    }
-    case 'nginx': {
-      const {NginxGateway} = await import('./gateways/nginx/index.js')
-      return new NginxGateway(gateway, config.service)
-    }
-    case 'http': {
-      const {HttpGateway} = await import('./gateways/http/index.js')
-      return new HttpGateway(gateway, config.service)
-    }
-    case 'apisix': {
-      const {ApisixGateway} = await import('./gateways/apisix/index.js')
-      return new ApisixGateway(gateway, config.service)
-    }
-    case 'shenyu': {
-      const {ShenyuGateway} = await import('./gateways/shenyu/index.js')
-      return new ShenyuGateway(gateway, config.service)
-    }
-    case 'bfe': {
-      if (gateway.mode === 'api') {
-        const {BfeApiGateway} = await import('./gateways/bfe/api.js')
-        return new BfeApiGateway(gateway, config.service)
-      }
-      const {BfeGateway} = await import('./gateways/bfe/index.js')
-      return new BfeGateway(gateway, config.service)
-    }
-    case 'haproxy': {
-      const {HaproxyGateway} = await import('./gateways/haproxy/index.js')
-      return new HaproxyGateway(gateway, config.service)
-    }
-    default: {
-      const type = (gateway as {type: string}).type
-      throw new ConfigError(`gateway.type: the ${type} gateway is not available in this version of gray, got "${type}"`, 'use type: nginx, haproxy, bfe, apisix, shenyu, http or sandbox')
-    }
-  }
+  return registration.create(gateway, config.service)
 }
 
 export async function createSource(name: string, source: MetricSourceConfig): Promise<MetricSource> {
-  switch (source.type) {
-    case 'scrape': {
-      const {ScrapeSource} = await import('./metrics/scrape/index.js')
-      return new ScrapeSource(source)
-    }
-    case 'prometheus': {
-      const {PrometheusSource} = await import('./metrics/prometheus/index.js')
-      return new PrometheusSource(source)
-    }
-    case 'sentry': {
-      const {SentrySource} = await import('./metrics/sentry/index.js')
-      return new SentrySource(source)
-    }
-    case 'command': {
-      const {CommandMetricSource} = await import('./metrics/command/index.js')
-      return new CommandMetricSource(source)
-    }
-    default: {
-      // unreachable for a validated config: every source type has a case above
-      const type = (source as {type: string}).type
-      throw new ConfigError(`metrics.${name}.type: the ${type} source is not available in this version of gray, got "${type}"`, 'use type: scrape, prometheus, sentry or command')
-    }
+  const registration = findSource<MetricSourceConfig>(source.type)
+  if (!registration) {
+    // unreachable for a validated config: every source type has a registration
+    const type = (source as {type: string}).type
+    throw new ConfigError(`metrics.${name}.type: the ${type} source is not available in this version of gray, got "${type}"`, `use type: ${METRIC_SOURCES.map((m) => m.type).join(', ')}`)
   }
+  return registration.create(source)
 }
 
 export async function createSources(config: GrayConfig): Promise<Record<string, MetricSource>> {

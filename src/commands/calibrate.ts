@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {calibrateService} from '../services/calibrate.js'
 import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
-import {redact} from '../ui/redact.js'
+import {shown as shownText} from '../core/redact.js'
 
 export default class Calibrate extends GrayCommand {
   static override summary = 'Measure each check\'s overdispersion on two groups of stable hosts, and print the line to set.'
@@ -44,13 +44,13 @@ ${EXIT_CODES_HELP}`
       this.log(`  group B: ${result.groups.b.join(', ')}`)
       for (const c of result.checks) {
         if (c.phi === null) {
-          this.log(`${c.name}: ${printable(redact(c.note ?? 'nothing measured'))}`)
+          this.log(`${c.name}: ${printable(shownText(c.note ?? 'nothing measured'))}`)
           continue
         }
         const ci = c.low === null || c.high === null ? 'no interval' : `95% interval ${c.low.toFixed(2)}–${c.high.toFixed(2)}`
         this.log(`${c.name}: φ ≈ ${c.phi.toFixed(2)} (${ci}; ${c.intervals} intervals with errors, ${Math.round(c.errors)} errors${c.measured && c.measured !== 'errors' ? `, ${c.measured}` : ''})`)
         if (c.line) this.log(`  set in the check:  ${c.line}`)
-        if (c.note) this.log(`  note: ${printable(redact(c.note))}`)
+        if (c.note) this.log(`  note: ${printable(shownText(c.note))}`)
       }
     }
     return this.finish(result, 0)

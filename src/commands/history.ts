@@ -1,7 +1,7 @@
 import {loadContext} from '../services/context.js'
 import {historyOf, type HistoryEntry} from '../services/history.js'
 import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
-import {redact} from '../ui/redact.js'
+import {shown} from '../core/redact.js'
 
 export default class History extends GrayCommand {
   static override summary = 'Past runs of this service: version, outcome, duration, reason.'
@@ -17,7 +17,7 @@ export default class History extends GrayCommand {
       else this.log(`${'STARTED'.padEnd(19)}  ${'VERSION'.padEnd(12)} ${'OUTCOME'.padEnd(12)} ${'TOOK'.padEnd(8)} REASON`)
       for (const r of runs) {
         const took = r.durationMs === null ? 'running' : `${Math.round(r.durationMs / 1000)}s`
-        this.log(`${r.startedAt.slice(0, 19).replace('T', ' ')}  ${r.version.padEnd(12)} ${r.outcome.padEnd(12)} ${took.padEnd(8)} ${redact(r.reason ?? '')}`)
+        this.log(`${r.startedAt.slice(0, 19).replace('T', ' ')}  ${r.version.padEnd(12)} ${r.outcome.padEnd(12)} ${took.padEnd(8)} ${shown(r.reason ?? '')}`)
       }
     }
     return this.finish({service: ctx.config.service, runs}, 0)

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
-import {redact} from '../ui/redact.js'
+import {shown} from '../core/redact.js'
 import {rehearseService} from '../services/rehearse.js'
 
 export default class Rehearse extends GrayCommand {
@@ -28,7 +28,7 @@ ${EXIT_CODES_HELP}`
     const result = await rehearseService(flags.config, {from: flags.from, to: flags.to, version: flags.version, previousVersion: flags['previous-version']})
     if (!this.jsonEnabled()) {
       this.log(`${result.service}: gates rehearsed from ${result.from} to ${result.to}, every ${result.intervalMs / 1000}s, ${result.version} against ${result.previousVersion ?? 'no baseline'}`)
-      for (const m of result.notable) this.log(`  ${m.at}  ${m.check}: ${m.rollback ? 'ROLL BACK' : m.verdict} — ${printable(redact(m.reason))}`)
+      for (const m of result.notable) this.log(`  ${m.at}  ${m.check}: ${m.rollback ? 'ROLL BACK' : m.verdict} — ${printable(shown(m.reason))}`)
       for (const c of result.checks) {
         const outcome = c.rollback ? `would roll back at ${c.rollback.at}` : 'would not roll back'
         this.log(`${c.name} (${c.judge}): ${c.measurements} measurements, ${c.passes} passes; ${outcome}`)

@@ -1,8 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
 import {loadContext} from '../services/context.js'
-import {writeReport, type ReportResult} from '../services/report.js'
+import {runReport, writeReport, type ReportResult} from '../services/report.js'
 import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
+import {renderReport} from '../ui/report/html.js'
 
 export default class Report extends GrayCommand {
   static override summary = 'Write one self-contained HTML file of a run: weights, gates against their limits, hosts, events, the rollback reason.'
@@ -25,7 +26,8 @@ ${EXIT_CODES_HELP}`
   async run(): Promise<ReportResult> {
     const {args, flags} = await this.parse(Report)
     const ctx = await loadContext(flags.config)
-    const result = await writeReport(ctx, {run: args.run, output: flags.output})
+    const model = await runReport(ctx, args.run)
+    const result = await writeReport(model, renderReport(model), flags.output)
     if (!this.jsonEnabled()) this.log(`wrote ${result.file}: ${result.service} ${result.version} (${result.state}), run ${result.runId}`)
     return this.finish(result, 0)
   }

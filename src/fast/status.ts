@@ -6,7 +6,7 @@
 import {parseArgs} from 'node:util'
 
 import {GrayError} from '../core/errors.js'
-import {maskSecretsInOutput, redact} from '../ui/redact.js'
+import {colourFromEnvironment, DEFAULT_CONFIG_FILE, errorDocument, errorReport, setUpOutput, writeError} from '../ui/process.js'
 
 export async function fastStatus(argv: string[]): Promise<boolean> {
   let values: {config?: string; json?: boolean; events?: string; insecure?: boolean}
@@ -21,12 +21,12 @@ export async function fastStatus(argv: string[]): Promise<boolean> {
     return false
   }
   if (values.events !== undefined && !/^\d+$/.test(values.events)) return false
-  if (process.env.NO_COLOR && process.env.FORCE_COLOR === undefined) process.env.FORCE_COLOR = '0'
-  if (values.insecure) process.env.GRAY_INSECURE_TLS = '1'
-  maskSecretsInOutput()
+  // the same process setup as every oclif command (hooks/init.ts, ui/base.ts)
+  colourFromEnvironment()
+  setUpOutput({insecure: Boolean(values.insecure)})
   const {statusContext, statusOf} = await import('../services/status.js')
   try {
-    const ctx = await statusContext(values.config ?? process.env.GRAY_CONFIG ?? 'gray.yaml')
+    const ctx = await statusContext(values.config ?? process.env.GRAY_CONFIG ?? DEFAULT_CONFIG_FILE)
     const doc = await statusOf(ctx, {events: values.events === undefined ? 10 : Number(values.events)})
     if (values.json) {
       process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`)
@@ -39,10 +39,9 @@ export async function fastStatus(argv: string[]): Promise<boolean> {
   } catch (error) {
     if (!(error instanceof GrayError)) return false
     // the same one-line error, exit code and JSON as every oclif command
-    const message = redact(error.message.split('\n').map((l) => l.trim()).filter(Boolean).join(' '))
-    const hint = error.hint ? redact(error.hint) : undefined
-    if (values.json) process.stdout.write(`${JSON.stringify({error: {message, hint: hint ?? null, exitCode: error.exitCode}}, null, 2)}\n`)
-    process.stderr.write(`gray: ${message}${hint ? `\n  ${hint}` : ''}\n`)
+    const report = errorReport(error, error.exitCode)
+    if (values.json) process.stdout.write(`${JSON.stringify(errorDocument(report), null, 2)}\n`)
+    writeError(report)
     process.exitCode = error.exitCode
     return true
   }

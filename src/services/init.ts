@@ -4,20 +4,17 @@ import {readFile, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {GATEWAYS} from '../adapters/gateways/registry.js'
 import {ConfigError} from '../core/errors.js'
 
-export const INIT_TEMPLATES = ['nginx-prometheus', 'haproxy-prometheus', 'apisix-prometheus', 'bfe-prometheus', 'bfe-api-prometheus', 'shenyu-prometheus', 'sandbox'] as const
-export type InitTemplate = (typeof INIT_TEMPLATES)[number]
+// each gateway names its templates in its registration (src/adapters/gateways/<type>/registration.ts)
+const TEMPLATES = GATEWAYS.flatMap((g) => g.init ?? []).sort((a, b) => a.rank - b.rank)
 
-export const TEMPLATE_SUMMARIES: Record<InitTemplate, string> = {
-  'nginx-prometheus': 'nginx in front of your hosts, gates on Prometheus queries',
-  'haproxy-prometheus': 'HAProxy in front of your hosts (Runtime API, no reload per step), gates on Prometheus queries',
-  'bfe-prometheus': 'BFE (route rules and GSLB files, monitor-port reloads), gates on Prometheus queries',
-  'bfe-api-prometheus': "BFE through its API server (routes, clusters, schedulers; token auth), gates on Prometheus queries",
-  'shenyu-prometheus': 'Apache ShenYu divide plugin (Admin API; per-request weights), gates on Prometheus queries',
-  'apisix-prometheus': 'Apache APISIX (Admin API), gates on Prometheus queries',
-  sandbox: 'the built-in sandbox gateway on this machine, gates on each host\'s /metrics',
-}
+export type InitTemplate = string
+
+export const INIT_TEMPLATES = TEMPLATES.map((t) => t.name) as [InitTemplate, ...InitTemplate[]]
+
+export const TEMPLATE_SUMMARIES: Record<InitTemplate, string> = Object.fromEntries(TEMPLATES.map((t) => [t.name, t.summary]))
 
 const SERVICE = /^[a-z0-9][a-z0-9_.-]{0,62}$/i
 

@@ -11,7 +11,7 @@
 import {errorMessage} from '../core/errors.js'
 import type {JournalEvent} from '../core/ports.js'
 import type {RunState} from '../core/run/state.js'
-import {redact} from '../ui/redact.js'
+import {shown} from '../core/redact.js'
 
 /** May return a promise; nobody waits for it. */
 export type Observer = (event: JournalEvent, state: RunState) => unknown
@@ -87,8 +87,8 @@ export class ObserverHub {
     w.reported = true
     try {
       const then = w.onFailure === 'keep' ? 'the run goes on' : `the run goes on without ${w.name}`
-      this.report(redact(`gray: ${w.name} failed: ${oneLine(message)}; ${then}`))
-      if (this.debug && error instanceof Error && error.stack) this.report(redact(error.stack))
+      this.report(shown(`gray: ${w.name} failed: ${oneLine(message)}; ${then}`))
+      if (this.debug && error instanceof Error && error.stack) this.report(shown(error.stack))
     } catch {
       // reporting must not fail the driver either
     }
@@ -117,8 +117,8 @@ export function guardStrayRejections(report: (line: string) => void = (l) => voi
     if (seen.has(message)) return
     seen.add(message)
     try {
-      report(redact(`gray: an error off the driver's path was ignored: ${message}; the run goes on`))
-      if (isDebug() && reason instanceof Error && reason.stack) report(redact(reason.stack))
+      report(shown(`gray: an error off the driver's path was ignored: ${message}; the run goes on`))
+      if (isDebug() && reason instanceof Error && reason.stack) report(shown(reason.stack))
     } catch {
       // ignore
     }

@@ -1,11 +1,11 @@
-// `gray report [RUN]`: one self-contained HTML file of a run, from its journal.
+// `gray report [RUN]`: the model of a run, from its journal, and the file it is written to;
+// the command renders the model (src/ui/report/).
 import path from 'node:path'
 
 import {ConfigError} from '../core/errors.js'
 import {gateDirections} from '../core/gates/judge.js'
+import {reportModel, type ReportModel} from '../core/report.js'
 import type {RunState} from '../core/run/state.js'
-import {renderReport} from '../ui/report/html.js'
-import {reportModel} from '../ui/report/model.js'
 import type {Context} from './context.js'
 import {readRun} from './runs.js'
 import {writeAtomic} from '../state/files.js'
@@ -31,17 +31,21 @@ export async function findRunId(ctx: Context, wanted?: string): Promise<string> 
   throw new ConfigError(`"${wanted}" names ${matches.length} runs of ${ctx.config.service}; give more of the id`, `\`gray history\` lists them`)
 }
 
-export async function writeReport(ctx: Context, options: {run?: string; output?: string} = {}): Promise<ReportResult> {
-  const id = await findRunId(ctx, options.run)
-  const run = await readRun(ctx.store, id)
-  const directions = gateDirections(ctx.config.gates?.checks ?? [])
-  const html = renderReport(reportModel(run.events, run.state, directions))
-  const file = path.resolve(options.output ?? `gray-report-${ctx.config.service}-${id}.html`)
+/** The report model of a run (an id, a prefix of one, or the latest run). */
+export async function runReport(ctx: Context, run?: string): Promise<ReportModel> {
+  const id = await findRunId(ctx, run)
+  const {events, state} = await readRun(ctx.store, id)
+  return reportModel(events, state, gateDirections(ctx.config.gates?.checks ?? []))
+}
+
+/** Writes the rendered report of `model`, private, to `output` or a default name here. */
+export async function writeReport(model: ReportModel, html: string, output?: string): Promise<ReportResult> {
+  const file = path.resolve(output ?? `gray-report-${model.service}-${model.runId}.html`)
   try {
     // private like everything gray writes: the report holds the run's reasons and outputs
     await writeAtomic(file, html, {mode: 0o600})
   } catch (error) {
-    throw new ConfigError(`${options.output ?? file}: cannot write the report (${(error as NodeJS.ErrnoException).code ?? 'error'})`, 'pass --output with a writable path')
+    throw new ConfigError(`${output ?? file}: cannot write the report (${(error as NodeJS.ErrnoException).code ?? 'error'})`, 'pass --output with a writable path')
   }
-  return {service: ctx.config.service, runId: id, version: run.state.version, state: run.state.status, file, bytes: Buffer.byteLength(html)}
+  return {service: model.service, runId: model.runId, version: model.version, state: model.state, file, bytes: Buffer.byteLength(html)}
 }

@@ -4,7 +4,7 @@ import {Command, Flags} from '@oclif/core'
 
 import {InvalidConfigError} from '../core/config/problems.js'
 import {ConfigError, ExitCode, GrayError, type ExitCodeValue} from '../core/errors.js'
-import {maskSecretsInOutput, redact} from './redact.js'
+import {DEFAULT_CONFIG_FILE, errorDocument, errorReport, setUpOutput, writeError} from './process.js'
 
 export const EXIT_CODES_HELP = `EXIT CODES
   0  success: run completed, or the command did what it was asked
@@ -22,7 +22,7 @@ export abstract class GrayCommand extends Command {
       char: 'c',
       summary: 'Path of the gray.yaml to use.',
       env: 'GRAY_CONFIG',
-      default: 'gray.yaml',
+      default: DEFAULT_CONFIG_FILE,
       helpGroup: 'GLOBAL',
     }),
     yes: Flags.boolean({
@@ -38,9 +38,8 @@ export abstract class GrayCommand extends Command {
 
   override async init(): Promise<void> {
     await super.init()
-    maskSecretsInOutput()
     // read before any adapter builds its HTTP client
-    if (this.argv.includes('--insecure')) process.env.GRAY_INSECURE_TLS = '1'
+    setUpOutput({insecure: this.argv.includes('--insecure')})
   }
 
   /** Ends the command with `code` after printing `result` (as JSON under --json). */
@@ -58,30 +57,18 @@ export abstract class GrayCommand extends Command {
     // Ctrl-C (or a closed terminal) at a prompt is a plain cancel: nothing was written
     const cancelled = thrown.name === 'ExitPromptError' || thrown.name === 'AbortPromptError'
     const error: Error & {exitCode?: number; oclif?: {exit?: number}} = cancelled ? new ConfigError('cancelled at the prompt; nothing was changed') : thrown
-    const debug = /(^|,)\s*gray/.test(process.env.DEBUG ?? '')
     const gray = error instanceof GrayError
     const code: number = gray ? error.exitCode : error.oclif?.exit === 2 || isParseError(error) ? ExitCode.usage : (error.oclif?.exit ?? ExitCode.failure)
     if (error.oclif?.exit === 0 && !gray) return
     // `gray validate` is where every problem is listed, not only the first
     const invalid = this.id === 'validate' && error instanceof InvalidConfigError && error.problems.length > 1 ? error : null
-    const all = invalid ? invalid.problems.map((p) => redact(oneLine(p))) : null
-    const message = all ? `${all.length} problems in the config: ${all.join('; ')}` : redact(oneLine(error.message || String(error)))
-    const hint = invalid ? (invalid.fix ? redact(invalid.fix) : undefined) : gray && error.hint ? redact(error.hint) : undefined
-    if (this.jsonEnabled()) {
-      this.logJson({error: {message, hint: hint ?? null, exitCode: code, ...(all ? {problems: all} : {})}})
-    }
-    if (all) process.stderr.write(`gray: ${all.length} problems in the config:\n${all.map((p) => `  - ${p}\n`).join('')}${hint ? `  ${hint}\n` : ''}`)
-    else process.stderr.write(`gray: ${message}${hint ? `\n  ${hint}` : ''}\n`)
-    if (code === ExitCode.failure && !gray && !debug) process.stderr.write('  (this looks like a bug in gray; rerun with DEBUG=gray* to see where)\n')
-    if (debug && error.stack) process.stderr.write(`${redact(error.stack)}\n`)
+    const report = errorReport(error, code, invalid)
+    if (this.jsonEnabled()) this.logJson(errorDocument(report))
+    writeError(report)
     this.exit(code)
   }
 }
 
 function isParseError(error: Error): boolean {
   return /Unexpected argument|Missing required flag|Expected --|Nonexistent flag|--\w+ must|Parsing --|flag .* expects/.test(error.message) || error.name === 'FailedFlagValidationError'
-}
-
-function oneLine(text: string): string {
-  return text.split('\n').map((l) => l.trim()).filter(Boolean).join(' ')
 }

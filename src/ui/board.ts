@@ -4,7 +4,7 @@
 // allowed (NO_COLOR, not a TTY); every line is cut to the terminal's width.
 import {fmt} from '../core/gates/judge.js'
 import type {StatusDocument} from '../services/status.js'
-import {redact} from './redact.js'
+import {shown} from '../core/redact.js'
 
 type Style = 'bold' | 'dim' | 'red' | 'green' | 'yellow' | 'cyan' | 'redBold'
 type Piece = [text: string, style?: Style]
@@ -48,10 +48,10 @@ export interface BoardOptions {
 
 /** A trend scaled from 0 to the larger of the values and the limit, so a line near the top is near the limit. */
 export function trendline(values: Array<number | null>, limit: number | null, width: number): string {
-  const shown = values.slice(-width)
-  const nums = shown.filter((v): v is number => v !== null && Number.isFinite(v))
+  const recent = values.slice(-width)
+  const nums = recent.filter((v): v is number => v !== null && Number.isFinite(v))
   const top = Math.max(...nums.map(Math.abs), limit === null ? 0 : Math.abs(limit))
-  return shown
+  return recent
     .map((v) => (v === null || !Number.isFinite(v) ? ' ' : BARS[top === 0 ? 0 : Math.min(BARS.length - 1, Math.round((Math.abs(v) / top) * (BARS.length - 1)))]))
     .join('')
 }
@@ -115,11 +115,11 @@ export function renderBoard(doc: StatusDocument, o: BoardOptions): string[] {
   const served: Piece = o.reading
     ? ['reading the gateway…', 'dim']
     : g.error
-      ? [`unreadable: ${redact(g.error)}`, 'red']
+      ? [`unreadable: ${shown(g.error)}`, 'red']
       : [g.appliedWeight === null ? 'nothing published' : pct(g.appliedWeight), g.drift ? 'redBold' : 'bold']
   lines.push([['weight  intended '], [pct(g.intendedWeight), 'bold'], ['  served '], served, g.drift ? ['  DRIFT: the gateway serves another revision', 'redBold'] : ['']])
   lines.push([['steps   '], ...stepTrack(run.step.index, run.step.count, run.state)])
-  if (run.reason) lines.push([[`reason  ${redact(run.reason)}`, run.state === 'rolled_back' || run.state === 'rolling_back' ? 'red' : 'yellow']])
+  if (run.reason) lines.push([[`reason  ${shown(run.reason)}`, run.state === 'rolled_back' || run.state === 'rolling_back' ? 'red' : 'yellow']])
 
   // hosts by version
   lines.push([['hosts', 'bold']])
@@ -166,7 +166,7 @@ export function renderBoard(doc: StatusDocument, o: BoardOptions): string[] {
   const events = doc.events.filter((e) => !(e.type === 'gate.measured' && / pass /.test(` ${e.summary.split(':')[1] ?? ''} `))).slice(-room)
   const eventLines: Line[] = events.map((e) => {
     const loud = /ROLLING BACK|ROLLBACK|failed/.test(e.summary)
-    return [[`  ${e.at.slice(11, 19)} `, 'dim'], [redact(e.summary), loud ? 'red' : undefined]]
+    return [[`  ${e.at.slice(11, 19)} `, 'dim'], [shown(e.summary), loud ? 'red' : undefined]]
   })
   lines.push(...footer, ...eventLines, rule, who)
   return lines.map((l) => paint(l, o.width, o.color))

@@ -13,7 +13,7 @@ import type {JournalEvent} from '../core/ports.js'
 import {summarize} from '../core/run/summary.js'
 import type {RunState} from '../core/run/state.js'
 import {cut, fitLine, trendline} from './board.js'
-import {redact} from './redact.js'
+import {shown} from '../core/redact.js'
 
 export interface Progress {
   observe(event: JournalEvent, state: RunState): void
@@ -53,7 +53,7 @@ export class LineProgress implements Progress {
   observe(event: JournalEvent): void {
     if (QUIET.has(event.type)) return
     const time = event.at.slice(11, 19)
-    const text = redact(summarize(event))
+    const text = shown(summarize(event))
     const loud = event.type === 'rollback.started' || (event.type === 'gateway.publish.failed' && event.data.purpose === 'rollback')
     this.write(`${time} ${loud ? chalk.red.bold(text) : text}`)
   }
@@ -142,9 +142,9 @@ export function renderBlock(state: RunState, o: BlockOptions): string[] {
   const phase = Math.min(phaseOf(state), titles.length - 1)
   const step = state.steps[state.stepIndex]
   let head: Piece[]
-  if (state.rollback) head = [['↩ ROLLING BACK', 'redBold'], [`: ${redact(state.rollback.reason)}`, 'red']]
+  if (state.rollback) head = [['↩ ROLLING BACK', 'redBold'], [`: ${shown(state.rollback.reason)}`, 'red']]
   // only narrow glyphs in the block: a wide one would wrap a full line and throw the redraw off by a row
-  else if (state.paused) head = [[`‖ ${titles[phase]}`, 'yellow'], [` · paused: ${redact(state.paused.reason)}`, 'yellow']]
+  else if (state.paused) head = [[`‖ ${titles[phase]}`, 'yellow'], [` · paused: ${shown(state.paused.reason)}`, 'yellow']]
   else if (state.waiting) head = [[`‖ ${titles[phase]}`, 'yellow'], [' · waits for `gray promote`', 'yellow']]
   else {
     const bakeEnd = state.bakeStartedAt && step && phase >= 1 && phase <= state.steps.length ? Date.parse(state.bakeStartedAt) + step.bakeMs : null
@@ -179,7 +179,7 @@ export function renderBlock(state: RunState, o: BlockOptions): string[] {
     const tone: Tone = verdict === 'pass' ? 'green' : verdict === 'fail' ? 'red' : 'yellow'
     const limit = l?.limit ?? g.last?.limit ?? null
     const samples = l?.samples !== null && l?.samples !== undefined ? ` · ${plural(l.samples, 'sample', 'samples')}` : ''
-    const why = l && (verdict === 'no-data' || verdict === 'error') ? ` · ${redact(l.reason)}` : ''
+    const why = l && (verdict === 'no-data' || verdict === 'error') ? ` · ${shown(l.reason)}` : ''
     lines.push([
       [i === 0 ? '  gates   ' : '          '],
       [`${cut(g.name, nameWidth).padEnd(nameWidth)} `],
@@ -233,10 +233,10 @@ export function endLines(state: RunState, from: number): string[] {
     if (state.status === 'completed') out.push(`${chalk.green('✔')} ${title}`)
     else if (i < at) out.push(`${chalk.green('✔')} ${title}`)
     else if (i === at) {
-      if (state.status === 'rolled_back') out.push(chalk.red(`✖ ${title} · rolled back: ${redact(state.reason ?? '')}`))
-      else if (state.status === 'failed') out.push(chalk.red(`✖ ${title} · failed: ${redact(state.reason ?? '')}`))
-      else if (state.status === 'rolling_back') out.push(chalk.red(`✖ ${title} · rolling back: ${redact(state.rollback?.reason ?? '')}`))
-      else if (state.paused) out.push(chalk.yellow(`⏸ ${title} · paused: ${redact(state.paused.reason)}`))
+      if (state.status === 'rolled_back') out.push(chalk.red(`✖ ${title} · rolled back: ${shown(state.reason ?? '')}`))
+      else if (state.status === 'failed') out.push(chalk.red(`✖ ${title} · failed: ${shown(state.reason ?? '')}`))
+      else if (state.status === 'rolling_back') out.push(chalk.red(`✖ ${title} · rolling back: ${shown(state.rollback?.reason ?? '')}`))
+      else if (state.paused) out.push(chalk.yellow(`⏸ ${title} · paused: ${shown(state.paused.reason)}`))
       else if (state.waiting) out.push(chalk.yellow(`⏸ ${title} · waits for \`gray promote\``))
       else out.push(chalk.yellow(`⏸ ${title} · ${state.status.replace('_', ' ')}`))
     } else out.push(chalk.dim(`· ${title} · ${state.status === 'rolled_back' || state.status === 'rolling_back' ? 'skipped: rolled back' : 'not reached'}`))
@@ -271,7 +271,7 @@ export class LiveProgress implements Progress {
     const passing = event.type === 'gate.measured' && event.data.verdict === 'pass'
     if (!QUIET.has(event.type) && !passing) {
       const loud = event.type === 'rollback.started' || event.type === 'run.rolled_back' || /failed/.test(event.type) || (event.type === 'gate.measured' && event.data.verdict === 'fail')
-      this.events.push([event.at.slice(11, 19), redact(summarize(event)), loud])
+      this.events.push([event.at.slice(11, 19), shown(summarize(event)), loud])
       if (this.events.length > EVENTS_SHOWN) this.events.shift()
     }
     this.schedule()

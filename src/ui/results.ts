@@ -11,7 +11,7 @@ import type {CohortServeReady} from '../services/cohort-serve.js'
 import type {HistoryEntry} from '../services/history.js'
 import type {rehearseService} from '../services/rehearse.js'
 import type {CalibrateResult} from '../services/calibrate.js'
-import type {InitResult} from '../services/init.js'
+import {INIT_TEMPLATES, type InitResult} from '../services/init.js'
 import type {ReportResult} from '../services/report.js'
 import type {ExportSummary, ImportSummary, MigrateSummary} from '../services/state.js'
 import type {StatusDocument} from '../services/status.js'
@@ -210,7 +210,7 @@ export const historyResult = z
 export const initResult = z
   .strictObject({
     file: z.string(),
-    template: z.enum(['nginx-prometheus', 'haproxy-prometheus', 'apisix-prometheus', 'bfe-prometheus', 'bfe-api-prometheus', 'shenyu-prometheus', 'sandbox']),
+    template: z.enum(INIT_TEMPLATES),
     service: z.string(),
     schema: z.string(),
     overwritten: z.boolean(),

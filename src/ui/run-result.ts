@@ -2,22 +2,22 @@
 import chalk from 'chalk'
 
 import type {RunState} from '../core/run/state.js'
-import {redact} from './redact.js'
+import {shown} from '../core/redact.js'
 
 export function describeEnd(s: Pick<RunState, 'status' | 'version' | 'reason' | 'warnings' | 'stepIndex'>, service: string): string {
   switch (s.status) {
     case 'completed':
       return chalk.green(`✔ ${service} ${s.version} completed: every host runs it and the gateway is back to its plain policy`)
     case 'rolled_back': {
-      const lines = [chalk.red(`✖ ${service} ${s.version} rolled back: ${redact(s.reason ?? '')}`)]
-      for (const w of s.warnings) lines.push(chalk.yellow(`  warning: ${redact(w)}`))
+      const lines = [chalk.red(`✖ ${service} ${s.version} rolled back: ${shown(s.reason ?? '')}`)]
+      for (const w of s.warnings) lines.push(chalk.yellow(`  warning: ${shown(w)}`))
       return lines.join('\n')
     }
     case 'waiting':
       return chalk.yellow(`⏸ step ${s.stepIndex + 1} waits: run \`gray promote\` to go on, or \`gray rollback\``)
     case 'paused':
-      return chalk.yellow(`⏸ paused: ${redact(s.reason ?? '')}\n  run \`gray resume\` to go on, or \`gray rollback\``)
+      return chalk.yellow(`⏸ paused: ${shown(s.reason ?? '')}\n  run \`gray resume\` to go on, or \`gray rollback\``)
     default:
-      return `${service} ${s.version}: ${s.status}${s.reason ? ` (${redact(s.reason)})` : ''}`
+      return `${service} ${s.version}: ${s.status}${s.reason ? ` (${shown(s.reason)})` : ''}`
   }
 }

@@ -3,7 +3,7 @@ import chalk from 'chalk'
 
 import {fmt} from '../core/gates/judge.js'
 import type {StatusDocument} from '../services/status.js'
-import {redact} from './redact.js'
+import {shown} from '../core/redact.js'
 
 const BARS = '▁▂▃▄▅▆▇█'
 
@@ -37,23 +37,23 @@ export function renderStatus(doc: StatusDocument, options: {trend: boolean}): st
   const out: string[] = []
   const color = STATE_COLOR[run.state] ?? chalk.cyan
   out.push(`${chalk.bold(doc.service)} ${run.previousVersion ?? '?'} → ${chalk.bold(run.version)}  ${color(run.state.toUpperCase())}  run ${run.id}`)
-  if (run.reason) out.push(`  reason: ${redact(run.reason)}`)
-  for (const w of run.warnings) out.push(chalk.yellow(`  warning: ${redact(w)}`))
+  if (run.reason) out.push(`  reason: ${shown(run.reason)}`)
+  for (const w of run.warnings) out.push(chalk.yellow(`  warning: ${shown(w)}`))
   const step = run.step.index >= 0 ? `step ${run.step.index + 1}/${run.step.count} (${fmt(run.step.weight ?? 0)}%)` : 'before step 1'
   const bake = run.step.bakeEndsAt && run.state === 'baking' ? `, bake ends ${run.step.bakeEndsAt.slice(11, 19)}` : ''
   out.push(`  ${step}${bake}`)
   const g = run.gateway
-  const applied = g.error ? chalk.red(`unreadable: ${redact(g.error)}`) : g.appliedWeight === null ? 'nothing published' : `${fmt(g.appliedWeight)}%`
+  const applied = g.error ? chalk.red(`unreadable: ${shown(g.error)}`) : g.appliedWeight === null ? 'nothing published' : `${fmt(g.appliedWeight)}%`
   out.push(`  gateway: intended ${g.intendedWeight === null ? '-' : `${fmt(g.intendedWeight)}%`}, serving ${applied}${g.drift ? chalk.red.bold('  DRIFT: the gateway serves another revision than the journal says') : ''}`)
   for (const i of g.instances ?? []) {
     // what an instance says is peer text: no control character reaches the terminal
-    const serving = i.error ? chalk.red(`unreadable: ${printable(redact(i.error))}`) : i.revision === null ? 'nothing published' : `${fmt(i.appliedWeight ?? 0)}% (revision ${printable(redact(i.revision))})`
-    out.push(`    ${printable(redact(i.name))}: ${serving}${i.drift ? chalk.red.bold('  DRIFT') : ''}`)
+    const serving = i.error ? chalk.red(`unreadable: ${printable(shown(i.error))}`) : i.revision === null ? 'nothing published' : `${fmt(i.appliedWeight ?? 0)}% (revision ${printable(shown(i.revision))})`
+    out.push(`    ${printable(shown(i.name))}: ${serving}${i.drift ? chalk.red.bold('  DRIFT') : ''}`)
   }
   if (run.state === 'waiting') out.push(chalk.yellow('  gates are not watched while the run waits for `gray promote`'))
   out.push('  hosts:')
   for (const h of run.hosts) {
-    const state = h.deploying ? chalk.yellow(`deploying ${h.deploying}`) : h.healthy === false ? chalk.red(`unhealthy${h.error ? `: ${redact(h.error)}` : ''}`) : ''
+    const state = h.deploying ? chalk.yellow(`deploying ${h.deploying}`) : h.healthy === false ? chalk.red(`unhealthy${h.error ? `: ${shown(h.error)}` : ''}`) : ''
     out.push(`    ${h.name.padEnd(16)} ${(h.version ?? '?').padEnd(10)} ${h.pool.padEnd(6)} ${state}`)
   }
   if (run.gates.length) out.push('  gates:')
@@ -68,6 +68,6 @@ export function renderStatus(doc: StatusDocument, options: {trend: boolean}): st
   const d = run.driver
   out.push(`  driver: ${d ? `${d.user}@${d.host} pid ${d.pid} ${d.alive ? chalk.green('alive') : chalk.dim('not running')}` : 'none'}`)
   if (doc.events.length) out.push('  recent events:')
-  for (const e of doc.events) out.push(`    ${e.at.slice(11, 19)} ${redact(e.summary)}`)
+  for (const e of doc.events) out.push(`    ${e.at.slice(11, 19)} ${shown(e.summary)}`)
   return out.join('\n')
 }

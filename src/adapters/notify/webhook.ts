@@ -7,7 +7,7 @@ import type {GrayConfig, NotifyEvent} from '../../core/config/model.js'
 import {errorMessage} from '../../core/errors.js'
 import type {JournalEvent} from '../../core/ports.js'
 import type {RunState} from '../../core/run/state.js'
-import {redact} from '../../ui/redact.js'
+import {shown} from '../../core/redact.js'
 import {sizeLimits} from '../http-limits.js'
 
 export interface SlackMessage {
@@ -73,12 +73,12 @@ export function messageFor(event: JournalEvent, state: RunState): SlackMessage {
     default:
       text = `${run}: ${event.type}`
   }
-  text = redact(text)
+  text = shown(text)
   return {
     text,
     blocks: [
       {type: 'section', text: {type: 'mrkdwn', text}},
-      {type: 'context', elements: [{type: 'mrkdwn', text: redact(`run ${state.runId} · ${event.actor.user}@${event.actor.host} · ${event.at}`)}]},
+      {type: 'context', elements: [{type: 'mrkdwn', text: shown(`run ${state.runId} · ${event.actor.user}@${event.actor.host} · ${event.at}`)}]},
     ],
   }
 }
@@ -164,7 +164,7 @@ function reasonOf(error: unknown, url: string): string {
   }
   let out = reason.split(url).join('***')
   if (path.length > 1) out = out.split(path).join('/***')
-  return redact(out)
+  return shown(out)
 }
 
 type Observer = (event: JournalEvent, state: RunState) => void

@@ -3,8 +3,8 @@
 import path from 'node:path'
 import {fillEnv} from './env.js'
 import {expectedFor, issuesToProblems} from './issues.js'
-import type {GrayConfig} from './model.js'
-import {haproxyPaths} from './haproxy-defaults.js'
+import {gatewayRegistration} from '../../adapters/gateways/registry.js'
+import type {GatewayConfig, GrayConfig} from './model.js'
 import {readConfigFile} from './file.js'
 import {InvalidConfigError} from './problems.js'
 import {grayConfigSchema} from './schema.js'
@@ -34,26 +34,8 @@ export function configFromObject(input: unknown, file: string, env: Env = proces
   if (meaning.length > 0) throw new InvalidConfigError(meaning)
 
   const dir = path.dirname(absolute)
-  const gateway =
-    parsed.data.gateway.type === 'nginx'
-      ? {
-          ...parsed.data.gateway,
-          include: path.resolve(dir, parsed.data.gateway.include),
-          ...(parsed.data.gateway.instances
-            ? {instances: parsed.data.gateway.instances.map((i) => (i.include === undefined ? i : {...i, include: path.resolve(dir, i.include)}))}
-            : {}),
-        }
-      : parsed.data.gateway.type === 'haproxy'
-        ? haproxyPaths(parsed.data.gateway, dir)
-        : parsed.data.gateway.type === 'bfe' && parsed.data.gateway.mode !== 'api'
-          ? {
-              ...parsed.data.gateway,
-              conf: path.resolve(dir, parsed.data.gateway.conf),
-              ...(parsed.data.gateway.instances
-                ? {instances: parsed.data.gateway.instances.map((i) => (i.conf === undefined ? i : {...i, conf: path.resolve(dir, i.conf)}))}
-                : {}),
-            }
-          : parsed.data.gateway
+  const paths = gatewayRegistration<GatewayConfig>(parsed.data.gateway.type).paths
+  const gateway = paths ? paths(parsed.data.gateway, dir) : parsed.data.gateway
   const {ssh} = parsed.data.deploy
   const deploy = ssh
     ? {

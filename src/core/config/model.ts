@@ -1,6 +1,8 @@
 // The validated, normalised configuration the engine works with. The schema in
 // ./schema.ts parses gray.yaml into exactly this shape (durations in ms, hosts
 // as {name, address}, defaults filled in).
+import type {RegisteredGatewayConfig} from '../../adapters/gateways/registry.js'
+import type {RegisteredSourceConfig} from '../../adapters/metrics/registry.js'
 
 export interface Host {
   name: string
@@ -78,123 +80,26 @@ export interface CommandDeploy {
 
 export type DeployConfig = CommandDeploy
 
-export interface SandboxGatewayConfig {
-  type: 'sandbox'
-  /** where the sandbox proxy takes user traffic, host:port */
-  listen: string
-  /** where its control plane listens, host:port */
-  admin: string
-}
+// Each gateway's and metric source's block is declared in its own folder
+// (src/adapters/*/<type>/registration.ts); the unions are what the registries list.
+export type {SandboxGatewayConfig} from '../../adapters/gateways/sandbox/registration.js'
+export type {NginxGatewayConfig} from '../../adapters/gateways/nginx/registration.js'
+export type {ApisixGatewayConfig} from '../../adapters/gateways/apisix/registration.js'
+export type {HttpGatewayConfig} from '../../adapters/gateways/http/registration.js'
+export type {HaproxyGatewayConfig} from '../../adapters/gateways/haproxy/registration.js'
+export type {BfeApiGatewayConfig, BfeGatewayConfig} from '../../adapters/gateways/bfe/registration.js'
+export type {ShenyuGatewayConfig} from '../../adapters/gateways/shenyu/registration.js'
+export type {ScrapeSourceConfig} from '../../adapters/metrics/scrape/registration.js'
+export type {PrometheusSourceConfig} from '../../adapters/metrics/prometheus/registration.js'
+export type {SentrySourceConfig} from '../../adapters/metrics/sentry/registration.js'
+export type {CommandSourceConfig} from '../../adapters/metrics/command/registration.js'
 
 /** One instance of a fleet: its name, and the keys it sets differently from the gateway block. */
 export type GatewayInstance<T> = {name: string} & Partial<Omit<T, 'type' | 'instances'>>
 
-export interface NginxGatewayConfig {
-  type: 'nginx'
-  include: string
-  variable: string
-  test: string[]
-  reload: string[]
-  instances?: GatewayInstance<NginxGatewayConfig>[]
-}
+export type GatewayConfig = RegisteredGatewayConfig
 
-export interface ApisixGatewayConfig {
-  type: 'apisix'
-  url: string
-  routeId: string
-  key?: string
-  instances?: GatewayInstance<ApisixGatewayConfig>[]
-}
-
-export interface HttpGatewayConfig {
-  type: 'http'
-  url: string
-  token?: string
-  instances?: GatewayInstance<HttpGatewayConfig>[]
-}
-
-export interface HaproxyGatewayConfig {
-  type: 'haproxy'
-  /** the configuration fragment gray owns (loaded with its own -f) */
-  fragment: string
-  /** the Runtime API: a unix socket path, or ipv4@host:port */
-  socket: string
-  /** bind lines of gray's frontend for the service */
-  bind: string[]
-  test: string[]
-  reload: string[]
-  instances?: GatewayInstance<HaproxyGatewayConfig>[]
-}
-
-export interface BfeGatewayConfig {
-  type: 'bfe'
-  /** files (the default): gray writes BFE's conf files and reloads them */
-  mode?: 'files'
-  /** BFE's conf directory (server_data_conf/, cluster_conf/, mod_header/ below it) */
-  conf: string
-  /** BFE's monitor port, where /reload/NAME reloads a config */
-  monitor: string
-  /** the BFE product whose route rules gray owns */
-  product: string
-  instances?: GatewayInstance<BfeGatewayConfig>[]
-}
-
-/** BFE through its API server (bfenetworks/api-server open-api), which conf-agent exports to BFE */
-export interface BfeApiGatewayConfig {
-  type: 'bfe'
-  mode: 'api'
-  /** the API server, like http://127.0.0.1:8183 (gray adds /open-api/v1) */
-  url: string
-  /** an API token (Authorization: Token …), with the Product scope of `product` */
-  token: string
-  /** the BFE product whose routes and clusters gray owns */
-  product: string
-  /** the BFE clusters (BFE instance pools) whose scheduler sends gray's clusters to their sub-cluster */
-  bfeClusters: string[]
-  instances?: GatewayInstance<BfeApiGatewayConfig>[]
-}
-
-export interface ShenyuGatewayConfig {
-  type: 'shenyu'
-  /** the ShenYu Admin API, like http://127.0.0.1:9095 */
-  url: string
-  userName: string
-  password: string
-  instances?: GatewayInstance<ShenyuGatewayConfig>[]
-}
-
-export type GatewayConfig = ShenyuGatewayConfig | SandboxGatewayConfig | NginxGatewayConfig | ApisixGatewayConfig | HttpGatewayConfig | HaproxyGatewayConfig | BfeGatewayConfig | BfeApiGatewayConfig
-
-export interface ScrapeSourceConfig {
-  type: 'scrape'
-  /** path of the metrics endpoint on every host */
-  path: string
-  timeoutMs: number
-}
-
-export interface PrometheusSourceConfig {
-  type: 'prometheus'
-  url: string
-  timeoutMs: number
-  token?: string
-}
-
-export interface SentrySourceConfig {
-  type: 'sentry'
-  url: string
-  org: string
-  project: string
-  token?: string
-  timeoutMs: number
-}
-
-export interface CommandSourceConfig {
-  type: 'command'
-  command: string[]
-  timeoutMs: number
-}
-
-export type MetricSourceConfig = ScrapeSourceConfig | PrometheusSourceConfig | SentrySourceConfig | CommandSourceConfig
+export type MetricSourceConfig = RegisteredSourceConfig
 
 export type NoDataPolicy = 'hold' | 'fail'
 

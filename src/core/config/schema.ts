@@ -2,21 +2,26 @@
 // (durations in ms, hosts as {name, address}, defaults filled). The editor JSON
 // Schema is generated from this same source (./json-schema.ts).
 import {z} from 'zod'
-import type {BfeApiGatewayConfig, BfeGatewayConfig, Check, GrayConfig, Host, HostShare, Rule, StickyKey, Step} from './model.js'
-import {haproxyDefaults} from './haproxy-defaults.js'
+import {GATEWAYS, gatewayRegistration} from '../../adapters/gateways/registry.js'
+import {METRIC_SOURCES} from '../../adapters/metrics/registry.js'
+import type {Check, GatewayConfig, GrayConfig, Host, HostShare, MetricSourceConfig, Rule, StickyKey, Step} from './model.js'
+import {DEFAULT_STATE_DIR, SERVICE_NAME} from './plain.js'
+import {schemaKit} from './schema-kit.js'
 import {argv, duration, plainString, fieldName, FIELD_NAME, fieldValue, hostPort, httpUrl, isCidr, label, strictObject, text, wholeNumber} from './values.js'
 
 /** What the schema yields; the loader adds `file` and resolves paths against it. */
 export type ParsedConfig = Omit<GrayConfig, 'file'>
 
+/** The registrations' blocks, for z.discriminatedUnion: each is a strict object keyed by `type`. */
+type DiscriminatedOptions = [z.ZodObject<{type: z.ZodLiteral<string>}>, ...z.ZodObject<{type: z.ZodLiteral<string>}>[]]
+
 // ── service, state, hosts ───────────────────────────────────────────────────
 
-const SERVICE = /^[a-z0-9][a-z0-9_.-]{0,62}$/i
 const SERVICE_EXPECTED = 'must be a service name of up to 63 letters, digits, _ . - starting with a letter or digit'
 
 const service = z
   .string({error: SERVICE_EXPECTED})
-  .regex(SERVICE, {error: SERVICE_EXPECTED, abort: true})
+  .regex(SERVICE_NAME, {error: SERVICE_EXPECTED, abort: true})
   // the name becomes file names (journal, lock), so it must never climb out of the state dir
   .refine((name) => !name.includes('..'), {error: `${SERVICE_EXPECTED} and without ".."`})
   .describe('Names the run lock, the journal and the gateway objects')
@@ -28,7 +33,7 @@ const state = strictObject({
     .enum(['local', 'postgres'], {error: 'must be local (the journal directory) or postgres'})
     .optional()
     .describe('Where runs, leases and requests live: local (default, the journal directory) or postgres (shared by every machine)'),
-  dir: text('a directory path').prefault('.gray').describe('Journal directory, relative to this file'),
+  dir: text('a directory path').prefault(DEFAULT_STATE_DIR).describe('Journal directory, relative to this file'),
   // the URL may hold a password: checked without echoing it, and best given as ${GRAY_DATABASE_URL}
   url: text(POSTGRES_URL)
     .refine((url) => /^postgres(ql)?:\/\//.test(url) && URL.canParse(url), {error: `must be ${POSTGRES_URL}`})
@@ -147,109 +152,8 @@ const hooks = strictObject({
 
 // ── gateway ─────────────────────────────────────────────────────────────────
 
-
-const NGINX_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/
-
-/** `instances`: the same gateway several times; each entry overrides the keys above for one instance. */
-function instances<T extends z.ZodRawShape>(fields: T) {
-  return z
-    .array(strictObject({name: label('an instance name'), ...fields}), {error: 'must be a list of instances, each {name, ...}'})
-    .min(1, {error: 'must list at least one instance'})
-    .refine((list) => new Set(list.map((i) => (i as {name: string}).name)).size === list.length, {error: 'must give every instance its own name'})
-    .optional()
-    .describe('Several instances of this gateway (nodes behind a VIP): a publish is confirmed when every one serves it')
-}
-
-const haproxyBind = z
-  .string({error: 'must be an HAProxy bind line such as 127.0.0.1:8080'})
-  .regex(/^[^\s#'"\\][^#'"\\\r\n]*$/, {error: 'must be one HAProxy bind line such as 127.0.0.1:8080, without quotes, # or line breaks'})
-
-const gateway = z.discriminatedUnion('type', [
-  strictObject({
-    type: z.literal('sandbox'),
-    listen: hostPort().prefault('127.0.0.1:8080').describe('Where the sandbox proxy takes user traffic'),
-    admin: hostPort().prefault('127.0.0.1:8081').describe('Where its control plane listens'),
-  }),
-  strictObject({
-    type: z.literal('nginx'),
-    include: text('the path of the include file gray owns').describe('File gray owns, included inside http {}'),
-    variable: z
-      .string({error: 'must be an nginx variable name without $'})
-      .regex(NGINX_VARIABLE, {error: 'must be an nginx variable name without $'})
-      .optional()
-      .describe('Variable to proxy to; default gray_<service>_upstream'),
-    test: argv().prefault(['nginx', '-t']),
-    reload: argv().prefault(['nginx', '-s', 'reload']),
-    instances: instances({include: text('the path of the include file gray owns').optional(), test: argv().optional(), reload: argv().optional()}),
-  }),
-  strictObject({
-    type: z.literal('apisix'),
-    url: httpUrl('the Admin API URL, like http://127.0.0.1:9180'),
-    routeId: z
-      .union([text(), wholeNumber(0)], {error: 'must be the APISIX route id'})
-      .transform((id) => String(id)),
-    key: text().optional(),
-    instances: instances({url: httpUrl('the Admin API URL, like http://127.0.0.1:9180').optional(), key: text().optional()}),
-  }),
-  strictObject({
-    type: z.literal('http'),
-    url: httpUrl(),
-    token: text().optional(),
-    instances: instances({url: httpUrl().optional(), token: text().optional()}),
-  }),
-  strictObject({
-    type: z.literal('haproxy'),
-    fragment: text('the path of the configuration fragment gray owns').describe('File gray owns, loaded with its own -f beside haproxy.cfg'),
-    socket: text('the Runtime API socket').prefault('/run/haproxy/admin.sock').describe('Runtime API (stats socket, level admin): a unix path or ipv4@host:port'),
-    bind: z
-      .array(haproxyBind, {error: 'must be a list of HAProxy bind lines'})
-      .min(1, {error: 'must list at least one bind line'})
-      .optional()
-      .describe("Where gray's frontend listens; default abns@gray_<service> accept-proxy"),
-    test: argv().optional().describe('Checks the configuration; default haproxy -c -f /etc/haproxy/haproxy.cfg -f <fragment>'),
-    reload: argv().prefault(['systemctl', 'reload', 'haproxy']).describe('Hitless reload (master-worker)'),
-    instances: instances({
-      fragment: text('the path of the configuration fragment gray owns').optional(),
-      socket: text('the Runtime API socket').optional(),
-      test: argv().optional(),
-      reload: argv().optional(),
-    }),
-  }),
-  strictObject({
-    type: z.literal('bfe'),
-    mode: z.enum(['files', 'api'], {error: 'must be files or api'}).prefault('files').describe("files: gray writes BFE's conf files and reloads them; api: through BFE's API server"),
-    conf: text("BFE's conf directory").optional().describe('mode files — BFE conf dir: gray rewrites its product in route_rule.data, its clusters, gslb.data and header_rule.data'),
-    monitor: httpUrl("BFE's monitor address, like http://127.0.0.1:8421").optional().describe('mode files — monitor port: /reload/server_data_conf, /reload/gslb_data_conf, /reload/mod_header'),
-    url: httpUrl("BFE's API server, like http://127.0.0.1:8183").optional().describe('mode api — the API server (gray calls /open-api/v1 below it)'),
-    token: text('a BFE API token, e.g. ${BFE_TOKEN}').optional().describe('mode api — a token with the Product scope (Authorization: Token …); a secret: keep it in the environment'),
-    bfeClusters: z.array(text('a BFE cluster name'), {error: 'must be a list of BFE cluster names'}).min(1, {error: 'must list at least one BFE cluster'}).optional().describe("mode api — the BFE clusters in the scheduler of gray's clusters"),
-    product: label('a BFE product name').describe('The product whose route rules gray owns'),
-    instances: instances({conf: text("BFE's conf directory").optional(), monitor: httpUrl().optional(), url: httpUrl().optional(), token: text().optional()}),
-  })
-    .superRefine((input, ctx) => {
-      const own = input.mode === 'api' ? (['url', 'token', 'bfeClusters'] as const) : (['conf', 'monitor'] as const)
-      const other = input.mode === 'api' ? (['conf', 'monitor'] as const) : (['url', 'token', 'bfeClusters'] as const)
-      for (const key of own) if (input[key] === undefined) ctx.addIssue({code: 'custom', path: [key], message: `must be set for mode: ${input.mode}`, params: {found: 'nothing'}})
-      for (const key of other) if (input[key] !== undefined) ctx.addIssue({code: 'custom', path: [key], message: `must be left out: mode ${input.mode} does not use it`})
-      for (const [i, one] of (input.instances ?? []).entries()) {
-        for (const key of ['conf', 'monitor', 'url', 'token'] as const) {
-          if (one[key] !== undefined && (other as readonly string[]).includes(key)) ctx.addIssue({code: 'custom', path: ['instances', i, key], message: `must be left out: mode ${input.mode} does not use it`})
-        }
-      }
-    })
-    .transform(({mode, conf, monitor, url, token, bfeClusters, product, instances}): BfeGatewayConfig | BfeApiGatewayConfig =>
-      mode === 'api'
-        ? {type: 'bfe', mode, url: url as string, token: token as string, bfeClusters: bfeClusters as string[], product, ...(instances ? {instances: instances.map(({name, url, token}) => ({name, ...(url ? {url} : {}), ...(token ? {token} : {})}))} : {})}
-        : {type: 'bfe', conf: conf as string, monitor: monitor as string, product, ...(instances ? {instances: instances.map(({name, conf, monitor}) => ({name, ...(conf ? {conf} : {}), ...(monitor ? {monitor} : {})}))} : {})},
-    ),
-  strictObject({
-    type: z.literal('shenyu'),
-    url: httpUrl('the ShenYu Admin API URL, like http://127.0.0.1:9095').describe('ShenYu Admin API: gray owns two divide-plugin selectors for the service'),
-    userName: text('the Admin API user').prefault('admin'),
-    password: text('the Admin API password, e.g. ${SHENYU_PASSWORD}').describe('A secret: keep it in the environment'),
-    instances: instances({url: httpUrl().optional(), password: text().optional()}),
-  }),
-])
+// each gateway declares its block in its folder (src/adapters/gateways/<type>/registration.ts)
+const gateway = z.discriminatedUnion('type', GATEWAYS.map((g) => g.schema(schemaKit)) as unknown as DiscriminatedOptions)
 
 // ── traffic ─────────────────────────────────────────────────────────────────
 
@@ -385,35 +289,8 @@ const steps = z
 const SOURCE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
 const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype'])
 
-const source = z.discriminatedUnion('type', [
-  strictObject({
-    type: z.literal('scrape'),
-    path: z
-      .string({error: 'must be a path starting with /'})
-      .startsWith('/', {error: 'must be a path starting with /'})
-      .prefault('/metrics'),
-    timeout: duration().prefault('5s'),
-  }).transform(({timeout, ...rest}) => ({...rest, timeoutMs: timeout})),
-  strictObject({
-    type: z.literal('prometheus'),
-    url: httpUrl(),
-    timeout: duration().prefault('10s'),
-    token: text().optional(),
-  }).transform(({timeout, ...rest}) => ({...rest, timeoutMs: timeout})),
-  strictObject({
-    type: z.literal('sentry'),
-    url: httpUrl(),
-    org: text(),
-    project: text(),
-    token: text().optional(),
-    timeout: duration().prefault('10s'),
-  }).transform(({timeout, ...rest}) => ({...rest, timeoutMs: timeout})),
-  strictObject({
-    type: z.literal('command'),
-    command: argv(),
-    timeout: duration().prefault('30s'),
-  }).transform(({timeout, ...rest}) => ({...rest, timeoutMs: timeout})),
-])
+// each source declares its block in its folder (src/adapters/metrics/<type>/registration.ts)
+const source = z.discriminatedUnion('type', METRIC_SOURCES.map((m) => m.schema(schemaKit)) as unknown as DiscriminatedOptions)
 
 const metrics = z
   .record(
@@ -539,12 +416,9 @@ export const grayConfigSchema = strictObject({
   notify,
   hooks: hooks.optional(),
 }, 'a mapping of gray.yaml keys: service, hosts, deploy, gateway, …').transform((input): ParsedConfig => {
-  const gateway =
-    input.gateway.type === 'nginx'
-      ? {...input.gateway, variable: input.gateway.variable ?? `gray_${input.service.replace(/[^A-Za-z0-9_]/g, '_')}_upstream`}
-      : input.gateway.type === 'haproxy'
-        ? haproxyDefaults(input.gateway, input.service)
-        : input.gateway
+  const parsed = input.gateway as GatewayConfig
+  const complete = gatewayRegistration<GatewayConfig>(parsed.type).complete
+  const gateway = complete ? complete(parsed, input.service) : parsed
   return {
     service: input.service,
     state: input.state,
@@ -553,7 +427,7 @@ export const grayConfigSchema = strictObject({
     gateway,
     traffic: input.traffic.tag ? input.traffic : {sticky: input.traffic.sticky, rules: input.traffic.rules},
     steps: input.steps,
-    metrics: input.metrics,
+    metrics: input.metrics as Record<string, MetricSourceConfig>,
     ...(input.gates ? {gates: normaliseGates(input.gates)} : {}),
     notify: input.notify,
     ...(input.hooks ? {hooks: dropUndefined(input.hooks)} : {}),

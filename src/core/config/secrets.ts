@@ -1,5 +1,8 @@
 // Which values of gray.yaml are secrets (see src/core/redact.ts for the rule),
 // found on the document after ${VAR} was filled, before the schema.
+import {GATEWAYS} from '../../adapters/gateways/registry.js'
+import {METRIC_SOURCES} from '../../adapters/metrics/registry.js'
+import type {SecretFields} from '../../adapters/gateways/registration.js'
 import {MIN_SECRET_LENGTH} from '../redact.js'
 import {problem, type ConfigPath, type EnvFilled} from './problems.js'
 
@@ -8,44 +11,36 @@ type Pattern = readonly string[]
 /** a token, key or webhook URL shorter than this is no credential, and masking it would hide ordinary words */
 export const MIN_CREDENTIAL_LENGTH = 8
 
+type Kind = keyof SecretFields
+
+/** `kind` fields of every registered gateway (and of each of its instances) and metric source */
+function registered(kind: Kind): Pattern[] {
+  const gateway = [...new Set(GATEWAYS.flatMap((g): readonly string[] => g.secrets?.[kind] ?? []))]
+  const source = [...new Set(METRIC_SOURCES.flatMap((m): readonly string[] => m.secrets?.[kind] ?? []))]
+  const wide = (key: string): Pattern => (kind === 'argv' ? [key, '*'] : [key])
+  return [
+    ...gateway.map((key) => ['gateway', ...wide(key)]),
+    ...gateway.map((key) => ['gateway', 'instances', '*', ...wide(key)]),
+    ...source.map((key) => ['metrics', '*', ...wide(key)]),
+  ]
+}
+
 /** fields whose whole value is a credential, whoever wrote it */
-const CREDENTIAL_FIELDS: Pattern[] = [
-  ['gateway', 'token'],
-  ['gateway', 'key'],
-  ['gateway', 'password'],
-  ['gateway', 'instances', '*', 'token'],
-  ['gateway', 'instances', '*', 'key'],
-  ['gateway', 'instances', '*', 'password'],
-  ['metrics', '*', 'token'],
-  ['notify', '*', 'webhook'],
-]
+const CREDENTIAL_FIELDS: Pattern[] = [...registered('credentials'), ['notify', '*', 'webhook']]
 
 /** fields where a ${VAR}'s value is a secret, whatever the variable's name */
 const VAR_FIELDS: Pattern[] = [
   ['deploy', 'command', '*'],
   ['deploy', 'ssh', '*'],
   ['hooks', '*', '*'],
-  ['metrics', '*', 'command', '*'],
-  ['gateway', 'test', '*'],
-  ['gateway', 'reload', '*'],
-  ['gateway', 'instances', '*', 'test', '*'],
-  ['gateway', 'instances', '*', 'reload', '*'],
+  ...registered('argv'),
   ['traffic', 'tag', 'value'],
   ['state', 'url'],
   ...CREDENTIAL_FIELDS,
 ]
 
 /** URLs whose user and password are credentials */
-const URL_FIELDS: Pattern[] = [
-  ['gateway', 'url'],
-  ['gateway', 'instances', '*', 'url'],
-  ['gateway', 'monitor'],
-  ['gateway', 'instances', '*', 'monitor'],
-  ['metrics', '*', 'url'],
-  ['deploy', 'health', 'url'],
-  ['state', 'url'],
-  ['notify', '*', 'webhook'],
-]
+const URL_FIELDS: Pattern[] = [...registered('urls'), ['deploy', 'health', 'url'], ['state', 'url'], ['notify', '*', 'webhook']]
 
 function matches(pattern: Pattern, path: ConfigPath): boolean {
   return pattern.length === path.length && pattern.every((p, i) => p === '*' || p === String(path[i]))

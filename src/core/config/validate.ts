@@ -1,10 +1,11 @@
 // Meaning checks on a config the schema accepted: things no single key can
 // say wrong on its own (order of steps, hosts across pools, names that must
 // refer to something, placeholders that can be filled where they stand).
+import {gatewayRegistration} from '../../adapters/gateways/registry.js'
 import type {GatewayCapabilities} from '../ports.js'
 import {unknownPlaceholders} from '../template.js'
 import {stickyText} from '../policy/document.js'
-import {HOOK_STAGES, type GrayConfig, type Rule} from './model.js'
+import {HOOK_STAGES, type GatewayConfig, type GrayConfig, type Rule} from './model.js'
 import {describeFound, EnvFilled, problem, type ConfigPath} from './problems.js'
 
 export const DEPLOY_PLACEHOLDERS = ['version', 'previousVersion', 'service', 'host.name', 'host.address'] as const
@@ -65,13 +66,13 @@ function placeholderProblems(config: Config, found: Found): string[] {
     for (const key of ['errors', 'total', 'query', 'release', 'histogram'] as const) check(['gates', 'checks', i, key], gate[key], QUERY_PLACEHOLDERS)
   })
   for (const stage of HOOK_STAGES) config.hooks?.[stage]?.forEach((arg, i) => check(['hooks', stage, i], arg, HOOK_PLACEHOLDERS))
-  // where gray fills nothing (or only {service}), a placeholder would be sent as it stands, or fail mid-run
-  const gateway = config.gateway
-  if (gateway.type === 'http') check(['gateway', 'url'], gateway.url, ['service'])
-  if (gateway.type === 'apisix') check(['gateway', 'url'], gateway.url, [])
-  if (gateway.type === 'nginx') {
-    gateway.test.forEach((arg, i) => check(['gateway', 'test', i], arg, []))
-    gateway.reload.forEach((arg, i) => check(['gateway', 'reload', i], arg, []))
+  // where gray fills nothing (or only {service}), a placeholder would be sent as it stands, or fail mid-run;
+  // each gateway names those keys in its registration
+  const gateway = config.gateway as GatewayConfig & Record<string, unknown>
+  for (const {key, allowed} of gatewayRegistration<GatewayConfig>(gateway.type).placeholders ?? []) {
+    const value = gateway[key]
+    if (typeof value === 'string') check(['gateway', key], value, allowed)
+    else if (Array.isArray(value)) value.forEach((arg: unknown, i) => (typeof arg === 'string' ? check(['gateway', key, i], arg, allowed) : undefined))
   }
   for (const [name, source] of Object.entries(config.metrics)) {
     if (source.type === 'prometheus' || source.type === 'sentry') check(['metrics', name, 'url'], source.url, [])

@@ -4,6 +4,7 @@
 //   nginx, sandbox, http: split_clients' MurmurHash2 (hash.ts)
 //   haproxy: `xxh32,mod(10000)` over the key's bytes
 //   bfe: `req_*_value_hash_in`: murmur3.Sum64(key) % 10000 (murmur3.ts)
+import {gatewayRegistration} from '../../adapters/gateways/registry.js'
 import type {GatewayConfig} from '../config/model.js'
 import {bucketOf, FULL_WEIGHT_BP, inGray} from './hash.js'
 import {bfeBucket} from './murmur3.js'
@@ -31,8 +32,10 @@ export const BFE_MURMUR3: Split = {
   inGray: (key, weightBp) => bfeBucket(key) < weightBp,
 }
 
+/** The split of a gateway type, by the hash its registration names. */
 export function splitFor(type: GatewayConfig['type']): Split {
-  if (type === 'haproxy') return HAPROXY_XXH32
-  if (type === 'bfe') return BFE_MURMUR3
+  const hash = gatewayRegistration<GatewayConfig>(type).hash
+  if (hash === 'xxh32') return HAPROXY_XXH32
+  if (hash === 'murmur3') return BFE_MURMUR3
   return SPLIT_CLIENTS
 }

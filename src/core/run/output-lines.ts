@@ -1,6 +1,6 @@
 // The lines of a command's output worth a person's eye in one sentence: its error
 // lines (else its last line), escaped for a terminal and with secrets masked.
-import {redact} from '../../ui/redact.js'
+import {shown} from '../redact.js'
 
 const ERROR_LINE = /\b(error|errors|fail(ed|ure)?|fatal|denied|refused|not found|no such|cannot|can't|unable|invalid|timed? ?out|panic|exception)\b/i
 const MAX_LINE = 160
@@ -16,7 +16,7 @@ export function errorLines(tail: readonly string[], count = 2): string[] {
   const errors = lines.filter((l) => ERROR_LINE.test(l))
   const picked = errors.length > 0 ? errors.slice(-count) : lines.slice(-1)
   return picked.map((l) => {
-    const line = escapeControl(redact(l.trim()))
+    const line = escapeControl(shown(l.trim()))
     return line.length > MAX_LINE ? `${line.slice(0, MAX_LINE - 1)}…` : line
   })
 }

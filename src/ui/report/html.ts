@@ -1,8 +1,8 @@
 // The run report: one self-contained HTML file (inline CSS and SVG, no script,
 // nothing fetched), readable offline and attachable to a ticket or a CI job.
 import {fmt} from '../../core/gates/judge.js'
-import {redact} from '../redact.js'
-import type {GateSeries, ReportModel} from './model.js'
+import {shown} from '../../core/redact.js'
+import type {GateSeries, ReportModel} from '../../core/report.js'
 import {clock, COLORS, escapeXml, timeChart, type Dot, type Mark} from './svg.js'
 
 const STATE_COLOR: Record<string, string> = {completed: COLORS.pass, rolled_back: COLORS.rollback, rolling_back: COLORS.rollback, failed: COLORS.rollback}
@@ -25,7 +25,7 @@ svg .mark-label{font-size:11px}svg .limit-label{font-weight:600}
 const LOUD = new Set(['rollback.started', 'run.rolled_back', 'run.failed', 'gateway.publish.failed', 'host.deploy.failed', 'rollback.warning'])
 
 export function renderReport(m: ReportModel): string {
-  const text = (s: string) => escapeXml(redact(s))
+  const text = (s: string) => escapeXml(shown(s))
   const marks = stepMarks(m)
   const t1 = Math.max(m.endedAt, m.startedAt + 1000)
   const duration = Math.round((m.endedAt - m.startedAt) / 1000)

@@ -23,7 +23,7 @@ import {safeOutput} from '../../../src/core/redact.js'
 import type {JournalEvent, MeasureRequest} from '../../../src/core/ports.js'
 import type {RunState} from '../../../src/core/run/state.js'
 import {JournalFile, readJournal} from '../../../src/state/journal.js'
-import {redact} from '../../../src/ui/redact.js'
+import {shown as redact} from '../../../src/core/redact.js'
 import {testActor} from '../../support/fakes.js'
 import {ERROR_SHAPES, leaks, RAW_CONTROL, startPeer, type Peer, type Shape} from '../../support/hostile.js'
 

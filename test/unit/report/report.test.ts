@@ -3,7 +3,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {renderReport} from '../../../src/ui/report/html.js'
-import {reportModel} from '../../../src/ui/report/model.js'
+import {reportModel} from '../../../src/core/report.js'
 import {niceCeil} from '../../../src/ui/report/svg.js'
 import {harness} from '../../support/harness.js'
 import {healthy} from '../../support/fakes.js'

@@ -1,9 +1,9 @@
 // What a run report shows, drawn from the journal alone: the weight over time,
 // every gate's measurements against its limit, step boundaries, hosts, events.
-import type {JournalEvent} from '../../core/ports.js'
-import {percentToGray} from '../../core/run/policy.js'
-import type {RunState} from '../../core/run/state.js'
-import {summarize} from '../../core/run/summary.js'
+import type {JournalEvent} from './ports.js'
+import {percentToGray} from './run/policy.js'
+import type {RunState} from './run/state.js'
+import {summarize} from './run/summary.js'
 
 export interface WeightPoint {
   t: number

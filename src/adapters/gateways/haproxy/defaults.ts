@@ -1,8 +1,8 @@
 // The haproxy gateway's defaults that depend on the service and on where
-// gray.yaml is: shared by the schema, the loader and the light status config
+// gray.yaml is: used by its registration for the schema, the loader and the light status config
 // (which must not load the schema library).
 import path from 'node:path'
-import type {HaproxyGatewayConfig} from './model.js'
+import type {HaproxyGatewayConfig} from './registration.js'
 
 /** bind, test and reload when gray.yaml leaves them out */
 export function haproxyDefaults(
