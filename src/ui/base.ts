@@ -43,6 +43,13 @@ export abstract class GrayCommand extends Command {
     if (this.argv.includes('--insecure')) process.env.GRAY_INSECURE_TLS = '1'
   }
 
+  /** the state backends this command opened (a PostgreSQL pool keeps the process alive) are closed as it ends */
+  protected override async finally(error: Error | undefined): Promise<unknown> {
+    const {closeState} = await import('../services/context.js')
+    await closeState()
+    return super.finally(error)
+  }
+
   /** Ends the command with `code` after printing `result` (as JSON under --json). */
   finish<T>(result: T, code: ExitCodeValue): T {
     process.exitCode = code
