@@ -71,7 +71,11 @@ export async function control(ctx: StateContext, kind: RequestKind, options: Con
       if (acked) return {state: acked, exitCode: resultCode(kind, acked), via: 'driver', driverPid: holder.holder.pid}
       // The driver did not answer: it died or hangs. Taking the lock waits for it to go stale.
     }
-    if (!ctx.config || !gateway) throw noDriverNoConfig(ctx, kind, latest.state, posted !== null)
+    if (!ctx.config || !gateway) {
+      // without a config this process cannot take over: a driver that is slow to answer is waited for while its lease lives
+      if (posted && (await ctx.backend.readLease(service))?.alive) continue
+      throw noDriverNoConfig(ctx, kind, latest.state, posted !== null)
+    }
     const driving = ctx as Context
     let lock: Lease
     try {
