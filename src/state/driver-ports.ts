@@ -19,6 +19,9 @@ export class BackendJournal implements JournalWriter {
   ) {}
 
   static async open(backend: StateBackend, service: string, runId: string, lease: Lease): Promise<BackendJournal> {
+    // an empty append readies the run for this writer first: local opens the journal, repairing (and
+    // journaling the repair of) a torn last line, so the events read next are the ones it appends after
+    await backend.append(service, runId, lease, [])
     return new BackendJournal(backend, service, runId, lease, await backend.readEvents(service, runId))
   }
 
