@@ -163,6 +163,36 @@ describe.skipIf(skipWithoutPostgres)('state on PostgreSQL: start here, status/pr
     expect(await readdir(w.laptop)).toEqual([])
   }, 180_000)
 
+  it('kill -9 of the driver mid-bake: its lease lapses, and `gray start` again takes the run over from the database and completes it', async () => {
+    const w = await world('ship', '[{weight: 10, bake: 4s}, {weight: 50, bake: 120s}, {weight: 100, bake: 1s}]')
+    const first = gray(['start', '--version', 'v2', '--previous-version', 'v1', '--yes'], {cwd: w.withConfig, env: w.env})
+    await w.until('the bake of step 2, with a live driver', (d) => d.run?.state === 'baking' && d.run.step.index === 1 && Boolean(d.run.driver?.alive))
+    first.kill('SIGKILL')
+    await first
+    // the killed holder's lease lives on until its TTL: then nothing guards the run, and status says so
+    const lapsed = await w.until('the lease to lapse', (d) => d.run?.driver?.alive === false)
+    expect(lapsed.run).toMatchObject({state: 'baking', guarded: false})
+
+    const second = gray(['start', '--version', 'v2', '--yes'], {cwd: w.withConfig, env: w.env})
+    await w.until('the new driver', (d) => Boolean(d.run?.driver?.alive) && d.run?.driver?.pid !== lapsed.run?.driver?.pid)
+    const promoted = await w.cli(['promote', '--service', 'ship', '--yes'], w.laptop)
+    expect(promoted.exitCode, promoted.stderr).toBe(0)
+    const done = await second
+    outputs.push(String(done.stdout), String(done.stderr))
+    expect(done.exitCode, String(done.stderr)).toBe(0)
+
+    const events = await server.query<{seq: number; type: string; data: {index?: number; takeover?: boolean}}>(
+      "SELECT seq, type, data FROM gray_events e JOIN gray_runs r USING (run_id) WHERE r.service = 'ship' ORDER BY seq",
+      [],
+      new URL(w.url).pathname.slice(1),
+    )
+    events.forEach((e, i) => expect(e.seq).toBe(i + 1))
+    expect(events.filter((e) => e.type === 'step.started').map((e) => e.data.index)).toEqual([0, 1, 2])
+    expect(events.filter((e) => e.type === 'driver.attached').map((e) => e.data.takeover)).toEqual([false, true])
+    expect(events.filter((e) => e.type === 'host.deploy.succeeded' && (e.data as {host?: string}).host === '127.0.0.1:10')).toHaveLength(1)
+    expect((await w.status()).run?.state).toBe('completed')
+  }, 240_000)
+
   it('the password in the state URL appears in no output', () => {
     expect(outputs.length).toBeGreaterThan(10)
     for (const text of outputs) {
