@@ -7,7 +7,6 @@ import {watch, type FSWatcher} from 'node:fs'
 import {stat} from 'node:fs/promises'
 import {resolve} from 'node:path'
 import {performance} from 'node:perf_hooks'
-import createDebug from 'debug'
 
 import type {Actor, ControlRequest, JournalEvent} from '../core/ports.js'
 import {LockedError} from '../core/errors.js'
@@ -18,8 +17,9 @@ import {FileInbox, postRequest, requestWaiting} from './inbox.js'
 import {JournalFile, readJournal} from './journal.js'
 import {acquireLock, readHolder, type Lock} from './lock.js'
 import {ServiceStore} from './store.js'
+import {lazyDebug} from './debug-log.js'
 
-const debug = createDebug('gray:state:local')
+const debug = lazyDebug('gray:state:local')
 const POLL_MS = 250
 
 /** same-process subscribers hear of an append at once, before fs.watch does */
