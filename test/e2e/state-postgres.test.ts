@@ -145,6 +145,11 @@ describe.skipIf(skipWithoutPostgres)('state on PostgreSQL: start here, status/pr
     // the start that drove it detached and gave its lease up: nobody drives it
     expect(JSON.parse(json.stdout).run).toMatchObject({state: 'waiting', guarded: false, driver: null})
     expect(json.stderr).toContain('UNGUARDED')
+    // the same where gray.yaml is (status's fast path, no --service)
+    const here = await w.cli(['status', '--json'], w.withConfig)
+    expect(here.exitCode, here.stderr).toBe(0)
+    expect(JSON.parse(here.stdout).run).toMatchObject({state: 'waiting', guarded: false})
+    expect(here.stderr).toContain('UNGUARDED')
     const human = await w.cli(['status', '--service', 'pay'], w.laptop)
     expect(human.stdout).toMatch(/driver: none/)
     expect(human.stdout).toContain('UNGUARDED')
