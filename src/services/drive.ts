@@ -54,9 +54,11 @@ export async function preflight(ctx: Context): Promise<Gateway> {
 export async function takeLock(ctx: Pick<Context, 'backend' | 'service' | 'store' | 'actor'>): Promise<Lease> {
   if (ctx.backend.kind === 'local') await ctx.store.ensureDirs()
   const staleMs = lockStaleMs()
-  // the heartbeat beats several times within the staleness limit, so a busy machine never looks dead;
-  // a stopped holder's lease is waited for until it has gone stale
-  return ctx.backend.acquireLease(ctx.service, {...ctx.actor, kind: 'cli'}, {ttlMs: staleMs, heartbeatMs: Math.min(1_000, staleMs / 4), waitMs: staleMs + 2_000})
+  // the heartbeat beats several times within the staleness limit, so a busy machine never looks dead.
+  // local knows a holder on this machine is gone and waits for its lock to go stale; a database lease
+  // cannot tell a live holder from a dead one before its TTL, so it answers at once (exit 5 naming it)
+  const waitMs = ctx.backend.kind === 'local' ? staleMs + 2_000 : 0
+  return ctx.backend.acquireLease(ctx.service, {...ctx.actor, kind: 'cli'}, {ttlMs: staleMs, heartbeatMs: Math.min(1_000, staleMs / 4), waitMs})
 }
 
 /** Drives the run `runId` while holding `lease`; always releases the lease. */
