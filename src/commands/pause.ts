@@ -3,12 +3,14 @@ import {Flags} from '@oclif/core'
 import type {StatusDocument} from '../services/status.js'
 import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
 import {runControl} from '../ui/control-command.js'
+import {serviceFlag} from '../ui/state-flags.js'
 
 export default class Pause extends GrayCommand {
   static override summary = 'Hold the run at its current weight (exit 4); `gray resume` lets it go on.'
   static override description = EXIT_CODES_HELP
   static override examples = ['<%= config.bin %> pause --reason "waiting for the EU morning peak"']
   static override flags = {
+    ...serviceFlag,
     reason: Flags.string({summary: 'Why, for the journal.'}),
   }
 

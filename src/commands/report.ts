@@ -1,9 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 
-import {loadContext} from '../services/context.js'
+import {loadStateContext} from '../services/context.js'
 import {runReport, writeReport, type ReportResult} from '../services/report.js'
 import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
 import {renderReport} from '../ui/report/html.js'
+import {serviceFlag} from '../ui/state-flags.js'
 
 export default class Report extends GrayCommand {
   static override summary = 'Write one self-contained HTML file of a run: weights, gates against their limits, hosts, events, the rollback reason.'
@@ -21,11 +22,12 @@ ${EXIT_CODES_HELP}`
   }
   static override flags = {
     output: Flags.string({char: 'o', summary: 'Where to write the HTML (default: gray-report-<service>-<run>.html here).'}),
+    ...serviceFlag,
   }
 
   async run(): Promise<ReportResult> {
     const {args, flags} = await this.parse(Report)
-    const ctx = await loadContext(flags.config)
+    const ctx = await loadStateContext(flags.config, flags.service)
     const model = await runReport(ctx, args.run)
     const result = await writeReport(model, renderReport(model), flags.output)
     if (!this.jsonEnabled()) this.log(`wrote ${result.file}: ${result.service} ${result.version} (${result.state}), run ${result.runId}`)

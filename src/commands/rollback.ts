@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import type {StatusDocument} from '../services/status.js'
 import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
 import {runControl} from '../ui/control-command.js'
+import {serviceFlag} from '../ui/state-flags.js'
 
 export default class Rollback extends GrayCommand {
   static override summary = 'Send all traffic back to stable at once, then revert every host that got the new version.'
@@ -12,6 +13,7 @@ within a second; when nothing drives the run, this command does the rollback its
 ${EXIT_CODES_HELP}`
   static override examples = ['<%= config.bin %> rollback --reason "checkout errors in the EU"', '<%= config.bin %> rollback --yes --json']
   static override flags = {
+    ...serviceFlag,
     reason: Flags.string({summary: 'Why, for the journal and the history.'}),
   }
 

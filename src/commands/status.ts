@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {ConfigError, ExitCode} from '../core/errors.js'
 import type {StatusDocument} from '../services/status.js'
 import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
+import {serviceFlag} from '../ui/state-flags.js'
 
 export default class Status extends GrayCommand {
   static override summary = 'The run as it is: step, weight intended and served, hosts, gates, recent events, who drives it.'
@@ -24,6 +25,7 @@ ${EXIT_CODES_HELP}`
     wait: Flags.boolean({summary: 'Block until the run reaches a terminal state, then exit with its code.'}),
     timeout: Flags.string({summary: 'With --wait: give up after this long (e.g. 30m); exits 4 if the run has not ended.', dependsOn: ['wait']}),
     events: Flags.integer({summary: 'How many recent events to show.', default: 10, min: 0}),
+    ...serviceFlag,
   }
 
   async run(): Promise<StatusDocument> {
@@ -33,10 +35,10 @@ ${EXIT_CODES_HELP}`
     const {statusContext, statusOf, waitForEnd} = await import('../services/status.js')
     if (flags.watch) {
       // the first frame at once, from the light config; each gate's direction comes with the whole config
-      const [{watchStatus}, ctx] = await Promise.all([import('../ui/watch-status.js'), statusContext(flags.config)])
-      return this.finish(await watchStatus(ctx, statusOf, flags.config), ExitCode.ok)
+      const [{watchStatus}, ctx] = await Promise.all([import('../ui/watch-status.js'), statusContext(flags.config, flags.service)])
+      return this.finish(await watchStatus(ctx, statusOf, ctx.config ? flags.config : undefined), ExitCode.ok)
     }
-    const ctx = await statusContext(flags.config)
+    const ctx = await statusContext(flags.config, flags.service)
     const line = flags.wait ? waitingLine(this.jsonEnabled()) : null
     const {doc, code, unguarded} = flags.wait
       ? await waitForEnd(ctx, {events: flags.events, timeoutMs: limit, onPoll: (d) => line?.show(d)}).finally(() => line?.done())
@@ -44,8 +46,13 @@ ${EXIT_CODES_HELP}`
     if (unguarded && doc.run) {
       const d = doc.run.driver
       const gone = d ? `its driver (${d.user}@${d.host}, pid ${d.pid}) is gone` : 'no driver holds it'
-      this.note(`gray: stopped waiting: ${ctx.config.service}'s run of ${doc.run.version} is UNGUARDED (${doc.run.state}): ${gone}, so it will not end by itself`)
+      this.note(`gray: stopped waiting: ${ctx.service}'s run of ${doc.run.version} is UNGUARDED (${doc.run.state}): ${gone}, so it will not end by itself`)
       this.note(`  \`gray start --version ${doc.run.version}\` takes it over and drives it on, or \`gray rollback\` ends it`)
+    }
+    if (this.jsonEnabled() && doc.run?.guarded === false && !unguarded) {
+      // stdout is the document (guarded: false); a person reading stderr sees it too
+      const {unguardedLine} = await import('../ui/status.js')
+      this.note(`gray: ${doc.service}: ${unguardedLine(doc.run.version)}`)
     }
     if (!this.jsonEnabled()) {
       const {renderStatus} = await import('../ui/status.js')

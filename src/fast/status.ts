@@ -30,6 +30,8 @@ export async function fastStatus(argv: string[]): Promise<boolean> {
     const doc = await statusOf(ctx, {events: values.events === undefined ? 10 : Number(values.events)})
     if (values.json) {
       process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`)
+      // as the oclif command does: the document says guarded: false, a person reading stderr sees it too
+      if (doc.run?.guarded === false) process.stderr.write(`gray: ${doc.service}: ${(await import('../ui/status.js')).unguardedLine(doc.run.version)}\n`)
     } else {
       const {renderStatus} = await import('../ui/status.js')
       process.stdout.write(`${renderStatus(doc, {trend: Boolean(process.stdout.isTTY)})}\n`)

@@ -98,7 +98,7 @@ export async function cohortOf(ctx: Context, pairs: string[]): Promise<CohortAns
     gray: config.hosts.gray,
   })
   const split = splitFor(config.gateway.type)
-  const run = await latestRun(ctx.store)
+  const run = await latestRun(ctx)
   let now: CohortAnswer['now'] = null
   if (run) {
     const s = run.state

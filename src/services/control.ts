@@ -7,10 +7,9 @@ import {ConfigError, ExitCode, LockedError, type ExitCodeValue} from '../core/er
 import type {ControlRequest, RequestKind} from '../core/ports.js'
 import {exitCodeOf} from '../core/run/exit-codes.js'
 import {isTerminal, replay, type RunState} from '../core/run/state.js'
-import {postRequest, reasonProblem, requestWaiting} from '../state/inbox.js'
-import {readJournal} from '../state/journal.js'
-import {readHolder, type Lock} from '../state/lock.js'
-import {lockStaleMs, type Context} from './context.js'
+import type {Lease} from '../state/backend.js'
+import {reasonProblem} from '../state/inbox.js'
+import type {Context, StateContext} from './context.js'
 import {driveRun, observersOf, preflight, takeLock, type DriveOptions} from './drive.js'
 import {latestRun} from './runs.js'
 
@@ -29,23 +28,27 @@ export interface ControlResult {
   driverPid?: number
 }
 
-export async function control(ctx: Context, kind: RequestKind, options: ControlOptions = {}): Promise<ControlResult> {
-  const latest = await latestRun(ctx.store)
-  if (!latest) throw new ConfigError(`${ctx.config.service} has no run to ${kind}`, 'start one with `gray start --version V`')
+type JournalEvents = Awaited<ReturnType<StateContext['backend']['readEvents']>>
+
+/** `ctx` without a config (no gray.yaml, `--service`): the request goes to a live driver, or is refused */
+export async function control(ctx: StateContext, kind: RequestKind, options: ControlOptions = {}): Promise<ControlResult> {
+  const service = ctx.service
+  const latest = await latestRun(ctx)
+  if (!latest) throw new ConfigError(`${service} has no run to ${kind}`, 'start one with `gray start --version V`')
   if (isTerminal(latest.state)) return alreadyEnded(ctx, kind, latest.id, latest.state)
   if (options.reason !== undefined) {
     const problem = reasonProblem(options.reason)
     if (problem) throw new ConfigError(`--reason: ${problem}`)
   }
-  const gateway = await preflight(ctx)
+  const gateway = ctx.config ? await preflight(ctx as Context) : null
   // the request is posted to a live driver's inbox, or carried out here: never both, so it is journaled once
   let posted: ControlRequest | null = null
   for (let tries = 0; ; tries++) {
-    const holder = await readHolder(ctx.store.dir, {staleMs: lockStaleMs()})
+    const holder = await ctx.backend.readLease(service)
     if (holder?.alive) {
-      posted ??= await postRequest(ctx.store.dir, {kind, runId: latest.id, reason: options.reason, full: options.full, actor: ctx.actor})
+      posted ??= await ctx.backend.postRequest(service, {kind, runId: latest.id, reason: options.reason, full: options.full, actor: ctx.actor})
       const id = posted.id
-      const taken = (events: Awaited<ReturnType<typeof readJournal>>['events']) => events.some((e) => e.type === 'request.received' && e.data.id === id)
+      const taken = (events: JournalEvents) => events.some((e) => e.type === 'request.received' && e.data.id === id)
       const stop = new AbortController()
       const onSignal = () => stop.abort()
       if (options.handleSignals) {
@@ -61,14 +64,20 @@ export async function control(ctx: Context, kind: RequestKind, options: ControlO
       }
       if (stop.signal.aborted && acked) {
         // Ctrl-C here only stops this terminal following: the live driver carries the request out
-        const where = taken((await readJournal(ctx.store.runPath(latest.id))).events) ? 'has taken the request' : 'finds the request in its inbox within a second'
+        const where = taken(await ctx.backend.readEvents(service, latest.id)) ? 'has taken the request' : 'finds the request in its inbox within a second'
         options.note?.(`stopped following; the driver (pid ${holder.holder.pid}) ${where} and goes on; \`gray status --watch\` follows it`)
         return {state: acked, exitCode: ExitCode.ok, via: 'driver', driverPid: holder.holder.pid}
       }
       if (acked) return {state: acked, exitCode: resultCode(kind, acked), via: 'driver', driverPid: holder.holder.pid}
       // The driver did not answer: it died or hangs. Taking the lock waits for it to go stale.
     }
-    let lock: Lock
+    if (!ctx.config || !gateway) {
+      // without a config this process cannot take over: a driver that is slow to answer is waited for while its lease lives
+      if (posted && (await ctx.backend.readLease(service))?.alive) continue
+      throw noDriverNoConfig(ctx, kind, latest.state, posted !== null)
+    }
+    const driving = ctx as Context
+    let lock: Lease
     try {
       lock = await takeLock(ctx)
     } catch (error) {
@@ -78,17 +87,26 @@ export async function control(ctx: Context, kind: RequestKind, options: ControlO
     }
     // The driver may have ended the run between our first look and taking the seat (it released the
     // lock as it exited): then nothing is left to drive, and a journal that ended is never written again.
-    const now = await readJournal(ctx.store.runPath(latest.id))
-    const current = replay(now.events)
+    let events: JournalEvents
+    try {
+      events = await ctx.backend.readEvents(service, latest.id)
+    } catch (error) {
+      await lock.release().catch(() => undefined)
+      throw error
+    }
+    const current = replay(events)
     if (isTerminal(current)) {
       await lock.release().catch(() => undefined)
       return alreadyEnded(ctx, kind, latest.id, current)
     }
     // a request left in the inbox is carried out by this driver when it reads the inbox; one already
     // journaled (a driver took it, then stopped) is not asked for again
-    const journaled = posted ? now.events.some((e) => e.type === 'request.received' && e.data.id === posted?.id) : false
-    const waiting = posted ? await requestWaiting(ctx.store.dir, posted) : false
-    const outcome = await driveRun(ctx, lock, latest.id, gateway, {
+    const journaled = posted ? events.some((e) => e.type === 'request.received' && e.data.id === posted?.id) : false
+    const waiting = posted ? await ctx.backend.requestWaiting(service, posted).catch(async (error: unknown) => {
+      await lock.release().catch(() => undefined)
+      throw error
+    }) : false
+    const outcome = await driveRun(driving, lock, latest.id, gateway, {
       ...options,
       before: journaled || waiting ? undefined : (driver) => driver.request(kind, {reason: options.reason, full: options.full}),
     })
@@ -97,12 +115,12 @@ export async function control(ctx: Context, kind: RequestKind, options: ControlO
 }
 
 /** A run that already ended rolled back (or failed) is what every request fired at it finds: its exit code says so. */
-function alreadyEnded(ctx: Context, kind: RequestKind, runId: string, state: RunState): ControlResult {
+function alreadyEnded(ctx: StateContext, kind: RequestKind, runId: string, state: RunState): ControlResult {
   if (state.status === 'rolled_back' || state.status === 'failed') {
-    if (kind !== 'rollback') process.stderr.write(`gray: run ${runId} of ${ctx.config.service} already ended (${state.status}); nothing to ${kind}\n`)
+    if (kind !== 'rollback') process.stderr.write(`gray: run ${runId} of ${ctx.service} already ended (${state.status}); nothing to ${kind}\n`)
     return {state, exitCode: exitCodeOf(state), via: 'self'}
   }
-  throw new ConfigError(`run ${runId} of ${ctx.config.service} already ended (${state.status}); there is nothing to ${kind}`)
+  throw new ConfigError(`run ${runId} of ${ctx.service} already ended (${state.status}); there is nothing to ${kind}`)
 }
 
 /**
@@ -132,22 +150,21 @@ function resultCode(kind: RequestKind, s: RunState, driven?: ExitCodeValue): Exi
 
 /** Follows the journal until `done` holds; null when the driver stops answering. */
 async function follow(
-  ctx: Context,
+  ctx: StateContext,
   runId: string,
   requestId: string,
-  done: (s: RunState, events: Awaited<ReturnType<typeof readJournal>>['events']) => boolean,
+  done: (s: RunState, events: JournalEvents) => boolean,
   options: ControlOptions,
   stop?: AbortSignal,
 ): Promise<RunState | null> {
-  const path = ctx.store.runPath(runId)
   const ackTimeout = options.ackTimeoutMs ?? 5_000
   const started = Date.now()
   let seen = 0
   let acked = false
   // the live driver notifies; here only the display watches, through the same door
-  const hub = observersOf({config: {...ctx.config, notify: []}}, options)
+  const hub = observersOf({}, options)
   for (;;) {
-    const {events} = await readJournal(path)
+    const events = await ctx.backend.readEvents(ctx.service, runId)
     const state = replay(events)
     for (const e of events.slice(seen)) hub.emit(e, state)
     seen = events.length
@@ -155,9 +172,21 @@ async function follow(
     acked ||= events.some((e) => e.type === 'request.received' && e.data.id === requestId)
     if (!acked && Date.now() - started > ackTimeout) return null
     if (acked) {
-      const holder = await readHolder(ctx.store.dir, {staleMs: lockStaleMs()})
+      const holder = await ctx.backend.readLease(ctx.service)
       if (!holder?.alive) return isTerminal(state) ? state : null
     }
     await delay(100, undefined, {signal: stop}).catch(() => undefined)
   }
+}
+
+/**
+ * No live driver holds the run and there is no gray.yaml to drive it with here
+ * (exit 2; a request already posted stays for the next driver to carry out).
+ */
+function noDriverNoConfig(ctx: StateContext, kind: RequestKind, state: RunState, posted: boolean): ConfigError {
+  const left = posted ? `; the ${kind} request stays posted for the next driver` : '; nothing was changed'
+  return new ConfigError(
+    `no live driver and no gray.yaml: ${ctx.service}'s run of ${state.version} (${state.status}) is driven by nobody, and without its config this process cannot drive it${left}`,
+    `run \`gray ${kind}\` where its gray.yaml is (or -c path/to/gray.yaml), or \`gray start --version ${state.version}\` there to take it over`,
+  )
 }

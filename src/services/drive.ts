@@ -1,4 +1,5 @@
-// Taking the driver's seat: the lock, the journal, the adapters, signals.
+// Taking the driver's seat: the lease (the local lock or the database row), the
+// journal through the state backend, the adapters, signals.
 import {systemClock} from '../adapters/clock.js'
 import {runAdapters} from '../adapters/deploy/run-adapters.js'
 import {createDeployer, createGateway, createSources} from '../adapters/factory.js'
@@ -9,9 +10,8 @@ import {planProblems} from '../core/plan.js'
 import {actorName, type Gateway, type JournalEvent} from '../core/ports.js'
 import {RunDriver, type DriverOptions, type Outcome} from '../core/run/driver.js'
 import type {RunState} from '../core/run/state.js'
-import {FileInbox} from '../state/inbox.js'
-import {JournalFile} from '../state/journal.js'
-import {acquireLock, type Lock} from '../state/lock.js'
+import type {Lease} from '../state/backend.js'
+import {BackendJournal, backendInbox} from '../state/driver-ports.js'
 import {lockStaleMs, type Context} from './context.js'
 import {guardStrayRejections, ObserverHub, type Observer} from './observers.js'
 
@@ -50,16 +50,26 @@ export async function preflight(ctx: Context): Promise<Gateway> {
   return gateway
 }
 
-export async function takeLock(ctx: Context): Promise<Lock> {
-  await ctx.store.ensureDirs()
+/** The driver's seat: the service's lease, as a CLI process (exit 5 while another live driver holds it). */
+export async function takeLock(ctx: Pick<Context, 'backend' | 'service' | 'store' | 'actor'>): Promise<Lease> {
+  if (ctx.backend.kind === 'local') await ctx.store.ensureDirs()
   const staleMs = lockStaleMs()
-  // the heartbeat beats several times within the staleness limit, so a busy machine never looks dead
-  return acquireLock(ctx.store.dir, {actor: ctx.actor, service: ctx.config.service, staleMs, updateMs: Math.min(1_000, staleMs / 4)})
+  // the heartbeat beats several times within the staleness limit, so a busy machine never looks dead.
+  // local knows a holder on this machine is gone and waits for its lock to go stale; a database lease
+  // cannot tell a live holder from a dead one before its TTL, so it answers at once (exit 5 naming it)
+  const waitMs = ctx.backend.kind === 'local' ? staleMs + 2_000 : 0
+  return ctx.backend.acquireLease(ctx.service, {...ctx.actor, kind: 'cli'}, {ttlMs: staleMs, heartbeatMs: Math.min(1_000, staleMs / 4), waitMs})
 }
 
-/** Drives the run `runId` while holding `lock`; always releases the lock. */
-export async function driveRun(ctx: Context, lock: Lock, runId: string, gateway: Gateway, options: DriveOptions = {}): Promise<Outcome> {
-  const journal = await JournalFile.open(ctx.store.runPath(runId), {actor: ctx.actor, create: false, guard: () => lock.assertHeld()})
+/** Drives the run `runId` while holding `lease`; always releases the lease. */
+export async function driveRun(ctx: Context, lock: Lease, runId: string, gateway: Gateway, options: DriveOptions = {}): Promise<Outcome> {
+  let journal: BackendJournal
+  try {
+    journal = await BackendJournal.open(ctx.backend, ctx.service, runId, lock)
+  } catch (error) {
+    await lock.release().catch(() => undefined)
+    throw error
+  }
   const [sources, deployer] = await Promise.all([createSources(ctx.config), createDeployer(ctx.config)])
   // a takeover only of a run the stopped holder was driving, not of the last run's crashed driver
   const from = lock.takenOverFrom && wasDriving(journal.events(), lock.takenOverFrom) ? lock.takenOverFrom : undefined
@@ -71,7 +81,7 @@ export async function driveRun(ctx: Context, lock: Lock, runId: string, gateway:
     deployer,
     sources,
     clock: systemClock,
-    inbox: new FileInbox(ctx.store.dir),
+    inbox: backendInbox(ctx.backend, ctx.service),
     actor: ctx.actor,
     epoch: lock.epoch,
     takeover: from ? {from: actorName(from)} : undefined,
@@ -93,19 +103,18 @@ export async function driveRun(ctx: Context, lock: Lock, runId: string, gateway:
     process.off('SIGINT', signals.on)
     process.off('SIGTERM', signals.on)
     unguard()
-    await journal.close().catch(() => undefined)
     await Promise.all([gateway.close?.(), ...Object.values(sources).map((s) => s.close?.())]).catch(() => undefined)
     await lock.release().catch(() => undefined)
   }
 }
 
 /** The one door for everything that watches this run: the display and the config's webhooks. */
-export function observersOf(ctx: Pick<Context, 'config'>, options: Pick<DriveOptions, 'observe' | 'note'>): ObserverHub {
+export function observersOf(ctx: {config?: Context['config']}, options: Pick<DriveOptions, 'observe' | 'note'>): ObserverHub {
   const note = options.note
   return new ObserverHub(
     [
       options.observe ? {name: 'the progress display', observe: options.observe} : undefined,
-      ctx.config.notify.length > 0 ? {name: 'notifications', observe: createNotifier(ctx.config, note ? {log: (l) => note(l)} : {}), onFailure: 'keep'} : undefined,
+      ctx.config && ctx.config.notify.length > 0 ? {name: 'notifications', observe: createNotifier(ctx.config, note ? {log: (l) => note(l)} : {}), onFailure: 'keep'} : undefined,
     ],
     note ? {report: (line) => note(line)} : {},
   )

@@ -1,5 +1,5 @@
 // `gray history`: past runs of the service, newest first.
-import type {Context} from './context.js'
+import type {StateContext} from './context.js'
 import {allRuns} from './runs.js'
 
 export interface HistoryEntry {
@@ -13,8 +13,8 @@ export interface HistoryEntry {
   reason: string | null
 }
 
-export async function historyOf(ctx: Context): Promise<HistoryEntry[]> {
-  const runs = await allRuns(ctx.store)
+export async function historyOf(ctx: StateContext): Promise<HistoryEntry[]> {
+  const runs = await allRuns(ctx)
   return runs.reverse().map(({id, state: s}) => {
     const ended = s.outcome ? s.updatedAt : null
     return {

@@ -9,5 +9,5 @@ export async function planService(file: string, version: string, previousVersion
   if (previousVersion !== undefined) checkVersion(previousVersion, '--previous-version')
   const ctx = await loadContext(file)
   const gateway = await preflight(ctx)
-  return buildPlan(ctx.config, gateway, version, previousVersion ?? (await currentVersion(ctx.store)))
+  return buildPlan(ctx.config, gateway, version, previousVersion ?? (await currentVersion(ctx)))
 }

@@ -5,7 +5,6 @@ import {runStarted} from '../core/run/begin.js'
 import {checkVersion} from '../core/version.js'
 import type {Outcome} from '../core/run/driver.js'
 import {isTerminal} from '../core/run/state.js'
-import {JournalFile} from '../state/journal.js'
 import {newRunId} from '../state/store.js'
 import type {Context} from './context.js'
 import {driveRun, preflight, takeLock, type DriveOptions} from './drive.js'
@@ -31,7 +30,7 @@ export async function startRun(ctx: Context, options: StartOptions): Promise<Sta
   const unfinished = await refuseOtherVersion(ctx, options.version)
   // a new run whose first publish could not succeed is refused before anything is written
   if (!unfinished || isTerminal(unfinished.state)) {
-    const known = options.previousVersion ?? (await currentVersion(ctx.store))
+    const known = options.previousVersion ?? (await currentVersion(ctx))
     const gap = previousVersionGap(ctx.config, known)
     if (gap?.refuse) throw new ConfigError(gap.message, gap.hint)
     const needs = known === null ? usesOfPreviousVersion(ctx) : []
@@ -48,7 +47,7 @@ export async function startRun(ctx: Context, options: StartOptions): Promise<Sta
       runId = latest.id
       resumed = true
     } else {
-      const previousVersion = options.previousVersion ?? (await currentVersion(ctx.store))
+      const previousVersion = options.previousVersion ?? (await currentVersion(ctx))
       const gap = previousVersionGap(ctx.config, previousVersion)
       if (gap?.refuse) throw new ConfigError(gap.message, gap.hint)
       // a placeholder that could not be filled would fail only once hosts are deployed: refuse it now
@@ -58,8 +57,7 @@ export async function startRun(ctx: Context, options: StartOptions): Promise<Sta
       }
       runId = newRunId()
       const started = runStarted(ctx.config, runId, options.version, previousVersion) as unknown as Record<string, unknown>
-      const journal = await JournalFile.create(ctx.store.runPath(runId), 'run.started', started, {actor: ctx.actor, guard: () => lock.assertHeld()})
-      await journal.close()
+      await ctx.backend.createRun(ctx.service, runId, lock, {type: 'run.started', data: started})
     }
   } catch (error) {
     await lock.release().catch(() => undefined)
@@ -70,7 +68,7 @@ export async function startRun(ctx: Context, options: StartOptions): Promise<Sta
 }
 
 async function refuseOtherVersion(ctx: Context, version: string) {
-  const latest = await latestRun(ctx.store)
+  const latest = await latestRun(ctx)
   if (latest && !isTerminal(latest.state) && latest.state.version !== version) {
     throw new ConfigError(
       `${ctx.config.service} has an unfinished run ${latest.id} of ${latest.state.version} (${latest.state.status}), not ${version}`,

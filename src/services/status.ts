@@ -9,9 +9,8 @@ import {summarize} from '../core/run/summary.js'
 import {isEndedStatus, waitExitCode} from '../core/run/exit-codes.js'
 import type {RunState} from '../core/run/state.js'
 import {readStatusConfig} from '../core/config/light.js'
-import {readHolder} from '../state/lock.js'
 import {ServiceStore} from '../state/store.js'
-import {loadContext, lockStaleMs, type Context} from './context.js'
+import {loadStateContext, openState, type Context, type StateContext} from './context.js'
 import {latestRun, readRun} from './runs.js'
 
 export interface StatusDocument {
@@ -28,7 +27,10 @@ export interface StatusDocument {
     }
     hosts: Array<{name: string; address: string; pool: string; version: string | null; healthy: boolean | null; deploying: string | null; error?: string}>
     gates: Array<{name: string; verdict: string | null; value: number | null; limit: number | null; baseline: number | null; samples: number | null; at: string | null; reason: string | null; passes: number; trend: Array<number | null>}>
-    driver: {pid: number; host: string; user: string; alive: boolean; since?: string} | null
+    /** who holds the run's lease: a CLI process or an agent, where; null when nobody ever did */
+    driver: {kind?: 'cli' | 'agent'; pid: number; host: string; user: string; alive: boolean; since?: string; heartbeatAt?: string} | null
+    /** false when the run is not finished and no live driver holds it: nothing measures its gates or rolls it back */
+    guarded?: boolean
     reason: string | null
     warnings: string[]
     startedAt: string
@@ -39,19 +41,24 @@ export interface StatusDocument {
 
 /** What status needs of a Context; `gray status` builds it from a light read of gray.yaml. */
 export interface StatusContext {
-  config: Pick<Context['config'], 'service' | 'gateway'>
-  store: Context['store']
+  service: string
+  backend: StateContext['backend']
+  /** the gateway to read back; absent without a gray.yaml (`--service` and GRAY_DATABASE_URL) */
+  config?: Pick<Context['config'], 'service' | 'gateway'>
 }
 
-/** The config status needs, read light (no schema) when it can be, else in full. */
-export async function statusContext(file: string): Promise<StatusContext> {
-  const config = await readStatusConfig(file)
+/**
+ * The config status needs, read light (no schema) when it can be, else in full;
+ * without a gray.yaml, `service` names the service and the state comes from GRAY_DATABASE_URL.
+ */
+export async function statusContext(file: string, service?: string): Promise<StatusContext> {
+  const config = service === undefined ? await readStatusConfig(file) : null
   if (config) {
     const store = new ServiceStore(config.state.dir, config.service)
     await store.trust()
-    return {config, store}
+    return {config, service: config.service, backend: openState(config.state)}
   }
-  return loadContext(file)
+  return loadStateContext(file, service)
 }
 
 /** states a live driver moves on by itself; waiting and paused runs wait for a person */
@@ -92,17 +99,17 @@ export async function waitForEnd(ctx: StatusContext, options: {events: number; t
 }
 
 export async function statusOf(ctx: StatusContext, options: {runId?: string; events?: number; readBack?: boolean} = {}): Promise<StatusDocument> {
-  const run = options.runId ? await readRun(ctx.store, options.runId) : await latestRun(ctx.store)
-  if (!run) return {service: ctx.config.service, run: null, events: []}
+  const run = options.runId ? await readRun(ctx, options.runId) : await latestRun(ctx)
+  if (!run) return {service: ctx.service, run: null, events: []}
   const s = run.state
   const step = s.steps[s.stepIndex]
   const bakeEndsAt = s.bakeStartedAt && step ? new Date(Date.parse(s.bakeStartedAt) + step.bakeMs).toISOString() : null
-  const [served, holder] = await Promise.all([options.readBack === false ? null : readBack(ctx), readHolder(ctx.store.dir, {staleMs: lockStaleMs()})])
+  const [served, holder] = await Promise.all([options.readBack === false ? null : readBack(ctx), ctx.backend.readLease(ctx.service)])
   const intended = s.intended ? percentToGray(s.intended, s.status === 'completed') : null
   const applied = served && 'applied' in served ? served.applied : null
   const driverAlive = Boolean(holder?.alive)
   return {
-    service: ctx.config.service,
+    service: ctx.service,
     run: {
       id: run.id,
       version: s.version,
@@ -153,7 +160,18 @@ export async function statusOf(ctx: StatusContext, options: {runId?: string; eve
         passes: g.passes,
         trend: g.history,
       })),
-      driver: holder ? {pid: holder.holder.pid, host: holder.holder.host, user: holder.holder.user, alive: driverAlive, since: holder.holder.since} : null,
+      driver: holder
+        ? {
+            kind: holder.holder.kind,
+            pid: holder.holder.pid,
+            host: holder.holder.host,
+            user: holder.holder.user,
+            alive: driverAlive,
+            since: holder.since,
+            ...(holder.heartbeatAt ? {heartbeatAt: holder.heartbeatAt} : {}),
+          }
+        : null,
+      guarded: isEndedStatus(s.status) || driverAlive,
       reason: s.reason,
       warnings: s.warnings,
       startedAt: s.startedAt,
@@ -167,6 +185,7 @@ export async function statusOf(ctx: StatusContext, options: {runId?: string; eve
 type InstanceRead = {name: string; applied: AppliedPolicy | null; error?: string}
 
 async function readBack(ctx: StatusContext): Promise<{applied: AppliedPolicy | null; instances?: InstanceRead[]} | {error: string; instances?: InstanceRead[]}> {
+  if (!ctx.config) return {error: 'not read back: without a gray.yaml gray does not know the gateway (run status where it is to compare)'}
   try {
     const gateway = await createGateway(ctx.config)
     try {

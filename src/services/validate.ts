@@ -40,7 +40,7 @@ export interface ValidateOptions {
 export async function validateService(file: string, options: ValidateOptions = {}): Promise<ValidateResult> {
   const ctx = await loadContext(file)
   const gateway = await preflight(ctx)
-  const plan = buildPlan(ctx.config, gateway, 'next', await currentVersion(ctx.store))
+  const plan = buildPlan(ctx.config, gateway, 'next', await currentVersion(ctx))
   const result: ValidateResult = {
     file: ctx.config.file,
     service: ctx.config.service,
@@ -99,7 +99,7 @@ export async function validateService(file: string, options: ValidateOptions = {
     const runGates = async (): Promise<ConnectCheck[]> => {
       progress({phase: 'gates', event: 'start', count: gates})
       const {probeSources} = await import('../adapters/metrics/connect.js')
-      const previousVersion = (await currentVersion(ctx.store)) ?? undefined
+      const previousVersion = (await currentVersion(ctx)) ?? undefined
       const found = (await probeSources(ctx.config, {previousVersion, signal: AbortSignal.timeout(15_000)})).map((p) => {
         const what = `gate ${p.check} (${p.source}, ${p.cohort} ${p.version})`
         const value = p.value === null ? 'no data now' : `${p.value}${p.samples === null ? '' : ` over ${p.samples} samples`}`

@@ -2,9 +2,12 @@
 // `local` (the journal directory, src/state/local.ts) or `postgres`
 // (src/state/postgres/). Both pass the same conformance suite
 // (test/integration/state/conformance.ts), so the engine cannot tell them apart.
+import {resolve} from 'node:path'
+
 import type {StateSettings} from '../core/config/model.js'
 import type {Actor, ControlRequest, JournalEvent} from '../core/ports.js'
 import type {NewRequest} from './inbox.js'
+import {describeUrl} from './postgres/url.js'
 
 export type {NewRequest} from './inbox.js'
 
@@ -23,6 +26,8 @@ export interface LeaseOptions {
    * A live holder is never waited for: acquire fails with LockedError (exit 5).
    */
   waitMs?: number
+  /** how often the heartbeat beats (default: a third of the TTL, at least 1 s for local) */
+  heartbeatMs?: number
 }
 
 /** What a reader sees of a service's lease, without taking it. */
@@ -31,6 +36,8 @@ export interface LeaseState {
   epoch: number
   /** the last heartbeat, ISO time */
   heartbeatAt?: string
+  /** when the holder took the lease, ISO time */
+  since?: string
   /** false once the heartbeat is older than the TTL (or the holder is known to be gone) */
   alive: boolean
 }
@@ -101,6 +108,8 @@ export interface StateBackend {
   postRequest(service: string, request: NewRequest): Promise<ControlRequest>
   /** requests not yet taken, oldest first; each request is taken by exactly one caller */
   takeRequests(service: string): Promise<ControlRequest[]>
+  /** whether a posted request still waits, untaken */
+  requestWaiting(service: string, request: ControlRequest): Promise<boolean>
 
   /** calls listener on new events and requests of the service, without polling where the backend can */
   subscribe(service: string, listener: (notice: Notice) => void): Promise<() => Promise<void>>
@@ -110,6 +119,50 @@ export interface StateBackend {
 
 /** `state:` of gray.yaml: no backend means local */
 export type StateConfig = StateSettings
+
+/** Where the state lives, for messages, without opening it: never a password. */
+export function whereOf(state: StateConfig): string {
+  return state.backend === 'postgres' ? describeUrl(state.url) : resolve(state.dir)
+}
+
+/**
+ * The backend the config names, opened on first use (so a command that never
+ * reaches its state never connects); `close()` closes it only if it was opened.
+ */
+export function lazyBackend(state: StateConfig, options: {migrate?: boolean} = {}): StateBackend {
+  let opened: Promise<StateBackend> | null = null
+  let closed = false
+  const open = () => {
+    if (closed) throw new Error('this state backend was closed')
+    return (opened ??= openBackend(state, options))
+  }
+  const call =
+    <K extends keyof StateBackend>(name: K) =>
+    async (...args: unknown[]) =>
+      ((await open())[name] as (...a: unknown[]) => unknown)(...args)
+  return {
+    kind: state.backend === 'postgres' ? 'postgres' : 'local',
+    where: whereOf(state),
+    createRun: call('createRun'),
+    append: call('append'),
+    readEvents: call('readEvents'),
+    listRuns: call('listRuns'),
+    currentRun: call('currentRun'),
+    importRun: call('importRun'),
+    acquireLease: call('acquireLease'),
+    readLease: call('readLease'),
+    postRequest: call('postRequest'),
+    takeRequests: call('takeRequests'),
+    requestWaiting: call('requestWaiting'),
+    subscribe: call('subscribe'),
+    async close() {
+      closed = true
+      const was = opened
+      opened = null
+      if (was) await (await was.catch(() => null))?.close()
+    },
+  } as StateBackend
+}
 
 /** Opens the backend the config names; postgres is loaded only when asked for. */
 export async function openBackend(state: StateConfig, options: {migrate?: boolean} = {}): Promise<StateBackend> {

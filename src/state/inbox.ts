@@ -4,14 +4,14 @@ import {randomBytes} from 'node:crypto'
 import {watch, type FSWatcher} from 'node:fs'
 import {readdir, rename, unlink} from 'node:fs/promises'
 import {join} from 'node:path'
-import createDebug from 'debug'
 
 import type {Actor, ControlRequest, Inbox, RequestKind} from '../core/ports.js'
 import {ConfigError} from '../core/errors.js'
 import {hasControls} from '../core/redact.js'
 import {ensurePrivateDir, readPrivateFile, writeAtomic} from './files.js'
+import {lazyDebug} from './debug-log.js'
 
-const debug = createDebug('gray:inbox')
+const debug = lazyDebug('gray:inbox')
 
 export type NewRequest = Omit<ControlRequest, 'id' | 'at'> & {id?: string; at?: string}
 

@@ -7,19 +7,19 @@ import {watch, type FSWatcher} from 'node:fs'
 import {stat} from 'node:fs/promises'
 import {resolve} from 'node:path'
 import {performance} from 'node:perf_hooks'
-import createDebug from 'debug'
 
 import type {Actor, ControlRequest, JournalEvent} from '../core/ports.js'
 import {LockedError} from '../core/errors.js'
 import type {AppendOptions, ImportOutcome, Lease, LeaseHolder, LeaseOptions, LeaseState, NewEvent, NewRequest, Notice, StateBackend} from './backend.js'
 import {actorOf, sameRun} from './events.js'
 import {writeAtomic} from './files.js'
-import {FileInbox, postRequest} from './inbox.js'
+import {FileInbox, postRequest, requestWaiting} from './inbox.js'
 import {JournalFile, readJournal} from './journal.js'
 import {acquireLock, readHolder, type Lock} from './lock.js'
 import {ServiceStore} from './store.js'
+import {lazyDebug} from './debug-log.js'
 
-const debug = createDebug('gray:state:local')
+const debug = lazyDebug('gray:state:local')
 const POLL_MS = 250
 
 /** same-process subscribers hear of an append at once, before fs.watch does */
@@ -98,7 +98,7 @@ export class LocalBackend implements StateBackend {
     const lock = await acquireLock(store.dir, {
       actor: {...holder, ttlMs: options.ttlMs} as Actor,
       staleMs: options.ttlMs,
-      updateMs: Math.max(1000, Math.floor(options.ttlMs / 3)),
+      updateMs: options.heartbeatMs ?? Math.max(1000, Math.floor(options.ttlMs / 3)),
       waitForDeadMs: options.waitMs ?? 0,
       service,
     })
@@ -112,8 +112,8 @@ export class LocalBackend implements StateBackend {
     const ttlMs = (first.holder as {ttlMs?: unknown}).ttlMs
     const state = typeof ttlMs === 'number' ? await readHolder(dir, {staleMs: ttlMs}) : first
     if (!state) return null
-    const {since: _since, epoch, ttlMs: _ttl, ...holder} = state.holder as typeof state.holder & {ttlMs?: number; kind?: LeaseHolder['kind']}
-    return {holder: {...holder, kind: holder.kind ?? 'cli'}, epoch, alive: state.alive, ...(state.heartbeatAt ? {heartbeatAt: state.heartbeatAt} : {})}
+    const {since, epoch, ttlMs: _ttl, ...holder} = state.holder as typeof state.holder & {ttlMs?: number; kind?: LeaseHolder['kind']}
+    return {holder: {...holder, kind: holder.kind ?? 'cli'}, epoch, alive: state.alive, ...(state.heartbeatAt ? {heartbeatAt: state.heartbeatAt} : {}), ...(since ? {since} : {})}
   }
 
   postRequest(service: string, request: NewRequest): Promise<ControlRequest> {
@@ -124,6 +124,10 @@ export class LocalBackend implements StateBackend {
 
   takeRequests(service: string): Promise<ControlRequest[]> {
     return new FileInbox(this.store(service).dir).take()
+  }
+
+  requestWaiting(service: string, request: ControlRequest): Promise<boolean> {
+    return requestWaiting(this.store(service).dir, request)
   }
 
   async subscribe(service: string, listener: (notice: Notice) => void): Promise<() => Promise<void>> {

@@ -42,6 +42,13 @@ export abstract class GrayCommand extends Command {
     setUpOutput({insecure: this.argv.includes('--insecure')})
   }
 
+  /** the state backends this command opened (a PostgreSQL pool keeps the process alive) are closed as it ends */
+  protected override async finally(error: Error | undefined): Promise<unknown> {
+    const {closeState} = await import('../services/context.js')
+    await closeState()
+    return super.finally(error)
+  }
+
   /** Ends the command with `code` after printing `result` (as JSON under --json). */
   finish<T>(result: T, code: ExitCodeValue): T {
     process.exitCode = code

@@ -158,7 +158,7 @@ export function renderBoard(doc: StatusDocument, o: BoardOptions): string[] {
 
   const driver = run.driver
   const who: Line = driver
-    ? [['driver  '], [`${driver.user}@${driver.host} pid ${driver.pid} `], driver.alive ? ['alive', 'green'] : ['not running', 'dim']]
+    ? [['driver  '], [`${driver.kind === 'agent' ? 'agent ' : ''}${driver.user}@${driver.host} pid ${driver.pid} `], driver.alive ? ['alive', 'green'] : run.guarded === false ? ['not running — UNGUARDED', 'red'] : ['not running', 'dim']]
     : [['driver  '], ['none — nothing drives this run', 'dim']]
   const footer: Line[] = [[['events', 'bold']]]
   // the terminal's last row stays free for the cursor; passing gate measurements are in the gates section already

@@ -1,6 +1,6 @@
 // The shared body of rollback / promote / pause / resume.
 import type {RequestKind} from '../core/ports.js'
-import {loadContext} from '../services/context.js'
+import {loadStateContext} from '../services/context.js'
 import {control} from '../services/control.js'
 import {statusOf, type StatusDocument} from '../services/status.js'
 import type {GrayCommand} from './base.js'
@@ -12,13 +12,13 @@ import {describeEnd} from './run-result.js'
 export async function runControl(
   command: GrayCommand,
   kind: RequestKind,
-  flags: {config: string; yes?: boolean; reason?: string; full?: boolean},
+  flags: {config: string; service?: string; yes?: boolean; reason?: string; full?: boolean},
   question?: string,
 ): Promise<StatusDocument> {
   const json = command.jsonEnabled()
-  const ctx = await loadContext(flags.config)
-  if (question) await confirm(question.replace('{service}', ctx.config.service), {yes: Boolean(flags.yes), json, action: `gray ${kind}`})
-  const progress = createProgress({json, checks: ctx.config.gates?.checks, ctrlC: ctrlCHint(canPrompt(json))})
+  const ctx = await loadStateContext(flags.config, flags.service)
+  if (question) await confirm(question.replace('{service}', ctx.service), {yes: Boolean(flags.yes), json, action: `gray ${kind}`})
+  const progress = createProgress({json, checks: ctx.config?.gates?.checks, ctrlC: ctrlCHint(canPrompt(json))})
   const result = await control(ctx, kind, {
     reason: flags.reason,
     full: flags.full,
@@ -30,7 +30,7 @@ export async function runControl(
   await progress.end(result.state)
   if (!json) {
     if (result.via === 'driver') process.stderr.write(`the driver (pid ${result.driverPid}) took the ${kind} request\n`)
-    process.stdout.write(`${describeEnd(result.state, ctx.config.service)}\n`)
+    process.stdout.write(`${describeEnd(result.state, ctx.service)}\n`)
   }
-  return command.finish(await statusOf(ctx, {runId: result.state.runId}), result.exitCode)
+  return command.finish(await statusOf(ctx, {runId: result.state.runId, readBack: Boolean(ctx.config)}), result.exitCode)
 }

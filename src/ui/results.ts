@@ -82,8 +82,18 @@ export const statusResult = z
           }),
         ),
         driver: z
-          .strictObject({pid: z.number().int(), host: z.string(), user: z.string(), alive: z.boolean(), since: at.optional()})
-          .nullable(),
+          .strictObject({
+            kind: z.enum(['cli', 'agent']).optional().describe('a CLI process (start, promote, …) or `gray agent`'),
+            pid: z.number().int(),
+            host: z.string(),
+            user: z.string(),
+            alive: z.boolean(),
+            since: at.optional(),
+            heartbeatAt: at.optional().describe('the lease\'s last heartbeat'),
+          })
+          .nullable()
+          .describe('who holds the run\'s lease; null when nobody does'),
+        guarded: z.boolean().optional().describe('false: the run is not finished and no live driver holds it (UNGUARDED: no gate is measured, nothing rolls it back)'),
         reason: z.string().nullable(),
         warnings: z.array(z.string()),
         startedAt: at,

@@ -66,8 +66,14 @@ export function renderStatus(doc: StatusDocument, options: {trend: boolean}): st
     out.push(`    ${gate.name.padEnd(20)} ${c((v ?? 'not measured').padEnd(8))} ${value} (limit ${gate.limit ?? '-'}${base}, ${gate.samples ?? '-'} samples)${trend}`)
   }
   const d = run.driver
-  out.push(`  driver: ${d ? `${d.user}@${d.host} pid ${d.pid} ${d.alive ? chalk.green('alive') : chalk.dim('not running')}` : 'none'}`)
+  out.push(`  driver: ${d ? `${d.kind ? `${d.kind} ` : ''}${d.user}@${d.host} pid ${d.pid} ${d.alive ? chalk.green('alive') : chalk.dim('not running')}` : 'none'}`)
+  if (run.guarded === false) out.push(chalk.red.bold(`  ${unguardedLine(run.version)}`))
   if (doc.events.length) out.push('  recent events:')
   for (const e of doc.events) out.push(`    ${e.at.slice(11, 19)} ${shown(e.summary)}`)
   return out.join('\n')
+}
+
+/** What status says, loudly, of a run that is not finished and that no live driver holds. */
+export function unguardedLine(version: string): string {
+  return `UNGUARDED: no live driver holds this run; no gate is measured and nothing rolls it back by itself (\`gray start --version ${version}\` or \`gray resume\` drives it on, \`gray rollback\` ends it)`
 }

@@ -14,7 +14,10 @@ import {ConfigError, GrayError, LockedError, errorMessage} from '../../core/erro
 import type {AppendOptions, ImportOutcome, Lease, LeaseHolder, LeaseOptions, LeaseState, NewEvent, NewRequest, Notice, StateBackend} from '../backend.js'
 import {completeRequest, whyInvalid} from '../inbox.js'
 import {actorOf, sameRun} from '../events.js'
+import {describeUrl} from './url.js'
 import {migrate, schemaVersion, SCHEMA_VERSION, type MigrateResult} from './migrations.js'
+
+export {describeUrl} from './url.js'
 
 const debug = createDebug('gray:state:postgres')
 
@@ -228,12 +231,18 @@ export class PostgresBackend implements StateBackend {
   readLease(service: string): Promise<LeaseState | null> {
     return this.query('read the lease', async (client) => {
       const {rows} = await client.query<LeaseRow>(
-        'SELECT holder_id, holder, epoch, heartbeat_at, expires_at > clock_timestamp() AS alive FROM gray_leases WHERE service = $1 AND holder_id IS NOT NULL',
+        'SELECT holder_id, holder, epoch, heartbeat_at, acquired_at, expires_at > clock_timestamp() AS alive FROM gray_leases WHERE service = $1 AND holder_id IS NOT NULL',
         [service],
       )
       const row = rows[0]
       if (!row) return null
-      return {holder: row.holder as LeaseHolder, epoch: Number(row.epoch), alive: Boolean(row.alive), ...(row.heartbeat_at ? {heartbeatAt: new Date(row.heartbeat_at).toISOString()} : {})}
+      return {
+        holder: row.holder as LeaseHolder,
+        epoch: Number(row.epoch),
+        alive: Boolean(row.alive),
+        ...(row.heartbeat_at ? {heartbeatAt: new Date(row.heartbeat_at).toISOString()} : {}),
+        ...(row.acquired_at ? {since: new Date(row.acquired_at).toISOString()} : {}),
+      }
     })
   }
 
@@ -284,6 +293,13 @@ export class PostgresBackend implements StateBackend {
         .filter((r) => !bad.includes(r.id))
         .map((r) => r.body as ControlRequest)
         .sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || a.id.localeCompare(b.id))
+    })
+  }
+
+  requestWaiting(service: string, request: ControlRequest): Promise<boolean> {
+    return this.query('read the requests', async (client) => {
+      const {rowCount} = await client.query('SELECT 1 FROM gray_requests WHERE service = $1 AND id = $2 AND taken_at IS NULL', [service, request.id])
+      return rowCount === 1
     })
   }
 
@@ -657,6 +673,7 @@ interface LeaseRow {
   holder: unknown
   epoch: string
   heartbeat_at?: Date | null
+  acquired_at?: Date | null
   alive: boolean | null
   left_ms?: string | number | null
 }
@@ -678,18 +695,6 @@ function connectionConfig(url: string, options: Settings): pg.ClientConfig {
     idle_in_transaction_session_timeout: options.queryTimeoutMs,
     application_name: options.applicationName,
     keepAlive: true,
-  }
-}
-
-/** postgres://host:port/db for messages: never the user's password */
-export function describeUrl(url: string): string {
-  try {
-    const parsed = new URL(url)
-    const socket = parsed.searchParams.get('host')
-    const host = parsed.host || (socket ? `[${socket}]` : 'localhost')
-    return `${parsed.protocol}//${host}${parsed.pathname}`
-  } catch {
-    return 'the configured PostgreSQL (its URL could not be parsed)'
   }
 }
 

@@ -269,6 +269,21 @@ export function conformance(name: string, fresh: () => Promise<StateConfig>): vo
       expect(await poster.takeRequests('shop')).toEqual([])
     })
 
+    it('says whether a posted request still waits, and who holds the lease since when', async () => {
+      const backend = await open(await fresh())
+      const posted = await backend.postRequest('shop', {kind: 'promote', actor})
+      expect(await backend.requestWaiting('shop', posted)).toBe(true)
+      expect((await backend.takeRequests('shop')).map((r) => r.id)).toEqual([posted.id])
+      expect(await backend.requestWaiting('shop', posted)).toBe(false)
+
+      const before = Date.now()
+      const lease = await take(backend, 'shop')
+      const seen = await backend.readLease('shop')
+      expect(seen).toMatchObject({alive: true, epoch: lease.epoch, holder: {kind: 'cli', pid: process.pid}})
+      // the database's clock or this machine's: within a minute of now either way
+      expect(Math.abs(Date.parse(seen?.since ?? '') - before)).toBeLessThan(60_000)
+    })
+
     it('lists the runs of a service oldest first and names the current one', async () => {
       const state = await fresh()
       const backend = await open(state)

@@ -1,0 +1,92 @@
+// The driver's Journal and Inbox ports over a StateBackend (src/state/driver-ports.ts),
+// on the local backend in a real temp directory.
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {afterEach, describe, expect, it} from 'vitest'
+
+import {LockedError} from '../../../src/core/errors.js'
+import {lazyBackend, type StateBackend} from '../../../src/state/backend.js'
+import {BackendJournal, backendInbox} from '../../../src/state/driver-ports.js'
+import {LocalBackend} from '../../../src/state/local.js'
+
+const holder = {user: 'tester', host: 'test-host', pid: process.pid, ci: false, kind: 'cli' as const}
+const open: StateBackend[] = []
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((b) => b.close()))
+})
+
+function backend(): LocalBackend {
+  const b = new LocalBackend(mkdtempSync(path.join(tmpdir(), 'gray-driver-ports-')))
+  open.push(b)
+  return b
+}
+
+describe('BackendJournal', () => {
+  it('appends under the lease at the next seq and keeps what it wrote', async () => {
+    const b = backend()
+    const lease = await b.acquireLease('shop', holder, {ttlMs: 5000})
+    await b.createRun('shop', 'r1', lease, {type: 'run.started', data: {}})
+    const journal = await BackendJournal.open(b, 'shop', 'r1', lease)
+    const e = await journal.append('driver.attached', {epoch: lease.epoch})
+    expect(e).toMatchObject({seq: 2, type: 'driver.attached', actor: {user: 'tester', host: 'test-host', pid: process.pid, ci: false}})
+    expect(journal.events().map((x) => x.seq)).toEqual([1, 2])
+    expect((await b.readEvents('shop', 'r1')).map((x) => x.type)).toEqual(['run.started', 'driver.attached'])
+    await lease.release()
+  })
+
+  it('writes nothing once the run moved on under it (a writer that missed an event)', async () => {
+    const b = backend()
+    const lease = await b.acquireLease('shop', holder, {ttlMs: 5000})
+    await b.createRun('shop', 'r1', lease, {type: 'run.started', data: {}})
+    const journal = await BackendJournal.open(b, 'shop', 'r1', lease)
+    await b.append('shop', 'r1', lease, [{type: 'other.writer', data: {}}])
+    await expect(journal.append('step.started', {})).rejects.toBeInstanceOf(LockedError)
+    expect((await b.readEvents('shop', 'r1')).map((x) => x.type)).toEqual(['run.started', 'other.writer'])
+    await lease.release()
+  })
+
+  it('writes nothing once its lease is gone', async () => {
+    const b = backend()
+    const lease = await b.acquireLease('shop', holder, {ttlMs: 5000})
+    await b.createRun('shop', 'r1', lease, {type: 'run.started', data: {}})
+    const journal = await BackendJournal.open(b, 'shop', 'r1', lease)
+    await lease.release()
+    await expect(journal.append('step.started', {})).rejects.toBeInstanceOf(LockedError)
+    expect(await b.readEvents('shop', 'r1')).toHaveLength(1)
+  })
+})
+
+describe('backendInbox', () => {
+  it('hands over a posted request once, and wakes its listener when one arrives', async () => {
+    const b = backend()
+    const inbox = backendInbox(b, 'shop')
+    let woken = 0
+    const stop = inbox.onArrival(() => woken++)
+    const wake = new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (woken > 0) resolve(clearInterval(check))
+      }, 10)
+    })
+    await b.postRequest('shop', {kind: 'promote', actor: {user: 'tester', host: 'test-host', pid: process.pid, ci: false}})
+    await wake
+    stop()
+    const taken = await inbox.take()
+    expect(taken.map((r) => r.kind)).toEqual(['promote'])
+    expect(await inbox.take()).toEqual([])
+  })
+})
+
+describe('lazyBackend', () => {
+  it('names where the state lives without opening it, and opens on first use', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gray-lazy-'))
+    const b = lazyBackend({dir})
+    open.push(b)
+    expect(b.kind).toBe('local')
+    expect(b.where).toBe(dir)
+    expect(await b.listRuns('shop')).toEqual([])
+    const pg = lazyBackend({dir, backend: 'postgres', url: 'postgres://user:hunter22@db.internal:5432/gray'})
+    expect(pg.where).toBe('postgres://db.internal:5432/gray')
+    await pg.close()
+  })
+})
