@@ -32,7 +32,7 @@ import {assessBakeEnd, assessMeasurements, escalateVerdict} from './escalation.j
 import {exitCodeOf} from './exit-codes.js'
 import {errorLines} from './output-lines.js'
 import {plainPolicy, splitPolicy, toBasisPoints} from './policy.js'
-import {advance, grayUpstream, hostsToRevert, replay, stableUpstream, type HostState, type RunState} from './state.js'
+import {advance, grayUpstream, replay, stableUpstream, type HostState, type RunState} from './state.js'
 
 export interface DriverDeps {
   config: GrayConfig
@@ -219,10 +219,14 @@ export class RunDriver {
 
   private async perform(action: Exclude<Action, {kind: 'done' | 'hold'}>, state: RunState): Promise<void> {
     switch (action.kind) {
-      case 'rollback':
-        return this.rollback()
+      case 'publish':
+        return void (await this.publish(action.policy, action.purpose, action.step))
+      case 'warn':
+        return void (await this.record('rollback.warning', {message: action.message, about: action.about}))
+      case 'rolled-back':
+        return void (await this.record('run.rolled_back', {reason: action.reason, reverted: action.reverted, notReverted: action.notReverted}))
       case 'deploy':
-        return this.deployHosts(action.hosts, state.version, action.purpose, action.step)
+        return this.deployHosts(action.hosts, action.version, action.purpose, action.step)
       case 'hook':
         return void (await this.runHook(action.stage, action.key, {step: action.step, weight: action.weight, hosts: action.hosts?.map((h) => h.name)}))
       case 'drain': {
@@ -519,47 +523,5 @@ export class RunDriver {
     else if (action.action === 'pause') await this.record('run.paused', {reason: action.reason, cause: 'gates'})
     if (action.action !== 'continue') return 'stop'
     return 'continue'
-  }
-
-  /** Traffic back to stable first (keeps trying until confirmed), then the hosts back to the previous version. */
-  private async rollback(): Promise<void> {
-    this.rollbackRequested = true
-    let s = this.state()
-    const zeroInForce = s.applied && s.applied.weightBp === 0 && (s.applied.purpose === 'rollback' || s.applied.purpose === 'plain') && !s.publishPending
-    if (!zeroInForce) {
-      if (stableUpstream(s).length > 0) {
-        await this.publish(splitPolicy(this.config, s, {weightBp: 0, rules: false}), 'rollback', s.stepIndex)
-      } else {
-        await this.record('rollback.warning', {message: 'no stable host runs the previous version: hosts are reverted before traffic can move'})
-      }
-    }
-    s = this.state()
-    const toRevert = hostsToRevert(s)
-    const notReverted: string[] = []
-    if (toRevert.length > 0) {
-      if (!s.previousVersion) {
-        await this.record('rollback.warning', {
-          message: `no previous version is known (no earlier run recorded one, and the run began without --previous-version), so ${toRevert.map((h) => h.name).join(', ')} keep running ${s.version}: deploy the version they ran before to them by hand`,
-        })
-        notReverted.push(...toRevert.map((h) => h.address))
-      } else {
-        await this.deployHosts(toRevert, s.previousVersion, 'revert')
-        s = this.state()
-        notReverted.push(...toRevert.filter((h) => s.hosts.find((x) => x.address === h.address)?.version !== s.previousVersion).map((h) => h.address))
-        if (notReverted.length > 0) await this.record('rollback.warning', {message: `could not revert ${notReverted.join(', ')} to ${s.previousVersion}`})
-      }
-    }
-    s = this.state()
-    if (notReverted.length === 0 && s.previousVersion && !(s.applied?.mode === 'plain' && !s.publishPending)) {
-      await this.publish(plainPolicy(this.config, s, s.hosts), 'plain', s.stepIndex)
-    }
-    s = this.state()
-    await this.runHook('onRollback', 'rollback', {weight: (s.applied?.weightBp ?? 0) / 100})
-    s = this.state()
-    await this.record('run.rolled_back', {
-      reason: s.rollback?.reason ?? 'rolled back',
-      reverted: toRevert.map((h) => h.address).filter((a) => !notReverted.includes(a)),
-      notReverted,
-    })
   }
 }

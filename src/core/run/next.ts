@@ -2,16 +2,19 @@
 // decision needs nothing but the journal, a run taken over after a crash
 // continues exactly where the journal says it stands.
 import type {GrayConfig, HostShare, HookStage} from '../config/model.js'
-import {hookCommand, isBeforeHook} from '../hooks.js'
+import {hookCommand} from '../hooks.js'
 import type {DeployPurpose} from './events.js'
 import {convertTarget} from './policy.js'
-import {hookId, type HostState, type RunState} from './state.js'
+import {nextRollbackStep, type RollbackStep} from './rollback.js'
+import {hookDone, type HostState, type RunState} from './state.js'
+
+export {hookDone} from './state.js'
 
 export type Action =
   | {kind: 'done'}
   | {kind: 'hold'}
-  | {kind: 'rollback'}
-  | {kind: 'deploy'; hosts: HostState[]; purpose: DeployPurpose; step?: number}
+  | Exclude<RollbackStep, {kind: 'deploy' | 'hook'}>
+  | {kind: 'deploy'; hosts: HostState[]; version: string; purpose: DeployPurpose; step?: number}
   | {kind: 'drain'; hosts: HostState[]}
   | {kind: 'hook'; stage: HookStage; key: string; step?: number; weight: number; hosts?: HostState[]}
   | {kind: 'start-step'; index: number}
@@ -39,16 +42,12 @@ export function failureBudget(config: GrayConfig, hostCount: number): number {
   return Math.floor((hostCount * (config.deploy.maxFailPercent ?? 0)) / 100)
 }
 
-/** A hook has had its turn: a before-hook once it passed, any other once it ran. */
-export function hookDone(s: RunState, stage: HookStage, key: string): boolean {
-  const run = s.hooks[hookId(stage, key)]
-  if (!run || run.status === 'started') return false
-  return run.status === 'ok' || !isBeforeHook(stage)
-}
-
 export function nextAction(s: RunState, config: GrayConfig): Action {
   if (s.outcome) return {kind: 'done'}
-  if (s.rollback) return {kind: 'rollback'}
+  if (s.rollback) {
+    const step = nextRollbackStep(s, config)
+    return step.kind === 'hook' ? {kind: 'hook', stage: step.stage, key: step.key, weight: step.weightBp / 100} : step
+  }
   if (s.paused) return {kind: 'hold'}
   if (s.waiting && !s.promote) return {kind: 'hold'}
 
@@ -68,7 +67,7 @@ export function nextAction(s: RunState, config: GrayConfig): Action {
     const applied = s.applied
     const mayServe = !applied || applied.mode === 'plain' || grayTodo.some((h) => applied.stable.includes(h.address))
     if (mayServe && !s.rollback) return {kind: 'drain', hosts: grayTodo}
-    return hook('beforeDeploy', 'gray', {hosts: grayTodo}) ?? {kind: 'deploy', hosts: grayTodo, purpose: 'gray'}
+    return hook('beforeDeploy', 'gray', {hosts: grayTodo}) ?? {kind: 'deploy', hosts: grayTodo, version: s.version, purpose: 'gray'}
   }
   const afterGray = afterDeploy('gray')
   if (afterGray) return afterGray
@@ -95,7 +94,7 @@ export function nextAction(s: RunState, config: GrayConfig): Action {
     const served = new Set(s.applied ? s.applied.stable : stable.map((h) => h.address))
     const stillServing = todo.filter((h) => served.has(h.address))
     if (stillServing.length > 0) return {kind: 'drain', hosts: stillServing}
-    return {kind: 'deploy', hosts: todo, purpose: 'step', step: s.stepIndex}
+    return {kind: 'deploy', hosts: todo, version: s.version, purpose: 'step', step: s.stepIndex}
   }
   const afterStepDeploy = afterDeploy(phase, s.stepIndex)
   if (afterStepDeploy) return afterStepDeploy
@@ -136,7 +135,7 @@ function completion(s: RunState, batch: number, hook: HookAt, afterDeploy: (phas
       if (after) return after
     }
     const todo = remaining.slice(0, batch)
-    return hook('beforeDeploy', 'complete', {weight: 100, hosts: remaining}) ?? {kind: 'deploy', hosts: todo, purpose: 'complete'}
+    return hook('beforeDeploy', 'complete', {weight: 100, hosts: remaining}) ?? {kind: 'deploy', hosts: todo, version: s.version, purpose: 'complete'}
   }
   const afterCompletion = afterDeploy('complete')
   if (afterCompletion) return afterCompletion
