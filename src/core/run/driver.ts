@@ -31,7 +31,7 @@ import {failureBudget, hookDone, nextAction, type Action} from './next.js'
 import {assessBakeEnd, assessMeasurements, escalateVerdict} from './escalation.js'
 import {exitCodeOf} from './exit-codes.js'
 import {errorLines} from './output-lines.js'
-import {plainPolicy, splitPolicy, toBasisPoints} from './policy.js'
+import {FULL_WEIGHT_BP, toPercent} from './policy.js'
 import {advance, grayUpstream, replay, stableUpstream, type HostState, type RunState} from './state.js'
 
 export interface DriverDeps {
@@ -206,10 +206,10 @@ export class RunDriver {
         const action = nextAction(state, this.config)
         if (action.kind === 'done') return {state, exitCode: exitCodeOf(state)}
         if (action.kind === 'hold') {
-          await this.record('driver.detached', {reason: state.paused?.reason ?? (state.waiting ? 'waiting for gray promote' : 'holding')})
+          await this.record('driver.detached', {reason: action.reason})
           return {state: this.state(), exitCode: ExitCode.paused}
         }
-        await this.perform(action, state)
+        await this.perform(action)
       }
     } finally {
       unsubscribe?.()
@@ -217,49 +217,30 @@ export class RunDriver {
     }
   }
 
-  private async perform(action: Exclude<Action, {kind: 'done' | 'hold'}>, state: RunState): Promise<void> {
+  private async perform(action: Exclude<Action, {kind: 'done' | 'hold'}>): Promise<void> {
     switch (action.kind) {
       case 'publish':
         return void (await this.publish(action.policy, action.purpose, action.step))
+      case 'deploy':
+        return this.deployHosts(action.hosts, action.version, action.purpose, action.step)
+      case 'hook':
+        return void (await this.runHook(action.stage, action.key, {step: action.step, weight: toPercent(action.weightBp), hosts: action.hosts?.map((h) => h.name)}))
+      case 'start-step':
+        return void (await this.record('step.started', {index: action.index, weight: toPercent(action.weightBp)}))
+      case 'bake':
+        return this.bake(action.weightBp)
+      case 'pass-by-promote':
+        return void (await this.record('step.passed', {index: action.index, by: 'promote'}))
+      case 'wait':
+        return void (await this.record('step.waiting', {index: action.index}))
+      case 'begin-completion':
+        return void (await this.record('run.completing', {hosts: action.hosts.map((h) => h.address)}))
+      case 'finish':
+        return void (await this.record('run.completed', {version: action.version, failedHosts: action.failedHosts}))
       case 'warn':
         return void (await this.record('rollback.warning', {message: action.message, about: action.about}))
       case 'rolled-back':
         return void (await this.record('run.rolled_back', {reason: action.reason, reverted: action.reverted, notReverted: action.notReverted}))
-      case 'deploy':
-        return this.deployHosts(action.hosts, action.version, action.purpose, action.step)
-      case 'hook':
-        return void (await this.runHook(action.stage, action.key, {step: action.step, weight: action.weight, hosts: action.hosts?.map((h) => h.name)}))
-      case 'drain': {
-        const exclude = action.hosts.map((h) => h.address)
-        const policy = splitPolicy(this.config, state, {weightBp: state.applied?.weightBp ?? 0, rules: true, exclude})
-        // with no gray host in service yet (the run's first publish), nothing may go to gray: weight 0, no rules
-        const safe = policy.gray.length > 0 ? policy : {...policy, weightBp: 0, rules: []}
-        return void (await this.publish(safe, 'drain', state.stepIndex))
-      }
-      case 'start-step':
-        return void (await this.record('step.started', {index: action.index, weight: state.steps[action.index]?.weight ?? 0}))
-      case 'publish-step': {
-        const weight = state.steps[state.stepIndex]?.weight ?? 0
-        await this.publish(splitPolicy(this.config, state, {weightBp: toBasisPoints(weight), rules: true}), 'step', state.stepIndex)
-        return
-      }
-      case 'bake':
-        return this.bake()
-      case 'pass-by-promote':
-        return void (await this.record('step.passed', {index: state.stepIndex, by: 'promote'}))
-      case 'wait':
-        return void (await this.record('step.waiting', {index: state.stepIndex}))
-      case 'begin-completion':
-        return void (await this.record('run.completing', {hosts: action.hosts.map((h) => h.address)}))
-      case 'complete-full-weight':
-        await this.publish(splitPolicy(this.config, state, {weightBp: 10_000, rules: false}), 'complete', state.stepIndex)
-        return
-      case 'complete-plain':
-        // hosts left behind (deploy.maxFailPercent) or unhealthy take no traffic
-        await this.publish(plainPolicy(this.config, state, state.hosts.filter((h) => h.version === state.version && !h.pending && !h.abandoned)), 'complete', state.stepIndex)
-        return
-      case 'finish':
-        return void (await this.record('run.completed', {version: state.version, failedHosts: state.hosts.filter((h) => h.abandoned).map((h) => h.address)}))
     }
   }
 
@@ -419,7 +400,7 @@ export class RunDriver {
   }
 
   /** Bakes the current step: measures every gate each interval until the step passes, fails or must hold. */
-  private async bake(): Promise<void> {
+  private async bake(weightBp: number): Promise<void> {
     const {clock} = this.deps
     const gates = this.config.gates
     let s = this.state()
@@ -437,7 +418,7 @@ export class RunDriver {
       if (s.rollback || s.paused || s.promote || s.outcome || this.rollbackRequested) return
       const now = clock.now()
       if (gates && gates.checks.length > 0 && now >= nextMeasure) {
-        const verdict = await this.measure(s, bakeStart)
+        const verdict = await this.measure(s, bakeStart, weightBp)
         if (verdict !== 'continue') return
         if (now >= bakeEnd) measuredAfterBake += 1
         nextMeasure = Math.max(nextMeasure + interval, clock.now())
@@ -466,7 +447,7 @@ export class RunDriver {
   }
 
   /** Measures every check once, journals each measurement, and acts on the gates' verdicts. */
-  private async measure(s: RunState, bakeStart: number): Promise<'continue' | 'stop'> {
+  private async measure(s: RunState, bakeStart: number, weightBp: number): Promise<'continue' | 'stop'> {
     const gates = this.config.gates
     if (!gates) return 'continue'
     const at = this.deps.clock.now()
@@ -474,7 +455,7 @@ export class RunDriver {
     const grayHosts = grayUpstream(s)
     const stableHosts = stableUpstream(s)
     // At 100% the stable cohort takes no traffic: there is no baseline to compare with, only the limit.
-    const stableServes = (s.steps[s.stepIndex]?.weight ?? 0) < 100 && stableHosts.length > 0
+    const stableServes = weightBp < FULL_WEIGHT_BP && stableHosts.length > 0
     const results = await Promise.all(
       gates.checks.map(async (declared) => {
         const check = stableServes || !declared.baseline ? declared : {...declared, baseline: undefined}

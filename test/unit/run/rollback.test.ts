@@ -91,7 +91,7 @@ describe('the rollback sequence, decided from the journal', () => {
     const config = testConfig()
     const j = new HandJournal(config)
     j.add('run.paused', {reason: 'paused by tester', cause: 'request'})
-    expect(nextAction(j.state(), config)).toEqual({kind: 'hold'})
+    expect(nextAction(j.state(), config)).toEqual({kind: 'hold', reason: 'paused by tester'})
     j.add('rollback.started', {reason: 'requested by tester', by: 'tester'})
     // nothing was published and no host deployed: no stable upstream is missing, so traffic goes first
     expect(nextAction(j.state(), config)).toMatchObject({kind: 'publish', purpose: 'rollback'})
