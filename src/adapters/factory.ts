@@ -43,6 +43,10 @@ export async function createGateway(config: Pick<GrayConfig, 'gateway' | 'servic
       return new ShenyuGateway(gateway, config.service)
     }
     case 'bfe': {
+      if (gateway.mode === 'api') {
+        const {BfeApiGateway} = await import('./gateways/bfe/api.js')
+        return new BfeApiGateway(gateway, config.service)
+      }
       const {BfeGateway} = await import('./gateways/bfe/index.js')
       return new BfeGateway(gateway, config.service)
     }

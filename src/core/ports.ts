@@ -37,6 +37,8 @@ export interface GatewayCapabilities {
   /** false when the gateway splits per request rather than per user */
   stickySplit: boolean
   tag: boolean
+  /** why it cannot tag, when tag is false and the reason is not the gateway type's alone */
+  tagReason?: string
   /** the header names it can read, when not every name (nginx drops names with `_`) */
   headerName?: {pattern: RegExp; expected: string}
   /** the ip-rule ranges it can match, when not every CIDR (ShenYu: IPv4 on an octet boundary only) */

@@ -1,8 +1,8 @@
 // Placeholders gray fills in config strings: {version}, {previousVersion},
-// {service}, {window}, {host.name}, {host.address}. Unknown names are errors,
+// {service}, {window}, {hosts}, {host.name}, {host.address}. Unknown names are errors,
 // so a typo never reaches a deploy command or a query.
 
-export const PLACEHOLDERS = ['version', 'previousVersion', 'service', 'window', 'host.name', 'host.address'] as const
+export const PLACEHOLDERS = ['version', 'previousVersion', 'service', 'window', 'hosts', 'host.name', 'host.address'] as const
 export type Placeholder = (typeof PLACEHOLDERS)[number]
 export type TemplateVars = Partial<Record<Placeholder, string>>
 

@@ -1,13 +1,13 @@
 // `gray cohort uid=u42`: is this user in gray now, and at each step — and what decides it.
 import {gatewayCapabilities} from '../adapters/gateways/capabilities.js'
-import type {GrayConfig, Rule} from '../core/config/model.js'
+import type {GrayConfig, Host, Rule} from '../core/config/model.js'
 import {ConfigError} from '../core/errors.js'
 import {splitFor} from '../core/policy/split.js'
 import {decide, type Decision, type RequestView} from '../core/policy/decide.js'
 import {ruleToDocument, stickyText} from '../core/policy/document.js'
 import type {Policy} from '../core/ports.js'
 import {toBasisPoints} from '../core/run/policy.js'
-import {isTerminal} from '../core/run/state.js'
+import {isTerminal, type RunState} from '../core/run/state.js'
 import type {Context} from './context.js'
 import {latestRun} from './runs.js'
 
@@ -63,6 +63,25 @@ function why(d: Decision, rules: Rule[]): string {
   }
 }
 
+/**
+ * The policy the gateway serves now, as the run's journal tells it: the last confirmed weight and
+ * revision, the rules while a step's policy is in force (a drain or rollback publishes none), and
+ * the plain policy before the first publish and once the run has ended.
+ */
+export function policyInForce(config: GrayConfig, state: RunState | null): Policy {
+  const applied = state?.applied
+  const live = state && applied && !isTerminal(state)
+  const base = {service: config.service, sticky: config.traffic.sticky, ...(config.traffic.tag ? {tag: config.traffic.tag} : {})}
+  // the upstreams the gateway was given with that publish; names from the run's hosts
+  const known = new Map([...config.hosts.gray, ...config.hosts.stable, ...(state?.hosts ?? [])].map((h) => [h.address, h.name]))
+  const hosts = (addresses: readonly string[]): Host[] => addresses.map((address) => ({name: known.get(address) ?? address, address}))
+  if (live && applied.mode === 'split') {
+    return {...base, revision: applied.revision, mode: 'split', weightBp: applied.weightBp, rules: applied.purpose === 'step' ? config.traffic.rules : [], stable: hosts(applied.stable), gray: hosts(applied.gray)}
+  }
+  const all = applied ? [...applied.gray, ...applied.stable] : [...config.hosts.gray, ...config.hosts.stable].map((h) => h.address)
+  return {...base, revision: applied?.revision ?? 'none', mode: 'plain', weightBp: 0, rules: [], stable: hosts(all), gray: []}
+}
+
 export async function cohortOf(ctx: Context, pairs: string[]): Promise<CohortAnswer> {
   const {config} = ctx
   const req = requestFrom(config, pairs)
@@ -83,9 +102,7 @@ export async function cohortOf(ctx: Context, pairs: string[]): Promise<CohortAns
   let now: CohortAnswer['now'] = null
   if (run) {
     const s = run.state
-    const applied = s.applied
-    const live = applied && !isTerminal(s)
-    const policy = live && applied.mode === 'split' ? {...policyAt(applied.weightBp), rules: applied.purpose === 'step' ? config.traffic.rules : []} : policyAt(0, 'plain')
+    const policy = policyInForce(config, s)
     const d = decide(policy, req, split)
     now = {state: s.status, weight: policy.mode === 'plain' ? 0 : policy.weightBp / 100, target: d.target, why: why(d, policy.rules)}
   }

@@ -6,13 +6,14 @@ import {fileURLToPath} from 'node:url'
 
 import {ConfigError} from '../core/errors.js'
 
-export const INIT_TEMPLATES = ['nginx-prometheus', 'haproxy-prometheus', 'apisix-prometheus', 'bfe-prometheus', 'shenyu-prometheus', 'sandbox'] as const
+export const INIT_TEMPLATES = ['nginx-prometheus', 'haproxy-prometheus', 'apisix-prometheus', 'bfe-prometheus', 'bfe-api-prometheus', 'shenyu-prometheus', 'sandbox'] as const
 export type InitTemplate = (typeof INIT_TEMPLATES)[number]
 
 export const TEMPLATE_SUMMARIES: Record<InitTemplate, string> = {
   'nginx-prometheus': 'nginx in front of your hosts, gates on Prometheus queries',
   'haproxy-prometheus': 'HAProxy in front of your hosts (Runtime API, no reload per step), gates on Prometheus queries',
   'bfe-prometheus': 'BFE (route rules and GSLB files, monitor-port reloads), gates on Prometheus queries',
+  'bfe-api-prometheus': "BFE through its API server (routes, clusters, schedulers; token auth), gates on Prometheus queries",
   'shenyu-prometheus': 'Apache ShenYu divide plugin (Admin API; per-request weights), gates on Prometheus queries',
   'apisix-prometheus': 'Apache APISIX (Admin API), gates on Prometheus queries',
   sandbox: 'the built-in sandbox gateway on this machine, gates on each host\'s /metrics',
@@ -38,6 +39,9 @@ export interface InitResult {
   next: string[]
 }
 
+/** The npm package gray is installed as (`npm install -D gray-release`); its binary is `gray`. */
+export const PACKAGE_NAME = 'gray-release'
+
 /** The installed package's root: dist/services/init.js (or src/services/init.ts) is two levels down. */
 export function packageRoot(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -59,7 +63,7 @@ export function serviceFromDir(dir: string): string | null {
 /** Where the `# yaml-language-server: $schema=` comment points: the project's own copy of gray, else this one. */
 export function schemaReference(file: string): string {
   const dir = path.dirname(path.resolve(file))
-  const local = path.join(dir, 'node_modules', 'gray', 'schema', 'gray.schema.json')
+  const local = path.join(dir, 'node_modules', PACKAGE_NAME, 'schema', 'gray.schema.json')
   const target = existsSync(local) ? local : path.join(packageRoot(), 'schema', 'gray.schema.json')
   // a relative path through the filesystem root says less than the absolute one
   const sharesTop = dir.split(path.sep)[1] === target.split(path.sep)[1]

@@ -7,8 +7,10 @@ import {z} from 'zod'
 
 import type {Plan} from '../core/plan.js'
 import type {CohortAnswer} from '../services/cohort.js'
+import type {CohortServeReady} from '../services/cohort-serve.js'
 import type {HistoryEntry} from '../services/history.js'
 import type {rehearseService} from '../services/rehearse.js'
+import type {CalibrateResult} from '../services/calibrate.js'
 import type {InitResult} from '../services/init.js'
 import type {ReportResult} from '../services/report.js'
 import type {ExportSummary, ImportSummary, MigrateSummary} from '../services/state.js'
@@ -208,7 +210,7 @@ export const historyResult = z
 export const initResult = z
   .strictObject({
     file: z.string(),
-    template: z.enum(['nginx-prometheus', 'haproxy-prometheus', 'apisix-prometheus', 'bfe-prometheus', 'shenyu-prometheus', 'sandbox']),
+    template: z.enum(['nginx-prometheus', 'haproxy-prometheus', 'apisix-prometheus', 'bfe-prometheus', 'bfe-api-prometheus', 'shenyu-prometheus', 'sandbox']),
     service: z.string(),
     schema: z.string(),
     overwritten: z.boolean(),
@@ -241,6 +243,10 @@ export const cohortResult = z
   })
   .describe('`gray cohort --json`')
 
+export const cohortServeReady = z
+  .strictObject({listen: z.string().describe('the base URL it answers on'), service: z.string(), backend: z.enum(['local', 'postgres'])})
+  .describe('`gray cohort serve` prints this one line once it is ready, with or without --json')
+
 const rehearsalMeasurement = z.strictObject({
   at,
   check: z.string(),
@@ -271,6 +277,32 @@ export const rehearseResult = z
     notable: z.array(rehearsalMeasurement).describe('every measurement that was not a pass, in time order'),
   })
   .describe('`gray rehearse --json`')
+
+export const calibrateResult = z
+  .strictObject({
+    service: z.string(),
+    version: z.string().describe('the version both groups of stable hosts run'),
+    live: z.boolean().describe('measured from now on (--for); false: past data (--from/--to)'),
+    from: at,
+    to: at,
+    intervalMs: z.number(),
+    groups: z.strictObject({a: z.array(z.string()), b: z.array(z.string())}).describe('host names of the two groups'),
+    checks: z.array(
+      z.strictObject({
+        name: z.string(),
+        measured: z.string().nullable().describe('errors, or the histogram bound the estimate comes from; null: not measured'),
+        phi: z.number().nullable().describe('estimated overdispersion: Pearson χ² per interval'),
+        low: z.number().nullable().describe('95% interval, low end'),
+        high: z.number().nullable().describe('95% interval, high end'),
+        intervals: z.number().int().describe('intervals with errors in either group and requests in both'),
+        errors: z.number(),
+        recommended: z.number().nullable().describe('the factor to set: the high end, rounded up to a tenth, at least 1'),
+        line: z.string().nullable().describe('the gray.yaml line to paste into the check'),
+        note: z.string().nullable().describe('why the estimate is missing or weak'),
+      }),
+    ),
+  })
+  .describe('`gray calibrate --json`')
 
 export const sandboxReady = z
   .strictObject({listen: z.string(), admin: z.string()})
@@ -303,7 +335,9 @@ export const stateImportResult = z
 
 /** Every command's result schema, by command name: schema/results/<name>.schema.json. */
 export const RESULT_SCHEMAS = {
+  calibrate: calibrateResult,
   cohort: cohortResult,
+  'cohort:serve': cohortServeReady,
   demo: statusResult,
   error: errorResult,
   history: historyResult,
@@ -346,4 +380,6 @@ same<z.output<typeof historyResult>['runs'][number], HistoryEntry>(true)
 same<z.output<typeof initResult>, InitResult>(true)
 same<z.output<typeof reportResult>, ReportResult>(true)
 same<z.output<typeof cohortResult>, CohortAnswer>(true)
+same<z.output<typeof cohortServeReady>, CohortServeReady>(true)
 same<z.output<typeof rehearseResult>, Awaited<ReturnType<typeof rehearseService>>>(true)
+same<z.output<typeof calibrateResult>, CalibrateResult>(true)

@@ -25,6 +25,8 @@ const INTERVALS = (HOURS * 3600) / INTERVAL_S
 const ALPHA = 0.01
 const STABLE_RATE = 0.01
 const AA_RUNS = Number(process.env.GRAY_BENCH_AA_RUNS ?? 2000)
+/** GRAY_BENCH_JUDGE=detect (or aa): only those rows, to try a change quickly */
+const ONLY = process.env.GRAY_BENCH_JUDGE
 const DETECT_RUNS = Number(process.env.GRAY_BENCH_DETECT_RUNS ?? 300)
 
 // ── seeded sampling ─────────────────────────────────────────────────────────
@@ -112,11 +114,11 @@ interface Interval {
   es: number
 }
 
-function simulate(sc: Scenario, seed: number): Interval[] {
+function simulate(sc: Scenario, seed: number, intervalS = INTERVAL_S): Interval[] {
   const u = rng(seed)
   const out: Interval[] = []
-  for (let i = 0; i < INTERVALS; i++) {
-    const n = RPS * INTERVAL_S
+  for (let i = 0; i < (HOURS * 3600) / intervalS; i++) {
+    const n = RPS * intervalS
     const ng = binomial(u, n, sc.share(i))
     const ns = n - ng
     const k = sc.shared?.(i) ?? 1
@@ -229,11 +231,11 @@ function medianMinutes(times: Array<number | null>): string {
 }
 
 /** The median detection time in minutes (uncaught runs count as never); null when half or more are never caught. */
-function medianOf(times: Array<number | null>): number | null {
+function medianOf(times: Array<number | null>, intervalS = INTERVAL_S): number | null {
   const sorted = times.map((t) => t ?? Number.POSITIVE_INFINITY).sort((a, b) => a - b)
   const n = sorted.length
   const med = n % 2 ? (sorted[(n - 1) / 2] as number) : ((sorted[n / 2 - 1] as number) + (sorted[n / 2] as number)) / 2
-  return Number.isFinite(med) ? (med * INTERVAL_S) / 60 : null
+  return Number.isFinite(med) ? (med * intervalS) / 60 : null
 }
 
 const constant = (s: number) => () => s
@@ -297,6 +299,36 @@ function detection(): Array<[string, string]> {
       `detect ${sc.name}, 10% share`,
       `sequential ${medianMinutes(times.seq)}${s !== null && o !== null ? ` (${(s / o).toFixed(2)}x oracle)` : ''} | without the step restart ${medianMinutes(times.once)} | oracle ${medianMinutes(times.oracle)}`,
     ])
+  }
+  // the same regression present from the first step of the 3-step run: what the step restart costs it
+  {
+    const sc: Scenario = {name: '2x from step 1 of 3', share: constant(0.1), effect: 2, step: rampStep, steps: 3}
+    const times = {seq: [] as Array<number | null>, oracle: [] as Array<number | null>}
+    for (let r = 0; r < DETECT_RUNS; r++) {
+      const run = simulate(sc, seed++)
+      times.seq.push(sequentialAt(run, SEQUENTIAL()))
+      times.oracle.push(oracleAt(run, 2))
+    }
+    const s = medianOf(times.seq)
+    const o = medianOf(times.oracle)
+    rows.push([`detect ${sc.name}, 10% share`, `sequential ${medianMinutes(times.seq)}${s !== null && o !== null ? ` (${(s / o).toFixed(2)}x oracle)` : ''} | oracle ${medianMinutes(times.oracle)}`])
+  }
+  // fast regressions at 50% are caught within one or two 10 s intervals by both: the interval,
+  // not the test, is the floor. The same runs measured every 2 s (both judge and oracle) show the test.
+  for (const effect of [2, 3]) {
+    const intervalS = 2
+    const sc: Scenario = {name: `${effect}x at 50%`, share: constant(0.5), effect}
+    const times = {seq: [] as Array<number | null>, oracle: [] as Array<number | null>}
+    const shortRun = (run: Interval[]) => run.slice(0, (30 * 60) / intervalS)
+    for (let r = 0; r < DETECT_RUNS; r++) {
+      const run = shortRun(simulate(sc, seed++, intervalS))
+      times.seq.push(sequentialAt(run, SEQUENTIAL()))
+      times.oracle.push(oracleAt(run, effect))
+    }
+    const s = medianOf(times.seq, intervalS)
+    const o = medianOf(times.oracle, intervalS)
+    const fmt = (t: number | null) => (t === null ? '>30' : t.toFixed(2))
+    rows.push([`detect ${sc.name} share, measured every ${intervalS} s`, `sequential ${fmt(s)} min${s !== null && o !== null ? ` (${(s / o).toFixed(2)}x oracle)` : ''} | oracle ${fmt(o)} min`])
   }
   for (const share of [0.1, 0.5]) {
     for (const effect of [1.5, 2, 3]) {
@@ -388,7 +420,7 @@ function latencyRows(): Array<[string, string]> {
 
 export async function benchJudge(): Promise<Figures> {
   const began = performance.now()
-  const rows = [...aa(), ...detection()]
+  const rows = [...(ONLY === 'detect' ? [] : aa()), ...(ONLY === 'aa' ? [] : detection())]
   rows.push([
     'setup',
     `${RPS} req/s, stable ${pct(STABLE_RATE)} errors, ${INTERVAL_S} s intervals, ${HOURS} h per run, ${AA_RUNS} runs per A/A row (95% Wilson interval in brackets), ${DETECT_RUNS} per detection row; ${((performance.now() - began) / 1000).toFixed(0)} s`,

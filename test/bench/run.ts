@@ -92,6 +92,7 @@ const sections: Array<[string, () => Promise<Figures | null>]> = [
   ['judge (seeded simulation)', () => optional('judge.ts', 'benchJudge')],
   ['judge latency (seeded simulation)', () => optional('judge.ts', 'benchJudgeLatency')],
   ['state backends (real PostgreSQL)', () => optional('state.ts', 'benchState')],
+  ['cohort serve (wrk, one core)', () => optional('cohort.ts', 'benchCohort')],
 ]
 
 const only = process.argv.slice(2)

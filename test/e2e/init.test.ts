@@ -12,10 +12,10 @@ import {hasTmux, shellQuote, tmux} from '../support/tmux.js'
 
 const fresh = () => mkdtempSync(path.join(tmpdir(), 'gray-init-'))
 // the only ${VAR}s the templates use outside comments
-const ENV = {APISIX_ADMIN_KEY: 'edd1c9f034335f136f87ad84b625c8f1', SHENYU_PASSWORD: 'shenyu-secret-123'}
+const ENV = {APISIX_ADMIN_KEY: 'edd1c9f034335f136f87ad84b625c8f1', SHENYU_PASSWORD: 'shenyu-secret-123', BFE_TOKEN: 'bfe-token-Kq27Xw9'}
 
 describe('gray init', () => {
-  it.each(['nginx-prometheus', 'haproxy-prometheus', 'apisix-prometheus', 'bfe-prometheus', 'shenyu-prometheus', 'sandbox'])('--template %s writes a gray.yaml that `gray validate` accepts', async (template) => {
+  it.each(['nginx-prometheus', 'haproxy-prometheus', 'apisix-prometheus', 'bfe-prometheus', 'bfe-api-prometheus', 'shenyu-prometheus', 'sandbox'])('--template %s writes a gray.yaml that `gray validate` accepts', async (template) => {
     const dir = fresh()
     const r = await run(['init', '--template', template, '--service', 'checkout', '--json'], {cwd: dir})
     expect(r.exitCode, r.stderr).toBe(0)
@@ -72,7 +72,7 @@ describe('gray init', () => {
     const t = await tmux(`${shellQuote(process.execPath)} ${shellQuote(BIN)} init`, {cwd: dir, env: {NO_COLOR: '1'}})
     try {
       await t.until('the template question', (s) => s.includes('Which gateway'))
-      await t.keys('Down', 'Down', 'Down', 'Down', 'Down', 'Enter') // sandbox, after nginx, haproxy, apisix, bfe and shenyu
+      await t.keys('Down', 'Down', 'Down', 'Down', 'Down', 'Down', 'Enter') // sandbox, after nginx, haproxy, apisix, bfe, bfe-api and shenyu
       // the default name comes from the directory
       await t.until('the service question', (s) => s.includes('Service name') && s.includes('payments-api'))
       await t.keys('Enter')

@@ -11,10 +11,19 @@ export function windowDuration(windowMs: number): string {
   return `${Math.max(1, Math.ceil(windowMs / 1000))}s`
 }
 
+/**
+ * The cohort's host names as a regular expression inside a PromQL double-quoted string
+ * (`instance=~"{hosts}"`): names joined by `|`, regex metacharacters escaped with a backslash,
+ * which the string itself needs doubled. No hosts: the empty pattern (only an absent label matches).
+ */
+export function hostsPattern(names: readonly string[]): string {
+  return names.map((n) => n.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&').replace(/[\\"]/g, '\\$&')).join('|')
+}
+
 export function queryVars(req: MeasureRequest): TemplateVars {
   // the stable cohort runs the previous version; a gray request may carry it when the engine knows it
   const previousVersion = req.cohort === 'stable' ? req.version : req.previousVersion
-  return {version: req.version, service: req.service, window: windowDuration(req.windowMs), previousVersion}
+  return {version: req.version, service: req.service, window: windowDuration(req.windowMs), previousVersion, hosts: hostsPattern(req.hosts.map((h) => h.name))}
 }
 
 /** Fills a query's placeholders; an unfillable one is a config problem no retry can fix. */
@@ -22,7 +31,7 @@ export function fillQuery(template: string, req: MeasureRequest): string {
   try {
     return fillTemplate(template, queryVars(req))
   } catch (error) {
-    throw new MetricError(`Check ${req.check.name}: ${errorMessage(error)} when measuring the ${req.cohort} version; use {version}, {service} or {window} in this query.`, {
+    throw new MetricError(`Check ${req.check.name}: ${errorMessage(error)} when measuring the ${req.cohort} version; use {version}, {previousVersion}, {service}, {window} or {hosts} in this query.`, {
       permanent: true,
     })
   }

@@ -45,7 +45,7 @@ export function configFromObject(input: unknown, file: string, env: Env = proces
         }
       : parsed.data.gateway.type === 'haproxy'
         ? haproxyPaths(parsed.data.gateway, dir)
-        : parsed.data.gateway.type === 'bfe'
+        : parsed.data.gateway.type === 'bfe' && parsed.data.gateway.mode !== 'api'
           ? {
               ...parsed.data.gateway,
               conf: path.resolve(dir, parsed.data.gateway.conf),

@@ -128,6 +128,8 @@ export interface HaproxyGatewayConfig {
 
 export interface BfeGatewayConfig {
   type: 'bfe'
+  /** files (the default): gray writes BFE's conf files and reloads them */
+  mode?: 'files'
   /** BFE's conf directory (server_data_conf/, cluster_conf/, mod_header/ below it) */
   conf: string
   /** BFE's monitor port, where /reload/NAME reloads a config */
@@ -135,6 +137,21 @@ export interface BfeGatewayConfig {
   /** the BFE product whose route rules gray owns */
   product: string
   instances?: GatewayInstance<BfeGatewayConfig>[]
+}
+
+/** BFE through its API server (bfenetworks/api-server open-api), which conf-agent exports to BFE */
+export interface BfeApiGatewayConfig {
+  type: 'bfe'
+  mode: 'api'
+  /** the API server, like http://127.0.0.1:8183 (gray adds /open-api/v1) */
+  url: string
+  /** an API token (Authorization: Token …), with the Product scope of `product` */
+  token: string
+  /** the BFE product whose routes and clusters gray owns */
+  product: string
+  /** the BFE clusters (BFE instance pools) whose scheduler sends gray's clusters to their sub-cluster */
+  bfeClusters: string[]
+  instances?: GatewayInstance<BfeApiGatewayConfig>[]
 }
 
 export interface ShenyuGatewayConfig {
@@ -146,7 +163,7 @@ export interface ShenyuGatewayConfig {
   instances?: GatewayInstance<ShenyuGatewayConfig>[]
 }
 
-export type GatewayConfig = ShenyuGatewayConfig | SandboxGatewayConfig | NginxGatewayConfig | ApisixGatewayConfig | HttpGatewayConfig | HaproxyGatewayConfig | BfeGatewayConfig
+export type GatewayConfig = ShenyuGatewayConfig | SandboxGatewayConfig | NginxGatewayConfig | ApisixGatewayConfig | HttpGatewayConfig | HaproxyGatewayConfig | BfeGatewayConfig | BfeApiGatewayConfig
 
 export interface ScrapeSourceConfig {
   type: 'scrape'

@@ -2,7 +2,7 @@
 // (durations in ms, hosts as {name, address}, defaults filled). The editor JSON
 // Schema is generated from this same source (./json-schema.ts).
 import {z} from 'zod'
-import type {Check, GrayConfig, Host, HostShare, Rule, StickyKey, Step} from './model.js'
+import type {BfeApiGatewayConfig, BfeGatewayConfig, Check, GrayConfig, Host, HostShare, Rule, StickyKey, Step} from './model.js'
 import {haproxyDefaults} from './haproxy-defaults.js'
 import {argv, duration, plainString, fieldName, FIELD_NAME, fieldValue, hostPort, httpUrl, isCidr, label, strictObject, text, wholeNumber} from './values.js'
 
@@ -217,11 +217,31 @@ const gateway = z.discriminatedUnion('type', [
   }),
   strictObject({
     type: z.literal('bfe'),
-    conf: text("BFE's conf directory").describe('BFE conf dir: gray rewrites its product in route_rule.data, its clusters, gslb.data and header_rule.data'),
-    monitor: httpUrl("BFE's monitor address, like http://127.0.0.1:8421").describe('Monitor port: /reload/server_data_conf, /reload/gslb_data_conf, /reload/mod_header'),
+    mode: z.enum(['files', 'api'], {error: 'must be files or api'}).prefault('files').describe("files: gray writes BFE's conf files and reloads them; api: through BFE's API server"),
+    conf: text("BFE's conf directory").optional().describe('mode files — BFE conf dir: gray rewrites its product in route_rule.data, its clusters, gslb.data and header_rule.data'),
+    monitor: httpUrl("BFE's monitor address, like http://127.0.0.1:8421").optional().describe('mode files — monitor port: /reload/server_data_conf, /reload/gslb_data_conf, /reload/mod_header'),
+    url: httpUrl("BFE's API server, like http://127.0.0.1:8183").optional().describe('mode api — the API server (gray calls /open-api/v1 below it)'),
+    token: text('a BFE API token, e.g. ${BFE_TOKEN}').optional().describe('mode api — a token with the Product scope (Authorization: Token …); a secret: keep it in the environment'),
+    bfeClusters: z.array(text('a BFE cluster name'), {error: 'must be a list of BFE cluster names'}).min(1, {error: 'must list at least one BFE cluster'}).optional().describe("mode api — the BFE clusters in the scheduler of gray's clusters"),
     product: label('a BFE product name').describe('The product whose route rules gray owns'),
-    instances: instances({conf: text("BFE's conf directory").optional(), monitor: httpUrl().optional()}),
-  }),
+    instances: instances({conf: text("BFE's conf directory").optional(), monitor: httpUrl().optional(), url: httpUrl().optional(), token: text().optional()}),
+  })
+    .superRefine((input, ctx) => {
+      const own = input.mode === 'api' ? (['url', 'token', 'bfeClusters'] as const) : (['conf', 'monitor'] as const)
+      const other = input.mode === 'api' ? (['conf', 'monitor'] as const) : (['url', 'token', 'bfeClusters'] as const)
+      for (const key of own) if (input[key] === undefined) ctx.addIssue({code: 'custom', path: [key], message: `must be set for mode: ${input.mode}`, params: {found: 'nothing'}})
+      for (const key of other) if (input[key] !== undefined) ctx.addIssue({code: 'custom', path: [key], message: `must be left out: mode ${input.mode} does not use it`})
+      for (const [i, one] of (input.instances ?? []).entries()) {
+        for (const key of ['conf', 'monitor', 'url', 'token'] as const) {
+          if (one[key] !== undefined && (other as readonly string[]).includes(key)) ctx.addIssue({code: 'custom', path: ['instances', i, key], message: `must be left out: mode ${input.mode} does not use it`})
+        }
+      }
+    })
+    .transform(({mode, conf, monitor, url, token, bfeClusters, product, instances}): BfeGatewayConfig | BfeApiGatewayConfig =>
+      mode === 'api'
+        ? {type: 'bfe', mode, url: url as string, token: token as string, bfeClusters: bfeClusters as string[], product, ...(instances ? {instances: instances.map(({name, url, token}) => ({name, ...(url ? {url} : {}), ...(token ? {token} : {})}))} : {})}
+        : {type: 'bfe', conf: conf as string, monitor: monitor as string, product, ...(instances ? {instances: instances.map(({name, conf, monitor}) => ({name, ...(conf ? {conf} : {}), ...(monitor ? {monitor} : {})}))} : {})},
+    ),
   strictObject({
     type: z.literal('shenyu'),
     url: httpUrl('the ShenYu Admin API URL, like http://127.0.0.1:9095').describe('ShenYu Admin API: gray owns two divide-plugin selectors for the service'),

@@ -8,7 +8,7 @@ import {HOOK_STAGES, type GrayConfig, type Rule} from './model.js'
 import {describeFound, EnvFilled, problem, type ConfigPath} from './problems.js'
 
 export const DEPLOY_PLACEHOLDERS = ['version', 'previousVersion', 'service', 'host.name', 'host.address'] as const
-export const QUERY_PLACEHOLDERS = ['version', 'previousVersion', 'service', 'window'] as const
+export const QUERY_PLACEHOLDERS = ['version', 'previousVersion', 'service', 'window', 'hosts'] as const
 export const HOOK_PLACEHOLDERS = ['version', 'previousVersion', 'service'] as const
 
 type Config = Omit<GrayConfig, 'file'>
@@ -62,7 +62,7 @@ function placeholderProblems(config: Config, found: Found): string[] {
     if (source.type === 'command') source.command.forEach((arg, i) => check(['metrics', name, 'command', i], arg, QUERY_PLACEHOLDERS))
   }
   config.gates?.checks.forEach((gate, i) => {
-    for (const key of ['errors', 'total', 'query', 'release'] as const) check(['gates', 'checks', i, key], gate[key], QUERY_PLACEHOLDERS)
+    for (const key of ['errors', 'total', 'query', 'release', 'histogram'] as const) check(['gates', 'checks', i, key], gate[key], QUERY_PLACEHOLDERS)
   })
   for (const stage of HOOK_STAGES) config.hooks?.[stage]?.forEach((arg, i) => check(['hooks', stage, i], arg, HOOK_PLACEHOLDERS))
   // where gray fills nothing (or only {service}), a placeholder would be sent as it stands, or fail mid-run
@@ -166,7 +166,7 @@ export function ruleSupportErrors(config: Pick<GrayConfig, 'gateway' | 'traffic'
     problems.push(problem(['traffic', 'sticky'], `must be a key ${gateway} can split on (${capabilities.sticky.join(', ') || 'none'})`, stickyText(sticky)))
   }
   if (config.traffic.tag && !capabilities.tag) {
-    problems.push(problem(['traffic', 'tag'], `must be left out: ${gateway} cannot tag requests`, 'a tag'))
+    problems.push(problem(['traffic', 'tag'], `must be left out: ${capabilities.tagReason ?? `${gateway} cannot tag requests`}`, 'a tag'))
   }
   return problems
 }

@@ -8,7 +8,7 @@ import type {Check} from '../config/model.js'
 import type {Measurement} from '../ports.js'
 import type {Judgement} from './judge.js'
 import {DEFAULT_ALPHA, fmtE} from './judge-sequential.js'
-import {addInterval, comparisonLogE, emptyEvidence, ratioEstimate, type Counts, type Evidence} from './sequential.js'
+import {addInterval, comparisonLogE, emptyEvidence, packLl, ratioEstimate, unpackLl, type Counts, type Evidence} from './sequential.js'
 
 type Buckets = NonNullable<Measurement['buckets']>
 
@@ -22,7 +22,7 @@ const pct = (c: Counts) => (c.total > 0 ? `${Number(((100 * c.bad) / c.total).to
 const fmtRatio = (r: number | null) => (r === null ? '?' : r >= 10 ? r.toFixed(0) : Number(r.toPrecision(2)).toString())
 
 /** "Slower than le" counts per finite bound; null when the buckets are not counts (a reset). */
-function slowCounts(buckets: Buckets): Map<number, Counts> | null {
+export function slowCounts(buckets: Buckets): Map<number, Counts> | null {
   const all = buckets.find((b) => b.le === Number.POSITIVE_INFINITY)?.count
   if (all === undefined || !Number.isFinite(all) || all < 0) return null
   const out = new Map<number, Counts>()
@@ -58,7 +58,7 @@ export function judgeHistogram(check: Check, gray: Measurement, stable: Measurem
     const key = String(le)
     const was = before.buckets?.[key] && before.buckets[key].ratio === ratio ? before.buckets[key] : emptyEvidence(ratio)
     const theirs = s?.get(le) ?? null
-    const ll = theirs ? addInterval(was.ll, ratio, deflate(counts), deflate(theirs)) : was.ll
+    const ll = packLl(theirs ? addInterval(unpackLl(was.ll), ratio, deflate(counts), deflate(theirs)) : unpackLl(was.ll))
     const ev: Evidence = {
       ratio,
       ll,

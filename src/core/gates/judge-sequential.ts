@@ -6,8 +6,8 @@
 import type {Check} from '../config/model.js'
 import type {Measurement} from '../ports.js'
 import type {Judgement} from './judge.js'
-import {addShare, sampleRatioLogE} from './sample-ratio.js'
-import {addInterval, emptyEvidence, GRID_HALF, gridRatio, ratioEstimate, sloLogE, stepMixtureLogE, type Counts, type Evidence} from './sequential.js'
+import {addShare, sampleRatioEvidence} from './sample-ratio.js'
+import {addDeltaInterval, addInterval, emptyEvidence, GRID_HALF, gridRatio, packLl, ratioEstimate, sloLogE, stepMixtureDeltaLogE, stepMixtureLogE, unpackLl, type Counts, type Evidence} from './sequential.js'
 
 export const DEFAULT_ALPHA = 0.01
 
@@ -17,6 +17,8 @@ export interface SequentialSummary {
   alpha: number
   /** comparison with stable: e-value, its threshold 1/α, the ratio gray/stable with its confidence sequence */
   comparison: {e: number; threshold: number; ratio: number | null; low: number | null; high: number | null; allowed: number} | null
+  /** baseline.minDelta > 0: the e-value that gray exceeds stable by more than minDelta (a regression needs both at the threshold) */
+  delta?: {e: number; threshold: number; minDelta: number}
   /** gray's own rate against the limit */
   slo: {e: number; threshold: number; rate: number | null; limit: number} | null
   /** this interval's counts, as read */
@@ -24,6 +26,17 @@ export interface SequentialSummary {
   /** the run's counts so far, as read */
   run: {gray: Counts; stable: Counts}
   overdispersion: number
+}
+
+/** What the driver knows about the measurement beyond the counts. */
+export interface SequentialContext {
+  /** the weight the gateway confirmed for this interval (the sample-ratio check); absent: not known */
+  weightBp?: number
+  /** the step index and the run's number of steps (the comparison restarts at each step) */
+  step?: number
+  steps?: number
+  /** false: the policy has no traffic rules, so gray getting far more than its weight is a mismatch too; absent or true: only too little is */
+  rules?: boolean
 }
 
 /** Which way a check's value goes bad: an error rate (max) or a success rate (min). */
@@ -35,10 +48,10 @@ function badOf(check: Check, value: number, total: number): number {
   return Math.abs(bad - near) < 1e-6 * Math.max(1, Math.abs(bad)) ? near : bad
 }
 
-type Read = {counts: Counts} | {none: string} | {broken: string}
+export type Read = {counts: Counts} | {none: string} | {broken: string}
 
 /** One cohort's interval counts from a measurement: value × samples are its bad events. */
-function countsOf(check: Check, m: Measurement | undefined): Read {
+export function countsOf(check: Check, m: Measurement | undefined): Read {
   if (!m) return {none: 'not measured'}
   const total = m.samples
   if (total === null || total === undefined) return m.value === null ? {none: 'no data'} : {broken: 'the source gave no sample count; judge: sequential needs counts (errors and total)'}
@@ -82,7 +95,7 @@ export function judgeSequential(
   gray: Measurement,
   stable: Measurement | undefined,
   prior: Evidence | null | undefined,
-  context: {weightBp?: number; step?: number; steps?: number} = {},
+  context: SequentialContext = {},
 ): Judgement {
   const alpha = check.alpha ?? DEFAULT_ALPHA
   const phi = check.overdispersion ?? 1
@@ -105,14 +118,15 @@ export function judgeSequential(
       ? addShare(before.srm, weightBp, grayRequests / phi, stableRequests / phi)
       : before.srm
   const withSrm: Evidence = srm ? {...before, srm} : before
-  const logSrm = sampleRatioLogE(srm)
+  const {logE: logSrm, side} = sampleRatioEvidence(srm, context.rules === false)
   if (srm && logSrm >= Math.log(1 / alpha)) {
     const share = srm.gray / Math.max(1e-9, srm.gray + srm.stable)
+    const why = side === 'high' ? 'a gateway that ignores the split in gray\'s favour (the policy has no rules that would send it more)?' : 'a crashed gray pool or a gateway that ignores the split?'
     return {
       ...base,
       verdict: 'fail',
       decisive: true,
-      reason: `sample ratio mismatch: gray got ${fmtRate(share)} of requests at a published ${fmtRate(srm.weightBp / 10_000)} (evidence ${fmtE(logSrm)} ≥ ${fmtE(Math.log(1 / alpha))}); a crashed gray pool or a gateway that ignores the split?`,
+      reason: `sample ratio mismatch: gray got ${fmtRate(share)} of requests at a published ${fmtRate(srm.weightBp / 10_000)} (evidence ${fmtE(logSrm)} ≥ ${fmtE(Math.log(1 / alpha))}); ${why}`,
       evidence: withSrm,
     }
   }
@@ -125,16 +139,25 @@ export function judgeSequential(
   const st = compare ? countsOf(check, stable) : null
   const stableCounts = st && 'counts' in st ? st.counts : null
   const deflate = (c: Counts): Counts => ({bad: c.bad / phi, total: c.total / phi})
-  const ll = stableCounts ? addInterval(before.ll, ratio, deflate(g.counts), deflate(stableCounts)) : before.ll
+  const ll = stableCounts ? addInterval(unpackLl(before.ll), ratio, deflate(g.counts), deflate(stableCounts)) : unpackLl(before.ll)
   // the component since the current step began (only when the run has several steps)
   const steps = context.steps ?? 1
-  const stepBefore = context.step !== undefined && steps > 1 ? (before.step?.index === context.step ? before.step.ll : []) : null
+  // (not kept during the first step: there it is the run's own, see stepMixtureLogE)
+  const stepBefore = context.step !== undefined && context.step > 0 && steps > 1 ? (before.step?.index === context.step ? unpackLl(before.step.ll) : []) : null
   const stepLl = stepBefore === null ? null : stableCounts ? addInterval(stepBefore, ratio, deflate(g.counts), deflate(stableCounts)) : stepBefore
   const informative = stableCounts !== null && g.counts.bad + stableCounts.bad > 0 && stableCounts.total > 0
+  // minDelta: the additive half of the null "gray ≤ max(r·stable, stable + minDelta)" (./sequential.ts)
+  const minDelta = compare ? (check.baseline?.minDelta ?? 0) : (before.delta?.minDelta ?? 0)
+  const deltaBefore = before.delta && before.delta.minDelta === minDelta ? unpackLl(before.delta.ll) : []
+  const addDelta = (prev: number[]) => (stableCounts ? addDeltaInterval(prev, ratio, minDelta, deflate(g.counts), deflate(stableCounts)) : prev)
+  const delta = minDelta > 0 ? {minDelta, ll: packLl(addDelta(deltaBefore))} : null
+  const stepDeltaBefore = before.step?.index === context.step && before.delta?.minDelta === minDelta ? unpackLl(before.step?.delta) : []
+  const stepDelta = delta && stepLl ? addDelta(stepDeltaBefore) : null
   const evidence: Evidence = {
     ratio,
-    ll,
-    ...(stepLl ? {step: {index: context.step as number, ll: stepLl}} : {}),
+    ll: packLl(ll),
+    ...(stepLl ? {step: {index: context.step as number, ll: packLl(stepLl), ...(stepDelta ? {delta: packLl(stepDelta)} : {})}} : {}),
+    ...(delta ? {delta} : {}),
     intervals: before.intervals + (informative ? 1 : 0),
     gray: {bad: before.gray.bad + g.counts.bad, total: before.gray.total + g.counts.total},
     stable: {bad: before.stable.bad + (stableCounts?.bad ?? 0), total: before.stable.total + (stableCounts?.total ?? 0)},
@@ -143,12 +166,16 @@ export function judgeSequential(
 
   const aCmp = alpha / split
   const aSlo = alpha / split
-  const logCmp = stepMixtureLogE(evidence, steps)
+  const logRatio = stepMixtureLogE(evidence, steps)
+  const logDelta = stepMixtureDeltaLogE(evidence, steps)
+  // with minDelta the test of "worse than both" decides (./sequential.ts); the ratio's own is shown
+  const logCmp = logDelta ?? logRatio
   const est = ratioEstimate(evidence, aCmp)
   const logSlo = limit === null ? null : sloLogE(evidence.gray.bad / phi, evidence.gray.total / phi, limit)
   const summary: SequentialSummary = {
     alpha,
-    comparison: compare || evidence.ll.length > 0 ? {e: Math.exp(logCmp), threshold: 1 / aCmp, ratio: est.ratio, low: est.low, high: est.high, allowed: ratio} : null,
+    comparison: compare || ll.length > 0 ? {e: Math.exp(logCmp), threshold: 1 / aCmp, ratio: est.ratio, low: est.low, high: est.high, allowed: ratio} : null,
+    ...(logDelta === null ? {} : {delta: {e: Math.exp(logDelta), threshold: 1 / aCmp, minDelta}}),
     slo: limit === null || logSlo === null ? null : {e: Math.exp(logSlo), threshold: 1 / aSlo, rate: evidence.gray.total > 0 ? evidence.gray.bad / evidence.gray.total : null, limit},
     interval: {gray: g.counts, stable: stableCounts},
     run: {gray: evidence.gray, stable: evidence.stable},
@@ -162,7 +189,8 @@ export function judgeSequential(
   const point = est.ratio !== null && est.ratio >= top * 0.999 ? `>${fmtRatio(top)}` : est.ratio !== null && est.ratio <= bottom * 1.001 ? `<${fmtRatio(bottom)}` : fmtRatio(est.ratio)
   const level = `${Number((100 * (1 - aCmp)).toFixed(2))}%`
   const cs = `ratio ${point} (${level} CS ${est.low === null ? '0' : fmtRatio(est.low)}–${est.high === null ? '∞' : fmtRatio(est.high)})`
-  const cmpLine = `gray ${pct(evidence.gray)} vs stable ${pct(evidence.stable)}: ${cs}, evidence ${fmtE(logCmp)} of ${fmtE(Math.log(1 / aCmp))}`
+  const deltaText = logDelta === null ? '' : ` (beyond ${fmtRatio(ratio)}x and +${fmtRate(minDelta)}; the ratio alone ${fmtE(logRatio)})`
+  const cmpLine = `gray ${pct(evidence.gray)} vs stable ${pct(evidence.stable)}: ${cs}, evidence ${fmtE(logCmp)}${deltaText} of ${fmtE(Math.log(1 / aCmp))}`
   const sloLine = logSlo === null || limit === null ? '' : `gray ${pct(evidence.gray)} vs ${check.max !== undefined ? 'max' : 'min'} ${check.max !== undefined ? fmtRate(check.max) : fmtRate(check.min ?? 0)}: evidence ${fmtE(logSlo)} of ${fmtE(Math.log(1 / aSlo))}`
 
   if (logSlo !== null && logSlo >= Math.log(1 / aSlo)) {
@@ -182,7 +210,7 @@ export function judgeSequential(
       ...base,
       verdict: 'fail',
       decisive: true,
-      reason: `regression: gray ${pct(evidence.gray)} vs stable ${pct(evidence.stable)}, ${cs} > ${fmtRatio(ratio)}x allowed (evidence ${fmtE(logCmp)} ≥ ${fmtE(Math.log(1 / aCmp))})`,
+      reason: `regression: gray ${pct(evidence.gray)} vs stable ${pct(evidence.stable)}, ${cs} > ${fmtRatio(ratio)}x allowed${logDelta === null ? '' : ` and more than ${fmtRate(minDelta)} above stable`} (evidence ${fmtE(logCmp)} ≥ ${fmtE(Math.log(1 / aCmp))})`,
       evidence,
       sequential: summary,
     }

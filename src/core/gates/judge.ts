@@ -2,7 +2,7 @@
 import type {Check} from '../config/model.js'
 import type {Measurement} from '../ports.js'
 import {judgeHistogram} from './judge-histogram.js'
-import {judgeSequential, type SequentialSummary} from './judge-sequential.js'
+import {judgeSequential, type SequentialContext, type SequentialSummary} from './judge-sequential.js'
 import type {Evidence} from './sequential.js'
 
 export type Verdict = 'pass' | 'fail' | 'no-data' | 'error'
@@ -65,7 +65,7 @@ export function count(n: number): string {
  * Judges the gray measurement against the check's limit and, when the check
  * has a baseline, against the stable measurement taken the same way.
  */
-export function judge(check: Check, gray: Measurement, stable?: Measurement, evidence?: Evidence | null, context?: {weightBp?: number; step?: number; steps?: number}): Judgement {
+export function judge(check: Check, gray: Measurement, stable?: Measurement, evidence?: Evidence | null, context?: SequentialContext): Judgement {
   if (check.histogram !== undefined) return judgeHistogram(check, gray, stable, evidence)
   if (check.judge === 'sequential') return judgeSequential(check, gray, stable, evidence, context)
   if (!usable(gray.value)) return noData(check, gray, gray.value === null ? 'no data' : `value is ${gray.value}`)

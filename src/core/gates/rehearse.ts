@@ -52,7 +52,7 @@ export interface Rehearsal {
 /** Intervals a rehearsal may replay (each is one query per cohort and check). */
 export const MAX_INTERVALS = 20_000
 
-export async function rehearse(config: Pick<GrayConfig, 'gates' | 'steps'>, sources: Record<string, MetricSource>, opts: RehearseOptions): Promise<Rehearsal> {
+export async function rehearse(config: Pick<GrayConfig, 'gates' | 'steps'> & {hosts?: GrayConfig['hosts']}, sources: Record<string, MetricSource>, opts: RehearseOptions): Promise<Rehearsal> {
   const gates = config.gates
   const intervalMs = gates?.intervalMs ?? 30_000
   const checks = gates?.checks ?? []
@@ -75,7 +75,7 @@ export async function rehearse(config: Pick<GrayConfig, 'gates' | 'steps'>, sour
         const st = state.get(check.name) as NonNullable<ReturnType<typeof state.get>>
         if (st.done) return
         const windowMs = Math.max(1, check.judge === 'sequential' ? Math.min(check.windowMs, at - st.lastAt) : Math.min(check.windowMs, at - opts.from))
-        const j = await measureOnce(check, sources[check.source], {...opts, at, windowMs}, st.evidence, {step: stepAt(at), steps: config.steps.length})
+        const j = await measureOnce(check, sources[check.source], {...opts, at, windowMs}, st.evidence, {step: stepAt(at), steps: config.steps.length}, config.hosts)
         st.lastAt = at
         st.evidence = j.evidence ?? st.evidence
         st.fails = j.verdict === 'fail' ? st.fails + 1 : j.verdict === 'pass' ? 0 : st.fails
@@ -112,13 +112,14 @@ async function measureOnce(
   req: RehearseOptions & {at: number; windowMs: number},
   evidence: Evidence | null,
   context: {step: number; steps: number},
+  hosts: GrayConfig['hosts'] = {stable: [], gray: []},
 ): Promise<Judgement> {
   if (!source) return errorJudgement(check, `no metric source named ${check.source}`)
-  const base = {check, service: req.service, previousVersion: req.previousVersion, windowMs: req.windowMs, at: req.at, signal: req.signal, hosts: []}
+  const base = {check, service: req.service, previousVersion: req.previousVersion, windowMs: req.windowMs, at: req.at, signal: req.signal}
   try {
     const [gray, stable] = await Promise.all([
-      source.measure({...base, cohort: 'gray', version: req.version}),
-      check.baseline && req.previousVersion ? source.measure({...base, cohort: 'stable', version: req.previousVersion}) : Promise.resolve<Measurement | undefined>(undefined),
+      source.measure({...base, cohort: 'gray', version: req.version, hosts: hosts.gray}),
+      check.baseline && req.previousVersion ? source.measure({...base, cohort: 'stable', version: req.previousVersion, hosts: hosts.stable}) : Promise.resolve<Measurement | undefined>(undefined),
     ])
     return escalateVerdict(check, judge(check, gray, stable, evidence, context))
   } catch (error) {

@@ -48,8 +48,8 @@ export interface Counts {
 export interface Evidence {
   /** the ratio r the grid is centred on (baseline.maxIncrease) */
   ratio: number
-  /** ℓ_j for j = -48..48 (index j+48); ℓ_0 = 0. Empty until the first comparable interval. */
-  ll: number[]
+  /** ℓ_j for j = -48..48 (index j+48); ℓ_0 = 0. Empty until the first comparable interval. Packed (packLl) */
+  ll: Ll
   /** intervals that entered the comparison */
   intervals: number
   /** counts summed over the run, as read (before the overdispersion factor) */
@@ -58,16 +58,55 @@ export interface Evidence {
   /** the sample-ratio check's state (./sample-ratio.ts); absent until an interval had both cohorts' requests */
   srm?: SampleRatio
   /** the comparison restarted at the current step's start (see stepMixtureLogE); absent in a one-step view */
-  step?: {index: number; ll: number[]}
+  step?: {index: number; ll: Ll; delta?: Ll}
+  /** baseline.minDelta > 0: the test of "worse than both r× and +minDelta" (addDeltaInterval), per λ of DELTA_LAMBDAS */
+  delta?: {minDelta: number; ll: Ll}
   /** histogram checks: the comparison of "slower than le" per bucket bound, by String(le) */
   buckets?: Record<string, Evidence>
+}
+
+/**
+ * A vector of log likelihood ratios as the journal holds it: packed into a short string
+ * (packLl), or a plain array (journals written before packing, and tests). Every value is a
+ * whole number of micro-nats (roundLl), so packing is exact: unpackLl(packLl(ll)) has the very
+ * same doubles, and a driver that takes over from the journal continues bit for bit.
+ */
+export type Ll = readonly number[] | string
+
+/** Micro-nat integers, the first as it is and then second differences (the vector is smooth), base 36, comma-separated. */
+export function packLl(ll: readonly number[]): string {
+  let [prev, step] = [0, 0]
+  return ll
+    .map((x) => {
+      const k = Math.round(x * 1e6)
+      const d = k - prev
+      const out = d - step
+      ;[prev, step] = [k, d]
+      return out.toString(36)
+    })
+    .join(',')
+}
+
+export function unpackLl(ll: Ll | undefined): number[] {
+  if (ll === undefined) return []
+  if (typeof ll !== 'string') return [...ll]
+  if (ll === '') return []
+  let [k, d] = [0, 0]
+  return ll.split(',').map((text) => {
+    d += Number.parseInt(text, 36)
+    k += d
+    return k / 1e6
+  })
 }
 
 export function emptyEvidence(ratio: number): Evidence {
   return {ratio, ll: [], intervals: 0, gray: {bad: 0, total: 0}, stable: {bad: 0, total: 0}}
 }
 
-const roundLl = (x: number) => Math.round(x * 1e9) / 1e9
+// rounded to a micro-nat: short in the journal (every measurement holds the evidence), and the
+// same value in memory and in the journal, so a driver that takes over continues it bit for bit
+// (at most 5e-7 nats of rounding per interval: 0.01 nats over 20,000 intervals)
+const roundLl = (x: number) => Math.round(x * 1e6) / 1e6
 
 /** ρ_j / r for grid index i (j = i − 48). */
 export function gridRatio(i: number): number {
@@ -125,7 +164,8 @@ export const CS_WEIGHTS: readonly number[] = normalWeights(CS_PRIOR_SD, () => tr
 
 /** log of the comparison's e-value: the evidence that ρ > r. 0 before any information. */
 export function comparisonLogE(ev: Evidence): number {
-  return ev.ll.length === 0 ? 0 : logMixture(ev.ll, TEST_WEIGHTS)
+  const ll = unpackLl(ev.ll)
+  return ll.length === 0 ? 0 : logMixture(ll, TEST_WEIGHTS)
 }
 
 export interface RatioEstimate {
@@ -143,15 +183,16 @@ export interface RatioEstimate {
  * Reported as the set's hull on the grid; an end at the grid's edge is open (null).
  */
 export function ratioEstimate(ev: Evidence, alpha: number): RatioEstimate {
-  if (ev.ll.length !== GRID_SIZE) return {ratio: null, low: null, high: null}
-  const m = logMixture(ev.ll, CS_WEIGHTS)
+  const ll = unpackLl(ev.ll)
+  if (ll.length !== GRID_SIZE) return {ratio: null, low: null, high: null}
+  const m = logMixture(ll, CS_WEIGHTS)
   const cut = m - Math.log(1 / alpha)
   let best = 0
   let lo = -1
   let hi = -1
   for (let i = 0; i < GRID_SIZE; i++) {
-    const l = ev.ll[i] as number
-    if (l > (ev.ll[best] as number)) best = i
+    const l = ll[i] as number
+    if (l > (ll[best] as number)) best = i
     if (l > cut) {
       if (lo < 0) lo = i
       hi = i
@@ -159,7 +200,7 @@ export function ratioEstimate(ev: Evidence, alpha: number): RatioEstimate {
   }
   let at = best
   if (best > 0 && best < GRID_SIZE - 1) {
-    const [a, b, c] = [ev.ll[best - 1] as number, ev.ll[best] as number, ev.ll[best + 1] as number]
+    const [a, b, c] = [ll[best - 1] as number, ll[best] as number, ll[best + 1] as number]
     const curve = a - 2 * b + c
     if (curve < 0) at = best + (0.5 * (a - c)) / curve
   }
@@ -169,6 +210,48 @@ export function ratioEstimate(ev: Evidence, alpha: number): RatioEstimate {
     low: lo <= 0 ? null : r * gridRatio(lo),
     high: hi < 0 || hi >= GRID_SIZE - 1 ? null : r * gridRatio(hi),
   }
+}
+
+// ── minDelta: gray's rate more than stable's plus a fixed amount ─────────────
+//
+// gray is no worse when p_gray ≤ max(r·p_stable, p_stable + δ) (δ = baseline.minDelta), in
+// every interval: "ρ ≤ r" or "p_gray − p_stable ≤ δ", and which of the two holds may change
+// from one interval to the next as stable's rate moves. The test keeps, per λ of a grid, the
+// product over intervals of min(R_λ, D_λ), two factors that each have expectation at most 1
+// under one side of that union, so their minimum has it under either:
+// - R_λ: the ratio test's factor above for ρ = r·e^λ (expectation ≤ 1 given the interval's
+//   errors whenever ρ ≤ r);
+// - D_λ = exp(λ·x − μ·y − n_g·δ·(e^λ − 1)), e^{−μ} = 1 − c·(e^λ − 1), c = n_g/n_s, for x of n_g
+//   gray errors and y of n_s stable ones: with Poisson-dominated counts (E e^{λX} ≤
+//   exp(n·p·(e^λ − 1))), E D_λ ≤ exp(p_stable·(n_g·(e^λ − 1) + n_s·(e^{−μ} − 1))) = 1 whenever
+//   p_gray ≤ p_stable + δ, whatever p_stable is in that interval: μ makes it drop out (an
+//   interval where c·(e^λ − 1) ≥ 1 bets nothing on this side).
+// So the product is a test supermartingale for each λ, and their average is an e-process.
+
+/** λ grid of the minDelta test: 2^(k/2 − 8), 1/256 to √2 (ratios r·1.004 to r·4.1). */
+export const DELTA_LAMBDAS: readonly number[] = Array.from({length: 18}, (_, k) => 2 ** (k / 2 - 8))
+const DELTA_LOG_WEIGHT = -Math.log(DELTA_LAMBDAS.length)
+
+/** Adds one interval's counts (already divided by φ) to the minDelta test's log e-values. */
+export function addDeltaInterval(ll: readonly number[], ratio: number, minDelta: number, gray: Counts, stable: Counts): number[] {
+  const out = ll.length === DELTA_LAMBDAS.length ? [...ll] : new Array<number>(DELTA_LAMBDAS.length).fill(0)
+  if (!(gray.total > 0 && stable.total > 0)) return out
+  const c = gray.total / stable.total
+  const s = gray.total / (gray.total + stable.total)
+  const errors = gray.bad + stable.bad
+  const base = Math.log1p(s * (ratio - 1))
+  DELTA_LAMBDAS.forEach((lambda, k) => {
+    const grow = Math.expm1(lambda)
+    const r = errors > 0 ? gray.bad * lambda - errors * (Math.log1p(s * (ratio * Math.exp(lambda) - 1)) - base) : 0
+    const d = c * grow < 1 ? lambda * gray.bad + Math.log1p(-c * grow) * stable.bad - gray.total * minDelta * grow : 0
+    out[k] = roundLl((out[k] as number) + Math.min(r, d))
+  })
+  return out
+}
+
+/** log e-value that gray's rate exceeds both r × stable's and stable's + minDelta; 0 before any interval. */
+export function deltaLogE(ll: readonly number[]): number {
+  return ll.length === 0 ? 0 : logSumExp(ll.map((l) => l + DELTA_LOG_WEIGHT))
 }
 
 // ── SLO: one cohort's rate against a fixed limit ────────────────────────────
@@ -199,16 +282,28 @@ export function sloLogE(bad: number, total: number, limit: number): number {
 
 /**
  * The comparison's log e-value when the run has `steps` steps: half on the evidence since the
- * run began, and 1/(2·steps) on the evidence since the current step began. A regression that
- * starts at a later step need not first undo what the healthy steps before it built up. Valid:
- * every component is a test supermartingale from its start, the weights of all components a
- * run can ever start sum to at most 1, and dropping the previous step's component only makes
- * the process smaller than that mixture, so Ville's bound still holds.
+ * run began (which is the first step's own), and 1/(2·(steps − 1)) on the evidence since the
+ * current step began, for each later step. A regression that starts at a later step need not
+ * first undo what the healthy steps before it built up. Valid: every component is a test
+ * supermartingale from its start, the weights of all components a run can ever start sum to 1,
+ * and dropping the previous step's component only makes the process smaller than that
+ * mixture, so Ville's bound still holds.
  */
 export function stepMixtureLogE(ev: Evidence, steps: number): number {
-  const run = comparisonLogE(ev)
-  if (!ev.step || steps <= 1) return run
-  const step = ev.step.ll.length === 0 ? 0 : logMixture(ev.step.ll, TEST_WEIGHTS)
-  return logSumExp([Math.log(0.5) + run, Math.log(0.5 / steps) + step])
+  const step = unpackLl(ev.step?.ll)
+  return stepMixture(comparisonLogE(ev), step.length > 0 ? logMixture(step, TEST_WEIGHTS) : 0, ev, steps)
+}
+
+function stepMixture(run: number, step: number, ev: Evidence, steps: number): number {
+  if (steps <= 1) return run
+  // during the first step its own component is the run's
+  if (!ev.step || ev.step.index === 0) return Math.log(0.5) + run
+  return logSumExp([Math.log(0.5) + run, Math.log(0.5 / (steps - 1)) + step])
+}
+
+/** The minDelta test's log e-value, mixed over the run and the current step as stepMixtureLogE; null without minDelta. */
+export function stepMixtureDeltaLogE(ev: Evidence, steps: number): number | null {
+  if (!ev.delta) return null
+  return stepMixture(deltaLogE(unpackLl(ev.delta.ll)), deltaLogE(unpackLl(ev.step?.delta)), ev, steps)
 }
 

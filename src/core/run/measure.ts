@@ -59,7 +59,7 @@ export async function measure(ctx: RunContext, s: RunState, bakeStart: number, w
         )
         // the weight in force (the sequential judge's sample-ratio check) and the step (its evidence restarts there too)
         const inForce = s.applied?.purpose === 'step' && s.applied.step === s.stepIndex && !s.publishPending ? s.applied.weightBp : undefined
-        judgement = judge(check, gray, stable, s.gates[check.name]?.evidence, {weightBp: inForce, step: s.stepIndex, steps: s.steps.length})
+        judgement = judge(check, gray, stable, s.gates[check.name]?.evidence, {weightBp: inForce, step: s.stepIndex, steps: s.steps.length, rules: ctx.config.traffic.rules.length > 0})
         judgement = escalateVerdict(check, judgement)
       } catch (error) {
         judgement = errorJudgement(check, errorMessage(error))

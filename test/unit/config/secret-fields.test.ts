@@ -30,6 +30,17 @@ describe('secrets of gateway fields', () => {
     expect(http.secrets).toContain('edge-bearer-2')
   })
 
+  it('a BFE API token (mode api), at the top or per instance, is a secret whatever the variable is called, and a literal one too', () => {
+    const env = {BFE_T: 'bfe-token-Kq27Xw9', OTHER: 'bfe-token-second-4'}
+    const {secrets, problems} = secretsOf(
+      {gateway: {type: 'bfe', mode: 'api', url: 'http://127.0.0.1:8183', token: '${BFE_T}', product: 'shop', bfeClusters: ['c1'], instances: [{name: 'a'}, {name: 'b', token: '${OTHER}'}]}},
+      env,
+    )
+    expect(problems).toEqual([])
+    expect(secrets).toEqual(expect.arrayContaining(['bfe-token-Kq27Xw9', 'bfe-token-second-4']))
+    expect(secretsOf({gateway: {type: 'bfe', mode: 'api', url: 'http://x', token: 'literal-bfe-token-1', product: 'shop', bfeClusters: ['c1']}}, {}).secrets).toContain('literal-bfe-token-1')
+  })
+
   it("a ${VAR} in an instance's reload argv is a secret, and user:password in an instance URL too", () => {
     const env = {HOP: 'ssh-hop-secret-9'}
     const {secrets} = secretsOf(

@@ -25,7 +25,7 @@ describe('validateConfig', () => {
         metrics: {m: {type: 'command', command: ['measure', '{host.address}']}},
         gates: {checks: [{name: 'c', source: 'm', errors: 'e{window}', total: 't{service}{previousVersion}', max: 1}]},
       }),
-    ).toEqual(['metrics.m.command[1]: may use only the placeholders {version} {previousVersion} {service} {window}, got {host.address}'])
+    ).toEqual(['metrics.m.command[1]: may use only the placeholders {version} {previousVersion} {service} {window} {hosts}, got {host.address}'])
   })
 
   it('reports every meaning problem in file order', () => {

@@ -97,4 +97,19 @@ describe('run engine: judge: sequential', () => {
     expect(out.state.reason).toMatch(/^gate errors failed: sample ratio mismatch: gray got 0\.0% of requests at a published 10%/)
     expect(out.state.stepIndex).toBe(1)
   })
+
+  it('a gateway that sends gray far more than its weight is a mismatch when the policy has no rules, and not when rules may explain it', async () => {
+    const run = async (rules: boolean) => {
+      const base = harness()
+      const h = harness({gates: {intervalMs: 30_000, windowMs: 300_000, checks: [seqCheck()]}, traffic: {...base.config.traffic, rules: rules ? base.config.traffic.rules : []}})
+      // gray gets 90% of requests whatever the weight, both at 1% errors
+      h.source.script = traffic(h, 0.01, 0.9)
+      return h.start()
+    }
+    const bare = await run(false)
+    expect(bare.state.status).toBe('rolled_back')
+    expect(bare.state.reason).toMatch(/^gate errors failed: sample ratio mismatch: gray got 90% of requests at a published 1\.0% .*in gray's favour/)
+    const withRules = await run(true)
+    expect(withRules.state.status).toBe('completed')
+  })
 })

@@ -173,6 +173,44 @@ describe('judge: sequential', () => {
     expect(judge(seq(), m(0, 0), m(60, 6000), null, {}).evidence?.srm).toBeUndefined()
   })
 
+  it('sample ratio, high side: without traffic rules, gray getting far more than its weight is a mismatch too', () => {
+    const until = (context: {weightBp: number; rules?: boolean}, gray: number, stable: number) => {
+      let evidence: Evidence | null = null
+      for (let i = 0; i < 200; i++) {
+        const j = judge(seq(), m(gray / 100, gray), m(stable / 100, stable), evidence, context)
+        evidence = j.evidence ?? evidence
+        if (j.verdict === 'fail') return {at: i, j}
+      }
+      return null
+    }
+    // a gateway that ignores the split in gray's favour: 97% of requests at a published 50%
+    const caught = until({weightBp: 5000, rules: false}, 5820, 180)
+    expect(caught?.j.decisive).toBe(true)
+    expect(caught?.j.reason).toMatch(/^sample ratio mismatch: gray got 97% of requests at a published 50% .*in gray's favour/)
+    expect(caught?.at as number).toBeLessThan(3)
+    // the same with rules in the policy (or the driver not saying): rules may send gray that much
+    expect(until({weightBp: 5000, rules: true}, 5820, 180)).toBeNull()
+    expect(until({weightBp: 5000}, 5820, 180)).toBeNull()
+    // at the edge of the tolerance (stable gets 30% where half of its 50% share is 25%): never
+    expect(until({weightBp: 5000, rules: false}, 4200, 1800)).toBeNull()
+    // 10% published, gray at 60%: stable gets 40%, under half its 90% share
+    expect(until({weightBp: 1000, rules: false}, 3600, 2400)?.j.reason).toMatch(/gray got 60% of requests at a published 10%/)
+    // the low side still works with both sides on
+    expect(until({weightBp: 1000, rules: false}, 1, 5999)?.j.reason).toMatch(/a crashed gray pool/)
+  })
+
+  it('sample ratio, high side: segments per weight, and the two sides averaged', () => {
+    let sr = addShare(undefined, 5000, 5000, 1000)
+    sr = addShare(sr, 1000, 600, 5400)
+    const low = sloLogE(1000, 6000, 0.75) + sloLogE(5400, 6000, 0.95)
+    const high = sloLogE(5000, 6000, 0.75) + sloLogE(600, 6000, 0.55)
+    expect(sampleRatioLogE(sr)).toBeCloseTo(low, 9)
+    expect(sampleRatioLogE(sr, true)).toBeCloseTo(Math.log(0.5 * Math.exp(low) + 0.5 * Math.exp(high)), 9)
+    // a journaled state from before the high side existed reads as no high-side evidence
+    const old = {closedLogE: 0.5, weightBp: 1000, gray: 600, stable: 5400}
+    expect(sampleRatioLogE(old, true)).toBeCloseTo(Math.log(0.5 * Math.exp(0.5 + sloLogE(5400, 6000, 0.95)) + 0.5 * Math.exp(sloLogE(600, 6000, 0.55))), 9)
+  })
+
   it('sample ratio: each published weight is its own segment, their e-values multiply', () => {
     let sr = addShare(undefined, 1000, 500, 5500)
     sr = addShare(sr, 1000, 100, 5900)

@@ -12,6 +12,8 @@ import {
   logMixture,
   ratioEstimate,
   sloLogE,
+  packLl,
+  unpackLl,
   type Counts,
   type Evidence,
 } from '../../../src/core/gates/sequential.js'
@@ -65,7 +67,8 @@ describe('sequential statistics against a peer: ssrm', () => {
 
 describe('sequential statistics recomputed from their definitions', () => {
   it.each(COMPARISON)('the one-sided comparison e-value (r = $r)', ({r, intervals, logE}) => {
-    expect(comparisonLogE(evidenceOf(r, intervals))).toBeCloseTo(logE, 6)
+    // ℓ is kept to a micro-nat per interval (what the journal holds): within 2e-6 of python's exact value
+    expect(Math.abs(comparisonLogE(evidenceOf(r, intervals)) - logE)).toBeLessThan(2e-6)
   })
 
   it.each(SLO)('the SLO e-value ($bad bad of $total against $limit)', ({bad, total, limit, logE}) => {
@@ -81,7 +84,9 @@ describe('sequential statistics recomputed from their definitions', () => {
   it('is the same whether counts arrive in one interval or many at the same share', () => {
     const one = evidenceOf(1, [[10, 1000, 90, 9000]])
     const many = evidenceOf(1, [[4, 400, 30, 3600], [6, 600, 60, 5400]])
-    many.ll.forEach((l, i) => expect(l).toBeCloseTo(one.ll[i] as number, 6))
+    // each interval's ℓ is rounded to a micro-nat: two intervals may differ from one by 1e-6
+    const [a, b] = [unpackLl(many.ll), unpackLl(one.ll)]
+    a.forEach((l, i) => expect(Math.abs(l - (b[i] as number))).toBeLessThanOrEqual(1.5e-6))
   })
 
   it('a limit of 0 is breached by the first bad event; a limit of 1 never', () => {
@@ -100,5 +105,22 @@ describe('sequential statistics recomputed from their definitions', () => {
     }
     expect((many.high as number) - (many.low as number)).toBeLessThan((few.high as number) - (few.low as number))
     expect(many.low).toBeGreaterThan(1.5)
+  })
+})
+
+describe('the journaled form of ℓ', () => {
+  it('packs exactly: the same doubles come back, so a takeover continues bit for bit', () => {
+    const ev = evidenceOf(1.2, [[5, 600, 40, 5400], [30, 600, 60, 5400], [0, 600, 55, 5400]])
+    const ll = unpackLl(ev.ll)
+    const packed = packLl(ll)
+    expect(unpackLl(packed)).toEqual(ll)
+    expect(unpackLl(packed).every((x, i) => Object.is(x, ll[i]))).toBe(true)
+    // about half the characters of the plain array
+    expect(packed.length).toBeLessThan(0.65 * JSON.stringify(ll).length)
+    expect(unpackLl('')).toEqual([])
+    expect(unpackLl(undefined)).toEqual([])
+    // journals written before packing hold plain arrays: read as they are
+    expect(unpackLl([1.5, -2])).toEqual([1.5, -2])
+    expect(comparisonLogE({...ev, ll: packed})).toBe(comparisonLogE({...ev, ll}))
   })
 })

@@ -117,6 +117,13 @@ describe('bfe gateway (files mode) on the BFE fake', () => {
     expect((await gateway.readBack())?.weightBp).toBe(100)
   })
 
+  test('a monitor port that does not answer: one sentence naming gateway.monitor, retryable', async () => {
+    const away = new BfeGateway({type: 'bfe', conf, monitor: 'http://127.0.0.1:1', product: PRODUCT}, 'checkout')
+    const error = (await away.readBack().catch((e: unknown) => e)) as GatewayError
+    expect(error.message).toBe("BFE's monitor at http://127.0.0.1:1 could not be reached: ECONNREFUSED; check gateway.monitor (BFE must run with its monitor port there).")
+    expect(error.permanent).toBe(false)
+  })
+
   test('refuses a rule value with "|", which BFE reads as a list separator', async () => {
     await expect(gateway.publish(policy({rules: [{kind: 'equals', field: {source: 'header', name: 'X-A'}, value: 'a|b'}]}))).rejects.toThrow('list separator')
   })

@@ -2,17 +2,14 @@
 // plugin and three labels; every other field of the route is kept as read.
 // The Admin API has no conditional PUT, so gray re-reads the route just before
 // writing and starts over when its modifiedIndex moved, then reads back.
-import type {AxiosInstance, AxiosResponse} from 'axios'
+import type {AxiosResponse} from 'axios'
 import type {ApisixGatewayConfig} from '../../../core/config/model.js'
 import {GatewayError} from '../../../core/errors.js'
 import type {AppliedPolicy, Gateway, GatewayCapabilities, Policy} from '../../../core/ports.js'
 import {gatewayCapabilities} from '../capabilities.js'
-import {assertPublishesFor, permanentStatus, withRetry, type RetryOptions} from '../retry.js'
+import {assertPublishesFor, withRetry, type RetryOptions} from '../retry.js'
 import {appliedFrom, labelsOf, trafficSplitOf} from './traffic-split.js'
-import {bounded, sizeLimits, tooLarge} from '../../http-limits.js'
-import {registerSecrets} from '../../../core/redact.js'
-import {httpsAgent} from '../../tls.js'
-import {certificateProblem} from '../../tls.js'
+import {ControlPlane} from '../control-plane.js'
 
 export const KEY_ENV = 'APISIX_ADMIN_KEY'
 const PLUGIN = 'traffic-split'
@@ -33,7 +30,7 @@ export class ApisixGateway implements Gateway {
   readonly type = 'apisix'
   private readonly timings: ApisixTimings
   private readonly routePath: string
-  private client?: Promise<AxiosInstance>
+  private readonly plane: ControlPlane
 
   constructor(
     private readonly config: ApisixGatewayConfig,
@@ -42,6 +39,16 @@ export class ApisixGateway implements Gateway {
   ) {
     this.timings = {...DEFAULT_TIMINGS, ...timings}
     this.routePath = `/apisix/admin/routes/${encodeURIComponent(config.routeId)}`
+    const key = config.key ?? process.env[KEY_ENV]
+    this.plane = new ControlPlane({
+      peer: `The APISIX Admin API at ${config.url}`,
+      refuser: 'APISIX',
+      baseURL: config.url,
+      timeoutMs: this.timings.requestTimeoutMs,
+      headers: key ? {'X-API-KEY': key} : {},
+      secrets: key ? [key] : [],
+      authHint: `Check gateway.key (or ${KEY_ENV}).`,
+    })
   }
 
   capabilities(): GatewayCapabilities {
@@ -108,46 +115,12 @@ export class ApisixGateway implements Gateway {
     return new GatewayError(`Another writer changed APISIX route ${this.config.routeId} while gray published revision ${revision}.`)
   }
 
-  private async request(method: 'get' | 'put', data: unknown, signal?: AbortSignal): Promise<AxiosResponse> {
-    const client = await this.axios()
-    try {
-      return await client.request({method, url: this.routePath, data, signal})
-    } catch (error) {
-      // the axios error carries the request headers (the key): keep only its code
-      const code = (error as {code?: string}).code
-      if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
-        throw new GatewayError(`The APISIX Admin API at ${this.config.url} did not answer within ${this.timings.requestTimeoutMs / 1000} s.`)
-      }
-      if (code === 'ERR_ANSWER_TOO_LARGE') throw new GatewayError(`The APISIX Admin API at ${this.config.url} sent ${tooLarge()}.`)
-      throw new GatewayError(`The APISIX Admin API at ${this.config.url} could not be reached: ${certificateProblem(code) ?? `${code ?? 'network error'}; check gateway.url`}.`)
-    }
+  private request(method: 'get' | 'put', data: unknown, signal?: AbortSignal): Promise<AxiosResponse> {
+    return this.plane.request(method, this.routePath, data, signal)
   }
 
   private expectOk(response: AxiosResponse, action: string): void {
-    if (response.status >= 200 && response.status < 300) return
-    const data = asRecord(response.data)
-    const said = typeof data.error_msg === 'string' ? ` It said: ${data.error_msg.slice(0, 300)}` : ''
-    const hint = response.status === 401 || response.status === 403 ? ` Check gateway.key (or ${KEY_ENV}).` : ''
-    throw new GatewayError(`APISIX did not ${action} ${this.config.routeId} (HTTP ${response.status}).${said}${hint}`, {
-      permanent: permanentStatus(response.status),
-    })
-  }
-
-  private axios(): Promise<AxiosInstance> {
-    const key = this.config.key ?? process.env[KEY_ENV]
-    if (key) registerSecrets([key])
-    this.client ??= import('axios').then(({default: axios}) =>
-      bounded(axios.create({
-        baseURL: this.config.url.replace(/\/+$/, ''),
-        timeout: this.timings.requestTimeoutMs,
-        ...sizeLimits(),
-        validateStatus: () => true,
-        proxy: false,
-        httpsAgent: httpsAgent(),
-        headers: {'content-type': 'application/json', ...(key ? {'X-API-KEY': key} : {})},
-      }), this.timings.requestTimeoutMs),
-    )
-    return this.client
+    this.plane.expectOk(response, `${action} ${this.config.routeId}`, asRecord(response.data).error_msg)
   }
 }
 

@@ -4,6 +4,12 @@
 // files; then asks BFE's monitor port to reload them (/reload/server_data_conf,
 // /reload/gslb_data_conf, /reload/mod_header) and reads back the versions BFE
 // loaded. When BFE refuses a reload, gray puts every file back and reloads again.
+// The read-back uses BFE's own monitor handlers (bfe_server/web_server.go,
+// monitor_stat.go): host_table_version (route_rule.data's Version as
+// ProductRoute), cluster_table_version (cluster_conf.data's as ClusterConfVer)
+// and bal_table_version (cluster_table.data's Version, gslb.data's Ts). BFE
+// registers no version for mod_header (only /reload/mod_header): its reload's
+// answer is all gray has for the tag rules.
 import {readFile, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 import type {BfeGatewayConfig} from '../../../core/config/model.js'
@@ -11,22 +17,26 @@ import {errorMessage, GatewayError} from '../../../core/errors.js'
 import type {AppliedPolicy, Gateway, GatewayCapabilities, Policy} from '../../../core/ports.js'
 import {writeAtomic} from '../../../state/files.js'
 import {gatewayCapabilities} from '../capabilities.js'
-import {assertPublishesFor} from '../retry.js'
+import {ControlPlane, peerWords} from '../control-plane.js'
+import {assertPublishesFor, permanentStatus} from '../retry.js'
 import {FILES, parseVersion, renderFiles, versionOf, type FileKey, type Json} from './render.js'
 
-/** Where gray reads the versions BFE has loaded (an assumption: see docs/gateways.md) */
-export const VERSIONS_PATH = '/monitor/conf_version'
+/** BFE's monitor handlers that report the Version of each data file it loaded */
+export const VERSION_PATHS = ['/monitor/host_table_version', '/monitor/cluster_table_version', '/monitor/bal_table_version'] as const
 const RELOADS = ['server_data_conf', 'gslb_data_conf', 'mod_header'] as const
 const TIMEOUT_MS = 5000
-const MAX_ANSWER = 1 << 20
 
 export class BfeGateway implements Gateway {
   readonly type = 'bfe'
 
+  private readonly plane: ControlPlane
+
   constructor(
     private readonly config: BfeGatewayConfig,
     private readonly service: string,
-  ) {}
+  ) {
+    this.plane = new ControlPlane({peer: `BFE's monitor at ${new URL(config.monitor).origin}`, baseURL: new URL(config.monitor).origin, timeoutMs: TIMEOUT_MS, urlKey: 'gateway.monitor (BFE must run with its monitor port there)'})
+  }
 
   capabilities(): GatewayCapabilities {
     return gatewayCapabilities('bfe')
@@ -62,16 +72,8 @@ export class BfeGateway implements Gateway {
   }
 
   async readBack(signal?: AbortSignal): Promise<AppliedPolicy | null> {
-    const body = await this.get(VERSIONS_PATH, signal)
-    let data: Record<string, Record<string, unknown> | unknown>
-    try {
-      data = JSON.parse(body) as typeof data
-    } catch {
-      throw new GatewayError(`BFE's monitor answered ${VERSIONS_PATH} with something that is not JSON.`, {permanent: true})
-    }
-    const server = (data.server_data_conf ?? {}) as Record<string, unknown>
-    const gslb = (data.gslb_data_conf ?? {}) as Record<string, unknown>
-    const versions = [server.route_rule, server.cluster_conf, gslb.cluster_table, gslb.gslb].map(parseVersion)
+    const [hostTable, clusterTable, balTable] = await Promise.all(VERSION_PATHS.map(async (path) => this.getJson(path, signal)))
+    const versions = [hostTable?.ProductRoute, clusterTable?.ClusterConfVer, balTable?.ClusterTableConfVer, balTable?.GslbConfTimeStamp].map(parseVersion)
     const first = versions[0]
     if (!first) return null
     // every file BFE loaded must carry the same policy, else it is half-loaded
@@ -81,23 +83,28 @@ export class BfeGateway implements Gateway {
     return {revision: first.revision, mode: first.mode, weightBp: first.weightBp}
   }
 
+  private async getJson(path: string, signal?: AbortSignal): Promise<Record<string, unknown> | null> {
+    const body = await this.get(path, signal)
+    try {
+      const data = JSON.parse(body) as unknown
+      return typeof data === 'object' && data !== null && !Array.isArray(data) ? (data as Record<string, unknown>) : null
+    } catch {
+      throw new GatewayError(`BFE's monitor answered ${path} with something that is not JSON.`, {permanent: true})
+    }
+  }
+
   private async reload(name: string, signal?: AbortSignal): Promise<void> {
     await this.get(`/reload/${name}`, signal)
   }
 
+  /** the body of a 2xx answer; else a GatewayError with BFE's words (a refused reload is permanent) */
   private async get(path: string, signal?: AbortSignal): Promise<string> {
-    const url = new URL(path, this.config.monitor)
-    const timeout = AbortSignal.timeout(TIMEOUT_MS)
-    let response: Response
-    try {
-      response = await fetch(url, {signal: signal ? AbortSignal.any([signal, timeout]) : timeout})
-    } catch (error) {
-      throw new GatewayError(`BFE's monitor at ${url.origin} did not answer ${path} (${errorMessage(error)}); check that BFE runs with its monitor port there.`, {cause: error})
-    }
-    const body = (await response.text()).slice(0, MAX_ANSWER)
-    if (!response.ok) {
-      const said = body.replace(/\s+/g, ' ').slice(0, 300)
-      throw new GatewayError(`BFE refused ${path} (HTTP ${response.status}: ${said}); gray put its previous files back.`, {permanent: response.status < 500 || /err/i.test(said)})
+    const response = await this.plane.request('get', path, undefined, signal)
+    const body = typeof response.data === 'string' ? response.data : JSON.stringify(response.data ?? '')
+    if (response.status < 200 || response.status >= 300) {
+      const said = peerWords(body)
+      if (path.startsWith('/reload/')) throw new GatewayError(`BFE refused ${path} (HTTP ${response.status}: ${said}); gray put its previous files back.`, {permanent: response.status < 500 || /err/i.test(said)})
+      throw new GatewayError(`BFE's monitor did not answer ${path} (HTTP ${response.status}: ${said}).`, {permanent: permanentStatus(response.status)})
     }
     return body
   }

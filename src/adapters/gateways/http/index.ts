@@ -1,17 +1,15 @@
 // The generic HTTP gateway: PUTs the versioned policy document (gray.dev/v1,
 // docs/policy-document.md) to a control plane and GETs it back. For gateways
 // whose own control plane does the routing.
-import type {AxiosInstance, AxiosResponse} from 'axios'
+import type {AxiosResponse} from 'axios'
 import type {HttpGatewayConfig} from '../../../core/config/model.js'
 import {errorMessage, GatewayError} from '../../../core/errors.js'
 import {fromDocument, toDocument} from '../../../core/policy/document.js'
 import type {AppliedPolicy, Gateway, GatewayCapabilities, Policy} from '../../../core/ports.js'
 import {fillTemplate} from '../../../core/template.js'
 import {gatewayCapabilities} from '../capabilities.js'
-import {assertPublishesFor, DEFAULT_RETRY, pause, permanentStatus, withRetry, type RetryOptions} from '../retry.js'
-import {bounded, sizeLimits, tooLarge} from '../../http-limits.js'
-import {httpsAgent} from '../../tls.js'
-import {certificateProblem} from '../../tls.js'
+import {ControlPlane} from '../control-plane.js'
+import {assertPublishesFor, DEFAULT_RETRY, pause, withRetry, type RetryOptions} from '../retry.js'
 
 export interface HttpTimings {
   requestTimeoutMs: number
@@ -29,7 +27,7 @@ export class HttpGateway implements Gateway {
   /** the URL as messages show it: no credentials, no query */
   private readonly shownUrl: string
   private readonly timings: HttpTimings
-  private client?: Promise<AxiosInstance>
+  private readonly plane: ControlPlane
 
   constructor(
     private readonly config: HttpGatewayConfig,
@@ -40,6 +38,12 @@ export class HttpGateway implements Gateway {
     const parsed = new URL(this.url)
     this.shownUrl = `${parsed.origin}${parsed.pathname}`
     this.timings = {...DEFAULT_TIMINGS, ...timings}
+    this.plane = new ControlPlane({
+      peer: `The control plane at ${this.shownUrl}`,
+      timeoutMs: this.timings.requestTimeoutMs,
+      headers: config.token ? {authorization: `Bearer ${config.token}`} : {},
+      authHint: 'Check gateway.token.',
+    })
   }
 
   capabilities(): GatewayCapabilities {
@@ -53,7 +57,7 @@ export class HttpGateway implements Gateway {
   async publish(policy: Policy, signal?: AbortSignal): Promise<AppliedPolicy> {
     assertPublishesFor(policy, this.service)
     const document = toDocument(policy)
-    await this.withRetry(async () => this.expectOk(await this.request('put', document, signal), 'accept the policy'), signal)
+    await this.withRetry(async () => this.expectOk(await this.plane.request('put', this.url, document, signal), 'accept the policy'), signal)
     const deadline = Date.now() + this.timings.confirmTimeoutMs
     for (;;) {
       const served = await this.readBack(signal)
@@ -69,7 +73,7 @@ export class HttpGateway implements Gateway {
 
   async readBack(signal?: AbortSignal): Promise<AppliedPolicy | null> {
     return this.withRetry(async () => {
-      const response = await this.request('get', undefined, signal)
+      const response = await this.plane.request('get', this.url, undefined, signal)
       if (response.status === 404) return null
       this.expectOk(response, 'serve the policy')
       let policy: Policy
@@ -89,49 +93,7 @@ export class HttpGateway implements Gateway {
     return withRetry(task, {...this.timings.retry, signal})
   }
 
-  private async request(method: 'get' | 'put', data: unknown, signal?: AbortSignal): Promise<AxiosResponse> {
-    const client = await this.axios()
-    try {
-      return await client.request({method, url: this.url, data, signal})
-    } catch (error) {
-      // the axios error carries the request headers (the token): keep only its code
-      throw this.transportError((error as {code?: string}).code)
-    }
-  }
-
   private expectOk(response: AxiosResponse, action: string): void {
-    if (response.status >= 200 && response.status < 300) return
-    const said = typeof response.data?.error === 'string' ? ` It said: ${String(response.data.error).slice(0, 300)}` : ''
-    const hint = response.status === 401 || response.status === 403 ? ' Check gateway.token.' : ''
-    throw new GatewayError(`The control plane at ${this.shownUrl} did not ${action} (HTTP ${response.status}).${said}${hint}`, {
-      permanent: permanentStatus(response.status),
-    })
-  }
-
-  private transportError(code: string | undefined): GatewayError {
-    if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
-      return new GatewayError(`The control plane at ${this.shownUrl} did not answer within ${this.timings.requestTimeoutMs / 1000} s.`)
-    }
-    if (code === 'ERR_CANCELED') return new GatewayError(`The request to the control plane at ${this.shownUrl} was cancelled.`)
-    if (code === 'ERR_ANSWER_TOO_LARGE') return new GatewayError(`The control plane at ${this.shownUrl} sent ${tooLarge()}.`)
-    return new GatewayError(`The control plane at ${this.shownUrl} could not be reached: ${certificateProblem(code) ?? `${code ?? 'network error'}; check gateway.url`}.`)
-  }
-
-  private axios(): Promise<AxiosInstance> {
-    this.client ??= import('axios').then(({default: axios}) =>
-      bounded(axios.create({
-        timeout: this.timings.requestTimeoutMs,
-        ...sizeLimits(),
-        validateStatus: () => true,
-        proxy: false,
-        httpsAgent: httpsAgent(),
-        headers: {
-          accept: 'application/json',
-          'content-type': 'application/json',
-          ...(this.config.token ? {authorization: `Bearer ${this.config.token}`} : {}),
-        },
-      }), this.timings.requestTimeoutMs),
-    )
-    return this.client
+    this.plane.expectOk(response, action, (response.data as {error?: unknown} | null | undefined)?.error)
   }
 }

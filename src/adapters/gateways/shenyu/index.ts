@@ -10,13 +10,14 @@
 // warns, stickySplit: false), a tag header on gray requests only, and an IP
 // range not on an octet boundary.
 import type {ShenyuGatewayConfig} from '../../../core/config/model.js'
-import {errorMessage, GatewayError} from '../../../core/errors.js'
+import {GatewayError} from '../../../core/errors.js'
 import type {Rule} from '../../../core/config/model.js'
 import {FULL_WEIGHT_BP} from '../../../core/policy/hash.js'
 import type {AppliedPolicy, Gateway, GatewayCapabilities, Policy} from '../../../core/ports.js'
 import {gatewayCapabilities} from '../capabilities.js'
 import {integerRangePattern, regexLiteral} from '../patterns.js'
-import {assertPublishesFor, permanentStatus} from '../retry.js'
+import {ControlPlane, type Method} from '../control-plane.js'
+import {assertPublishesFor} from '../retry.js'
 import {octetCidrRegex} from './cidr.js'
 
 export const DIVIDE_PLUGIN_ID = '5'
@@ -108,11 +109,15 @@ export function selectorsFor(policy: Policy): [SelectorBody, SelectorBody] {
 export class ShenyuGateway implements Gateway {
   readonly type = 'shenyu'
   private token: string | null = null
+  private readonly plane: ControlPlane
 
   constructor(
     private readonly config: ShenyuGatewayConfig,
     private readonly service: string,
-  ) {}
+  ) {
+    const origin = new URL(config.url).origin
+    this.plane = new ControlPlane({peer: `ShenYu's Admin API at ${origin}`, baseURL: origin, timeoutMs: TIMEOUT_MS})
+  }
 
   capabilities(): GatewayCapabilities {
     return gatewayCapabilities('shenyu')
@@ -164,8 +169,8 @@ export class ShenyuGateway implements Gateway {
   }
 
   private async login(signal?: AbortSignal): Promise<string> {
-    const url = new URL(`/platform/login?userName=${encodeURIComponent(this.config.userName)}&password=${encodeURIComponent(this.config.password)}`, this.config.url)
-    const answer = await this.fetchJson(url, {method: 'GET'}, signal, '/platform/login')
+    const path = `/platform/login?userName=${encodeURIComponent(this.config.userName)}&password=${encodeURIComponent(this.config.password)}`
+    const answer = await this.fetchJson('get', path, undefined, signal)
     const token = (answer.data as {token?: unknown} | null)?.token
     if (answer.code !== 200 || typeof token !== 'string') {
       throw new GatewayError(`ShenYu's Admin API refused the login of ${this.config.userName} (${String(answer.message ?? answer.code)}); check gateway.userName and gateway.password.`, {permanent: true})
@@ -175,7 +180,7 @@ export class ShenyuGateway implements Gateway {
 
   private async call(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
     this.token ??= await this.login(signal)
-    const answer = await this.fetchJson(new URL(path, this.config.url), {method, headers: {'X-Access-Token': this.token, 'content-type': 'application/json'}, ...(body === undefined ? {} : {body: JSON.stringify(body)})}, signal, path.split('?')[0] as string)
+    const answer = await this.fetchJson(method.toLowerCase() as Method, path, body, signal, {'X-Access-Token': this.token})
     if (answer.code !== 200) {
       if (answer.code === 401) this.token = null
       throw new GatewayError(`ShenYu's Admin API refused ${method} ${path.split('?')[0]}: ${String(answer.message ?? answer.code)}.`, {permanent: answer.code !== 401 && answer.code !== 500})
@@ -183,20 +188,15 @@ export class ShenyuGateway implements Gateway {
     return answer.data
   }
 
-  private async fetchJson(url: URL, init: RequestInit, signal: AbortSignal | undefined, what: string): Promise<{code?: unknown; message?: unknown; data?: unknown}> {
-    const timeout = AbortSignal.timeout(TIMEOUT_MS)
-    let response: Response
-    try {
-      response = await fetch(url, {...init, signal: signal ? AbortSignal.any([signal, timeout]) : timeout})
-    } catch (error) {
-      throw new GatewayError(`ShenYu's Admin API at ${url.origin} did not answer ${what} (${errorMessage(error)}).`, {cause: error})
-    }
-    const text = (await response.text()).slice(0, 1 << 20)
-    if (!response.ok) throw new GatewayError(`ShenYu's Admin API answered ${what} with HTTP ${response.status}.`, {permanent: permanentStatus(response.status)})
-    try {
-      return JSON.parse(text) as {code?: unknown; message?: unknown; data?: unknown}
-    } catch {
+  /** one call; `path`'s query (the login's password) never reaches a message */
+  private async fetchJson(method: Method, path: string, body: unknown, signal?: AbortSignal, headers?: Record<string, string>): Promise<{code?: unknown; message?: unknown; data?: unknown}> {
+    const what = path.split('?')[0] as string
+    const response = await this.plane.request(method, path, body, signal, headers)
+    this.plane.expectOk(response, `answer ${what}`)
+    const data: unknown = response.data
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
       throw new GatewayError(`ShenYu's Admin API answered ${what} with something that is not JSON.`, {permanent: true})
     }
+    return data as {code?: unknown; message?: unknown; data?: unknown}
   }
 }

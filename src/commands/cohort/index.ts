@@ -1,13 +1,14 @@
 import {Args} from '@oclif/core'
 
-import {cohortOf, type CohortAnswer} from '../services/cohort.js'
-import {loadContext} from '../services/context.js'
-import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
+import {cohortOf, type CohortAnswer} from '../../services/cohort.js'
+import {loadContext} from '../../services/context.js'
+import {EXIT_CODES_HELP, GrayCommand} from '../../ui/base.js'
 
 export default class Cohort extends GrayCommand {
   static override summary = 'Is this user in gray now, and at each step? Which rule or hash bucket decides it.'
   static override description = `Give the sticky key by its own name (uid=u42 for sticky: cookie:uid), and any other request attributes the
-rules look at as header:NAME=VALUE, cookie:NAME=VALUE, query:NAME=VALUE or ip=ADDR. Buckets are the gateway's own: nginx's split_clients (MurmurHash2), HAProxy's xxh32 mod 10000.
+rules look at as header:NAME=VALUE, cookie:NAME=VALUE, query:NAME=VALUE or ip=ADDR. Buckets are the gateway's own: nginx's split_clients (MurmurHash2), HAProxy's xxh32 mod 10000, BFE's murmur3 mod 10000.
+\`gray cohort serve\` answers the same over HTTP (docs/cohort.md).
 
 ${EXIT_CODES_HELP}`
   static override examples = ['<%= config.bin %> cohort uid=u42', '<%= config.bin %> cohort uid=u42 header:X-Gray=1 ip=10.9.1.2 --json']
