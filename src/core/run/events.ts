@@ -73,7 +73,8 @@ export interface EventData {
   'run.resumed': {by: string}
   'run.promoted': {full: boolean; by: string}
   'rollback.started': {reason: string; by: string}
-  'rollback.warning': {message: string}
+  /** `about`: the step of the rollback (./rollback.ts) the warning is about; absent in journals before it was written */
+  'rollback.warning': {message: string; about?: 'traffic' | 'hosts'}
   'run.rolled_back': {reason: string; reverted: string[]; notReverted: string[]}
   'run.completing': {hosts: string[]}
   /** `failedHosts`: hosts left behind within deploy.maxFailPercent (addresses) */

@@ -2,27 +2,33 @@
 // decision needs nothing but the journal, a run taken over after a crash
 // continues exactly where the journal says it stands.
 import type {GrayConfig, HostShare, HookStage} from '../config/model.js'
-import {hookCommand, isBeforeHook} from '../hooks.js'
-import type {DeployPurpose} from './events.js'
-import {convertTarget} from './policy.js'
-import {hookId, type HostState, type RunState} from './state.js'
+import {hookCommand} from '../hooks.js'
+import type {Policy} from '../ports.js'
+import type {DeployPurpose, PublishPurpose} from './events.js'
+import {convertTarget, FULL_WEIGHT_BP, plainPolicy, splitPolicy, stepWeightBp} from './policy.js'
+import {nextRollbackStep, type RollbackStep} from './rollback.js'
+import {hookDone, type HostState, type RunState} from './state.js'
 
+export {hookDone} from './state.js'
+
+/**
+ * What the driver does next, with everything it needs to do it: a publish carries its policy, a
+ * deploy its hosts and version, a hook its moment. Weights are basis points (0..10000) throughout;
+ * percent is for gray.yaml, the journal's step and hook lines, hook environments and display.
+ */
 export type Action =
   | {kind: 'done'}
-  | {kind: 'hold'}
-  | {kind: 'rollback'}
-  | {kind: 'deploy'; hosts: HostState[]; purpose: DeployPurpose; step?: number}
-  | {kind: 'drain'; hosts: HostState[]}
-  | {kind: 'hook'; stage: HookStage; key: string; step?: number; weight: number; hosts?: HostState[]}
-  | {kind: 'start-step'; index: number}
-  | {kind: 'publish-step'}
-  | {kind: 'bake'}
-  | {kind: 'pass-by-promote'}
-  | {kind: 'wait'}
+  | {kind: 'hold'; reason: string}
+  | {kind: 'publish'; purpose: PublishPurpose; step: number; policy: Policy}
+  | {kind: 'deploy'; hosts: HostState[]; version: string; purpose: DeployPurpose; step?: number}
+  | {kind: 'hook'; stage: HookStage; key: string; step?: number; weightBp: number; hosts?: HostState[]}
+  | {kind: 'start-step'; index: number; weightBp: number}
+  | {kind: 'bake'; index: number; weightBp: number}
+  | {kind: 'pass-by-promote'; index: number}
+  | {kind: 'wait'; index: number}
   | {kind: 'begin-completion'; hosts: HostState[]}
-  | {kind: 'complete-full-weight'}
-  | {kind: 'complete-plain'}
-  | {kind: 'finish'}
+  | {kind: 'finish'; version: string; failedHosts: string[]}
+  | Exclude<RollbackStep, {kind: 'publish' | 'deploy' | 'hook'}>
 
 /** Hosts out of service at once when none is configured: a quarter of the fleet. */
 export const DEFAULT_MAX_UNAVAILABLE: HostShare = {percent: 25}
@@ -39,23 +45,16 @@ export function failureBudget(config: GrayConfig, hostCount: number): number {
   return Math.floor((hostCount * (config.deploy.maxFailPercent ?? 0)) / 100)
 }
 
-/** A hook has had its turn: a before-hook once it passed, any other once it ran. */
-export function hookDone(s: RunState, stage: HookStage, key: string): boolean {
-  const run = s.hooks[hookId(stage, key)]
-  if (!run || run.status === 'started') return false
-  return run.status === 'ok' || !isBeforeHook(stage)
-}
-
 export function nextAction(s: RunState, config: GrayConfig): Action {
   if (s.outcome) return {kind: 'done'}
-  if (s.rollback) return {kind: 'rollback'}
-  if (s.paused) return {kind: 'hold'}
-  if (s.waiting && !s.promote) return {kind: 'hold'}
+  if (s.rollback) return nextRollbackStep(s, config)
+  if (s.paused) return {kind: 'hold', reason: s.paused.reason}
+  if (s.waiting && !s.promote) return {kind: 'hold', reason: 'waiting for gray promote'}
 
-  const appliedWeight = (s.applied?.weightBp ?? 0) / 100
-  /** the hook due at this moment, when one is configured and has not had its turn */
-  const hook = (stage: HookStage, key: string, extra: {step?: number; weight?: number; hosts?: HostState[]} = {}): Action | null =>
-    hookCommand(config.hooks, stage) && !hookDone(s, stage, key) ? {kind: 'hook', stage, key, weight: appliedWeight, ...extra} : null
+  /** the hook due at this moment, when one is configured and has not had its turn; its weight is the one in force unless given */
+  const hook = (stage: HookStage, key: string, extra: {step?: number; weightBp?: number; hosts?: HostState[]} = {}): Action | null =>
+    hookCommand(config.hooks, stage) && !hookDone(s, stage, key) ? {kind: 'hook', stage, key, weightBp: s.applied?.weightBp ?? 0, ...extra} : null
+  const publish = (purpose: PublishPurpose, policy: Policy): Action => ({kind: 'publish', purpose, step: s.stepIndex, policy})
   const afterDeploy = (phase: string, step?: number) => (s.deployedPhases.includes(phase) ? hook('afterDeploy', phase, {step}) : null)
 
   const onVersion = (h: HostState) => h.version === s.version && !h.pending
@@ -67,17 +66,18 @@ export function nextAction(s: RunState, config: GrayConfig): Action {
     // plain policy from the last run lists every host): take it out of service first.
     const applied = s.applied
     const mayServe = !applied || applied.mode === 'plain' || grayTodo.some((h) => applied.stable.includes(h.address))
-    if (mayServe && !s.rollback) return {kind: 'drain', hosts: grayTodo}
-    return hook('beforeDeploy', 'gray', {hosts: grayTodo}) ?? {kind: 'deploy', hosts: grayTodo, purpose: 'gray'}
+    if (mayServe && !s.rollback) return drain(config, s, grayTodo)
+    return hook('beforeDeploy', 'gray', {hosts: grayTodo}) ?? {kind: 'deploy', hosts: grayTodo, version: s.version, purpose: 'gray'}
   }
   const afterGray = afterDeploy('gray')
   if (afterGray) return afterGray
 
-  if (s.completing) return completion(s, batch, hook, afterDeploy)
+  if (s.completing) return completion(s, config, batch, hook, afterDeploy)
 
-  if (s.stepIndex < 0) return {kind: 'start-step', index: 0}
+  if (s.stepIndex < 0) return startStep(s, 0)
   const step = s.steps[s.stepIndex]
   if (!step) return {kind: 'begin-completion', hosts: s.hosts.filter((h) => !onVersion(h))}
+  const weightBp = stepWeightBp(step)
   const phase = `step-${s.stepIndex}`
 
   // Hosts before traffic: the step's share of stable hosts runs the new version first,
@@ -94,54 +94,76 @@ export function nextAction(s: RunState, config: GrayConfig): Action {
     // before gray's first publish, assume every stable host serves
     const served = new Set(s.applied ? s.applied.stable : stable.map((h) => h.address))
     const stillServing = todo.filter((h) => served.has(h.address))
-    if (stillServing.length > 0) return {kind: 'drain', hosts: stillServing}
-    return {kind: 'deploy', hosts: todo, purpose: 'step', step: s.stepIndex}
+    if (stillServing.length > 0) return drain(config, s, stillServing)
+    return {kind: 'deploy', hosts: todo, version: s.version, purpose: 'step', step: s.stepIndex}
   }
   const afterStepDeploy = afterDeploy(phase, s.stepIndex)
   if (afterStepDeploy) return afterStepDeploy
 
   const published = s.applied && !s.publishPending && s.applied.purpose === 'step' && s.applied.step === s.stepIndex
-  if (!published) return hook('beforeTraffic', phase, {step: s.stepIndex, weight: step.weight}) ?? {kind: 'publish-step'}
-  const afterTraffic = hook('afterTraffic', phase, {step: s.stepIndex, weight: step.weight})
+  if (!published) return hook('beforeTraffic', phase, {step: s.stepIndex, weightBp}) ?? publish('step', splitPolicy(config, s, {weightBp, rules: true}))
+  const afterTraffic = hook('afterTraffic', phase, {step: s.stepIndex, weightBp})
   if (afterTraffic) return afterTraffic
 
-  if (s.promote && !s.stepPassed) return {kind: 'pass-by-promote'}
+  if (s.promote && !s.stepPassed) return {kind: 'pass-by-promote', index: s.stepIndex}
   // a pause step with no bake waits as soon as its weight is confirmed; with one, after it
-  if (step.pause && step.bakeMs === 0 && !s.promote) return {kind: 'wait'}
-  if (!s.stepPassed) return {kind: 'bake'}
-  if (step.pause && !s.promote) return {kind: 'wait'}
+  if (step.pause && step.bakeMs === 0 && !s.promote) return {kind: 'wait', index: s.stepIndex}
+  if (!s.stepPassed) return {kind: 'bake', index: s.stepIndex, weightBp}
+  if (step.pause && !s.promote) return {kind: 'wait', index: s.stepIndex}
 
   const last = s.stepIndex >= s.steps.length - 1
   if (last || s.promote?.full) return {kind: 'begin-completion', hosts: s.hosts.filter((h) => !onVersion(h))}
-  return {kind: 'start-step', index: s.stepIndex + 1}
+  return startStep(s, s.stepIndex + 1)
 }
 
-type HookAt = (stage: HookStage, key: string, extra?: {step?: number; weight?: number; hosts?: HostState[]}) => Action | null
+function startStep(s: RunState, index: number): Action {
+  const step = s.steps[index]
+  return {kind: 'start-step', index, weightBp: step ? stepWeightBp(step) : 0}
+}
+
+/**
+ * Takes `hosts` out of service before they are deployed: the weight in force, without them. With no
+ * gray host in service yet (the run's first publish), nothing may go to gray: weight 0, no rules.
+ */
+function drain(config: GrayConfig, s: RunState, hosts: HostState[]): Action {
+  const policy = splitPolicy(config, s, {weightBp: s.applied?.weightBp ?? 0, rules: true, exclude: hosts.map((h) => h.address)})
+  const safe = policy.gray.length > 0 ? policy : {...policy, weightBp: 0, rules: []}
+  return {kind: 'publish', purpose: 'drain', step: s.stepIndex, policy: safe}
+}
+
+type HookAt = (stage: HookStage, key: string, extra?: {step?: number; weightBp?: number; hosts?: HostState[]}) => Action | null
 
 /**
  * Completion: all traffic to the new version, then the remaining hosts in
  * batches (they take no traffic at 100%, so none needs draining), then the
  * plain form with every healthy host.
  */
-function completion(s: RunState, batch: number, hook: HookAt, afterDeploy: (phase: string) => Action | null): Action {
+function completion(s: RunState, config: GrayConfig, batch: number, hook: HookAt, afterDeploy: (phase: string) => Action | null): Action {
   const applied = s.applied
+  const publish = (policy: Policy): Action => ({kind: 'publish', purpose: 'complete', step: s.stepIndex, policy})
+  const full = {weightBp: FULL_WEIGHT_BP}
   // Once every host runs the new version only the plain policy is left — also after a
   // crash between its publish and the confirmation, which must not send 100% again.
   const remaining = s.hosts.filter((h) => !(h.version === s.version && !h.pending) && !h.abandoned)
   if (remaining.length > 0) {
-    const fullInForce = applied && !s.publishPending && applied.mode === 'split' && applied.weightBp === 10_000
-    if (!fullInForce) return hook('beforeTraffic', 'complete', {weight: 100}) ?? {kind: 'complete-full-weight'}
+    const fullInForce = applied && !s.publishPending && applied.mode === 'split' && applied.weightBp === FULL_WEIGHT_BP
+    if (!fullInForce) return hook('beforeTraffic', 'complete', full) ?? publish(splitPolicy(config, s, {weightBp: FULL_WEIGHT_BP, rules: false}))
     if (applied.purpose === 'complete') {
-      const after = hook('afterTraffic', 'complete', {weight: 100})
+      const after = hook('afterTraffic', 'complete', full)
       if (after) return after
     }
     const todo = remaining.slice(0, batch)
-    return hook('beforeDeploy', 'complete', {weight: 100, hosts: remaining}) ?? {kind: 'deploy', hosts: todo, purpose: 'complete'}
+    return hook('beforeDeploy', 'complete', {...full, hosts: remaining}) ?? {kind: 'deploy', hosts: todo, version: s.version, purpose: 'complete'}
   }
   const afterCompletion = afterDeploy('complete')
   if (afterCompletion) return afterCompletion
 
   const plainInForce = applied?.mode === 'plain' && applied.purpose === 'complete' && !s.publishPending
-  if (!plainInForce) return hook('beforeTraffic', 'plain', {weight: 100}) ?? {kind: 'complete-plain'}
-  return hook('afterTraffic', 'plain', {weight: 100}) ?? hook('onComplete', 'complete', {weight: 100}) ?? {kind: 'finish'}
+  // hosts left behind (deploy.maxFailPercent) or unhealthy take no traffic
+  const serving = s.hosts.filter((h) => h.version === s.version && !h.pending && !h.abandoned)
+  if (!plainInForce) return hook('beforeTraffic', 'plain', full) ?? publish(plainPolicy(config, s, serving))
+  return (
+    hook('afterTraffic', 'plain', full) ??
+    hook('onComplete', 'complete', full) ?? {kind: 'finish', version: s.version, failedHosts: s.hosts.filter((h) => h.abandoned).map((h) => h.address)}
+  )
 }

@@ -48,9 +48,22 @@ export function percentToGray(policy: {mode: string; weightBp: number}, complete
   return policy.mode === 'plain' ? (completed ? 100 : 0) : policy.weightBp / 100
 }
 
+/** All traffic to gray, in basis points. */
+export const FULL_WEIGHT_BP = 10_000
+
 /** Weight percent (two decimals, as split_clients) to basis points. */
 export function toBasisPoints(weight: number): number {
   return Math.round(weight * 100)
+}
+
+/** A step's weight in basis points: the one place the engine reads gray.yaml's percent. */
+export function stepWeightBp(step: Pick<Step, 'weight'>): number {
+  return toBasisPoints(step.weight)
+}
+
+/** Basis points as percent, for what is written in percent: the journal's step and hook lines, hook environments. */
+export function toPercent(weightBp: number): number {
+  return weightBp / 100
 }
 
 /** How many stable hosts must run the new version by step `index` (targets only grow). */

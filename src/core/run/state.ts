@@ -1,6 +1,7 @@
 // Replaying the journal gives the run's state. Pure: no I/O, no clock.
 import type {Host, HookStage, Step} from '../config/model.js'
 import type {Verdict} from '../gates/judge.js'
+import {isBeforeHook} from '../hooks.js'
 import type {Evidence} from '../gates/sequential.js'
 import type {JournalEvent} from '../ports.js'
 import type {DeployPurpose, EventData, EventType, PublishPurpose} from './events.js'
@@ -77,6 +78,19 @@ export interface PublishState {
   gray: string[]
 }
 
+/**
+ * What the rollback has done since it began, or since the driver now carrying it out attached: a
+ * driver that takes a rollback over goes through its sequence again from the top (./rollback.ts).
+ */
+export interface RollbackPass {
+  /** rollback and plain publishes the gateway confirmed */
+  confirmed: PublishPurpose[]
+  /** what the warnings given were about */
+  warned: Array<'traffic' | 'hosts'>
+  /** addresses of the hosts whose revert deploy started */
+  reverting: string[]
+}
+
 export interface RunState {
   runId: string
   service: string
@@ -97,6 +111,7 @@ export interface RunState {
   promote: {full: boolean} | null
   paused: {reason: string; cause: string} | null
   rollback: {reason: string; by: string; at: string} | null
+  rollbackPass: RollbackPass
   warnings: string[]
   completing: boolean
   outcome: 'completed' | 'rolled_back' | 'failed' | null
@@ -144,6 +159,7 @@ function initial(event: JournalEvent): RunState {
     promote: null,
     paused: null,
     rollback: null,
+    rollbackPass: freshPass(),
     warnings: [],
     completing: false,
     outcome: null,
@@ -161,6 +177,10 @@ function initial(event: JournalEvent): RunState {
   }
 }
 
+function freshPass(): RollbackPass {
+  return {confirmed: [], warned: [], reverting: []}
+}
+
 function apply(s: RunState, e: JournalEvent): void {
   s.lastSeq = e.seq
   s.updatedAt = e.at
@@ -169,6 +189,7 @@ function apply(s: RunState, e: JournalEvent): void {
     case 'driver.attached': {
       const d = data(e, 'driver.attached')
       s.driver = {epoch: d.epoch, pid: e.actor.pid, host: e.actor.host, user: e.actor.user}
+      s.rollbackPass = freshPass()
       break
     }
     case 'host.deploy.started': {
@@ -180,6 +201,7 @@ function apply(s: RunState, e: JournalEvent): void {
         h.attempts += 1
         if (d.purpose === 'step' || d.purpose === 'complete') h.converted = true
       }
+      if (d.purpose === 'revert' && !s.rollbackPass.reverting.includes(d.host)) s.rollbackPass.reverting.push(d.host)
       const phase = deployPhase(d.purpose, d.step)
       if (!s.deployedPhases.includes(phase)) s.deployedPhases.push(phase)
       break
@@ -252,6 +274,7 @@ function apply(s: RunState, e: JournalEvent): void {
       s.applied = {revision: d.revision, weightBp: d.weightBp, mode: d.mode, purpose: d.purpose, step: d.step, at: e.at, ...lists}
       if (s.intended?.revision === d.revision) s.publishPending = false
       if (d.purpose === 'step' && d.step === s.stepIndex && s.bakeStartedAt === null) s.bakeStartedAt = e.at
+      if ((d.purpose === 'rollback' || d.purpose === 'plain') && !s.rollbackPass.confirmed.includes(d.purpose)) s.rollbackPass.confirmed.push(d.purpose)
       break
     }
     case 'gate.measured': {
@@ -304,14 +327,18 @@ function apply(s: RunState, e: JournalEvent): void {
     case 'rollback.started': {
       const d = data(e, 'rollback.started')
       s.rollback = {reason: d.reason, by: d.by, at: e.at}
+      s.rollbackPass = freshPass()
       s.paused = null
       s.waiting = false
       s.reason = d.reason
       break
     }
-    case 'rollback.warning':
-      s.warnings.push(data(e, 'rollback.warning').message)
+    case 'rollback.warning': {
+      const d = data(e, 'rollback.warning')
+      s.warnings.push(d.message)
+      if (d.about && !s.rollbackPass.warned.includes(d.about)) s.rollbackPass.warned.push(d.about)
       break
+    }
     case 'run.rolled_back':
       s.outcome = 'rolled_back'
       s.reason = data(e, 'run.rolled_back').reason
@@ -371,6 +398,13 @@ export function deployPhase(purpose: DeployPurpose, step?: number): string {
 
 export function hookId(stage: HookStage, key: string): string {
   return `${stage}:${key}`
+}
+
+/** A hook has had its turn: a before-hook once it passed, any other once it ran. */
+export function hookDone(s: RunState, stage: HookStage, key: string): boolean {
+  const run = s.hooks[hookId(stage, key)]
+  if (!run || run.status === 'started') return false
+  return run.status === 'ok' || !isBeforeHook(stage)
 }
 
 export function isTerminal(s: RunState): boolean {
