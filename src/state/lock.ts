@@ -61,6 +61,14 @@ const holderFile = (dir: string) => join(dir, 'holder.json')
 const epochFile = (dir: string) => join(dir, 'epoch')
 /** held only while a dead holder on this machine is being replaced, so two successors never both replace it */
 const takeoverDir = (dir: string) => `${driverFile(dir)}.takeover`
+/**
+ * names the dead holder whose lock directory a successor removed. A lock directory made
+ * afterwards may get the removed one's inode number back, so the inode alone cannot tell a
+ * successor's fresh lock from the dead one's: without this mark a second replacer could
+ * remove the lock a plain acquirer had just taken, and both would hold it.
+ */
+const replacedFile = (dir: string) => join(dir, 'replaced')
+const replacedMark = (dead: Holder) => `${dead.epoch}:${dead.pid}:${dead.since}`
 
 /** the Lock objects of this process by lock target, so a superseded one never releases its successor */
 const heldHere = new Map<string, DriverLock>()
@@ -311,12 +319,22 @@ async function replaceDeadHere(
   try {
     const current = await readHolderFile(dir)
     const lockIno = await stat(lockDirOf(dir)).then((s) => s.ino, () => null)
-    const same = current && current.epoch === dead.epoch && current.pid === dead.pid && (current.lockIno === undefined || current.lockIno === lockIno)
+    const replaced = await readPrivateFile(replacedFile(dir), 1024).then((b) => b.toString('utf8').trim(), () => '')
+    const same =
+      current &&
+      current.epoch === dead.epoch &&
+      current.pid === dead.pid &&
+      (current.lockIno === undefined || current.lockIno === lockIno) &&
+      replaced !== replacedMark(current)
     if (!same || !goneHere(current)) {
       await done()
       return null
     }
-    if (lockIno !== null) await rmdir(lockDirOf(dir)).catch(() => undefined)
+    if (lockIno !== null) {
+      // marked first: once the dead one's directory is gone, no replacer removes a directory again for it
+      await writeAtomic(replacedFile(dir), `${replacedMark(current)}\n`)
+      await rmdir(lockDirOf(dir)).catch(() => undefined)
+    }
     const release = await tryLock(target, options)
     if (!release) {
       await done()
