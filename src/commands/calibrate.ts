@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {calibrateService} from '../services/calibrate.js'
 import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
-import {shown as shownText} from '../core/redact.js'
+import {shown} from '../core/redact.js'
 
 export default class Calibrate extends GrayCommand {
   static override summary = 'Measure each check\'s overdispersion on two groups of stable hosts, and print the line to set.'
@@ -29,12 +29,12 @@ ${EXIT_CODES_HELP}`
 
   async run(): Promise<Awaited<ReturnType<typeof calibrateService>>> {
     const {flags} = await this.parse(Calibrate)
-    let shown = -1
+    let lastTenth = -1
     const result = await calibrateService(flags.config, {for: flags.for, from: flags.from, to: flags.to, version: flags.version, checks: flags.check}, (done, total) => {
       // live runs take a while: a line every tenth of the way, on stderr
       const tenth = Math.floor((10 * done) / Math.max(1, total))
-      if (flags.for !== undefined && tenth > shown) {
-        shown = tenth
+      if (flags.for !== undefined && tenth > lastTenth) {
+        lastTenth = tenth
         this.note(`calibrating: ${done} of ${total} intervals`)
       }
     })
@@ -44,23 +44,16 @@ ${EXIT_CODES_HELP}`
       this.log(`  group B: ${result.groups.b.join(', ')}`)
       for (const c of result.checks) {
         if (c.phi === null) {
-          this.log(`${c.name}: ${printable(shownText(c.note ?? 'nothing measured'))}`)
+          this.log(`${c.name}: ${shown(c.note ?? 'nothing measured')}`)
           continue
         }
         const ci = c.low === null || c.high === null ? 'no interval' : `95% interval ${c.low.toFixed(2)}–${c.high.toFixed(2)}`
         this.log(`${c.name}: φ ≈ ${c.phi.toFixed(2)} (${ci}; ${c.intervals} intervals with errors, ${Math.round(c.errors)} errors${c.measured && c.measured !== 'errors' ? `, ${c.measured}` : ''})`)
         if (c.line) this.log(`  set in the check:  ${c.line}`)
-        if (c.note) this.log(`  note: ${printable(shownText(c.note))}`)
+        if (c.note) this.log(`  note: ${shown(c.note)}`)
       }
     }
     return this.finish(result, 0)
   }
 }
 
-/** Notes carry sources' own messages: no control character reaches the terminal. */
-function printable(text: string): string {
-  return [...text].map((ch) => {
-    const code = ch.codePointAt(0) ?? 0
-    return code < 0x20 || (code >= 0x7f && code < 0xa0) ? '?' : ch
-  }).join('')
-}

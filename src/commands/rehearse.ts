@@ -28,7 +28,7 @@ ${EXIT_CODES_HELP}`
     const result = await rehearseService(flags.config, {from: flags.from, to: flags.to, version: flags.version, previousVersion: flags['previous-version']})
     if (!this.jsonEnabled()) {
       this.log(`${result.service}: gates rehearsed from ${result.from} to ${result.to}, every ${result.intervalMs / 1000}s, ${result.version} against ${result.previousVersion ?? 'no baseline'}`)
-      for (const m of result.notable) this.log(`  ${m.at}  ${m.check}: ${m.rollback ? 'ROLL BACK' : m.verdict} — ${printable(shown(m.reason))}`)
+      for (const m of result.notable) this.log(`  ${m.at}  ${m.check}: ${m.rollback ? 'ROLL BACK' : m.verdict} — ${shown(m.reason)}`)
       for (const c of result.checks) {
         const outcome = c.rollback ? `would roll back at ${c.rollback.at}` : 'would not roll back'
         this.log(`${c.name} (${c.judge}): ${c.measurements} measurements, ${c.passes} passes; ${outcome}`)
@@ -39,10 +39,3 @@ ${EXIT_CODES_HELP}`
   }
 }
 
-/** Reasons carry sources' own messages: no control character reaches the terminal. */
-function printable(text: string): string {
-  return [...text].map((ch) => {
-    const code = ch.codePointAt(0) ?? 0
-    return code < 0x20 || (code >= 0x7f && code < 0xa0) ? '?' : ch
-  }).join('')
-}
