@@ -35,7 +35,9 @@ describe('promote, rollback and pause fired together at a live driver', () => {
         hosts: {stable: ['127.0.0.1:9'], gray: ['127.0.0.1:10']},
         deploy: {command: [process.execPath, '-e', '0', '{version}']},
         gateway: {type: 'http', url},
-        steps: [{weight: 10, bake: '2m'}, {weight: 100, bake: '1s'}],
+        // the last bake is long too, so the run can only end by the rollback: with a short one a slow
+        // machine let a promote finish the run before the rollback command had even started (exit 2, no rollback)
+        steps: [{weight: 10, bake: '2m'}, {weight: 100, bake: '10m'}],
       }),
     )
   })
