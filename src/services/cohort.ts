@@ -6,7 +6,7 @@ import {splitFor} from '../core/policy/split.js'
 import {decide, type Decision, type RequestView} from '../core/policy/decide.js'
 import {ruleToDocument, stickyText} from '../core/policy/document.js'
 import type {Policy} from '../core/ports.js'
-import {toBasisPoints} from '../core/run/policy.js'
+import {FULL_WEIGHT_BP, toBasisPoints} from '../core/run/policy.js'
 import {isTerminal, type RunState} from '../core/run/state.js'
 import type {Context} from './context.js'
 import {latestRun} from './runs.js'
@@ -21,10 +21,10 @@ export interface CohortAnswer {
   stickySplit: boolean
   /** the cohort seed bucket and steps are for: the unfinished run's; null, the key alone (traffic.rotate: false, or a run from before seeds) */
   seed: string | null
-  /** true when no run is unfinished and traffic.rotate is on: the next run picks a new seed, so its bucket and steps cannot be known yet */
+  /** true when no run is unfinished and traffic.rotate is on: the next run picks a new seed, so bucket is null and a step the split decides is `unknown` */
   seedPending: boolean
   now: {state: string; weight: number; target: 'gray' | 'stable'; why: string} | null
-  steps: Array<{index: number; weight: number; target: 'gray' | 'stable'; why: string}>
+  steps: Array<{index: number; weight: number; target: 'gray' | 'stable' | 'unknown'; why: string}>
 }
 
 /** Reads `name=value` pairs: the sticky key's own name (uid=u42), or header:/cookie:/query:NAME=value, or ip=ADDR. */
@@ -125,8 +125,13 @@ export async function cohortOf(ctx: Context, pairs: string[]): Promise<CohortAns
     seed,
     seedPending,
     now,
-    steps: (seedPending ? [] : config.steps).map((step, index) => {
-      const d = decide(policyAt(toBasisPoints(step.weight)), req, split)
+    steps: config.steps.map((step, index) => {
+      const weightBp = toBasisPoints(step.weight)
+      const d = decide(policyAt(weightBp), req, split)
+      // a rule, a missing key and 100% decide without the hash; the split's bucket waits for the next run's seed
+      if (seedPending && d.reason.kind === 'weight' && weightBp < FULL_WEIGHT_BP) {
+        return {index, weight: step.weight, target: 'unknown' as const, why: "the next run's cohort seed decides (traffic.rotate): known once it starts"}
+      }
       return {index, weight: step.weight, target: d.target, why: why(d, config.traffic.rules)}
     }),
   }

@@ -81,7 +81,10 @@ describe('gray cohort', () => {
   it("under traffic.rotate answers with the unfinished run's cohort seed, and before a run says the next seed is not chosen yet", async () => {
     const c = ctx({type: 'haproxy', fragment: '/etc/haproxy/gray/shop.cfg'}, true)
     const before = await cohortOf(c, ['uid=u42'])
-    expect(before).toMatchObject({seed: null, seedPending: true, bucket: null, steps: []})
+    expect(before).toMatchObject({seed: null, seedPending: true, bucket: null})
+    expect(before.steps.map((s) => s.target)).toEqual(['unknown', 'unknown', 'unknown', 'gray'])
+    // a rule decides without the hash
+    expect((await cohortOf(c, ['uid=u42', 'header:X-Gray=1'])).steps.map((s) => s.target)).toEqual(['gray', 'gray', 'gray', 'gray'])
     await c.store.ensureDirs()
     const j = await JournalFile.open(c.store.runPath('20261122T000000000Z-aaaaaa'), {actor: testActor, create: true})
     await j.append('run.started', runStarted(c.config, 'r', 'v2', 'v1', '0badf00d') as never)
