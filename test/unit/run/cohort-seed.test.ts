@@ -15,6 +15,9 @@ import {bfeBucket} from '../../../src/core/policy/murmur3.js'
 import {xxh32} from '../../../src/core/policy/xxh32.js'
 import {grayBuckets, splitCond} from '../../../src/adapters/gateways/bfe/render.js'
 import type {JournalEvent, Policy} from '../../../src/core/ports.js'
+import {renderInclude} from '../../../src/adapters/gateways/nginx/render.js'
+import {renderFragment, renderStateMap, stateOf} from '../../../src/adapters/gateways/haproxy/render.js'
+import {ruleSupportErrors} from '../../../src/core/config/validate.js'
 import {harness} from '../../support/harness.js'
 import {testConfig} from '../../support/fakes.js'
 
@@ -137,5 +140,35 @@ describe('the seeded split', () => {
     expect(cohortPolicy(toDocument(base)).seed).toBeNull()
     expect(() => fromDocument({...doc, seed: 'XYZ'})).toThrow(PolicyDocumentError)
     expect(() => fromDocument({...doc, seed: 'XYZ'})).toThrow(/at seed: must be 8 lowercase hex digits/)
+  })
+})
+
+describe('the gateways write the seed with their own means', () => {
+  const seeded: Policy = {...base, seed: '3f9a1c07'}
+
+  it('nginx: split_clients hashes the seed followed by the key; without one, the key alone as before', () => {
+    const options = {variable: 'gray_shop_upstream', statusSocket: '/tmp/gray-shop.sock'}
+    expect(renderInclude(seeded, options)).toContain('split_clients "3f9a1c07${cookie_uid}" $gray_shop_upstream_split {')
+    expect(renderInclude(base, options)).toContain('split_clients "${cookie_uid}" $gray_shop_upstream_split {')
+    expect(() => renderInclude({...base, seed: '"; evil'}, options)).toThrow(/not 8 hex digits/)
+  })
+
+  it('HAProxy: the seed lives in the state map while a split is in force, and the fragment hashes it in front of the key', () => {
+    expect(stateOf(seeded).seed).toBe('3f9a1c07')
+    expect(renderStateMap(stateOf(seeded))).toContain('\nseed 3f9a1c07\n')
+    expect('seed' in stateOf(base)).toBe(false)
+    expect('seed' in stateOf({...seeded, mode: 'plain'})).toBe(false)
+    const fragment = renderFragment('shop', {bind: ['127.0.0.1:8080'], sticky: base.sticky, rules: [], tag: null, stable: base.stable, gray: base.gray}, '/tmp/.shop.gray.map')
+    expect(fragment).toContain('http-request set-var(txn.gray_salt) str(seed),map(/tmp/.shop.gray.map)')
+    expect(fragment).toContain('str(),concat(,txn.gray_salt,),concat(,txn.gray_key,),xxh32,mod(10000)')
+  })
+
+  it('validate asks for traffic.rotate: false where a sticky split cannot take a seed, and not where rotate is off or nothing hashes', () => {
+    const config = testConfig()
+    const caps = {rules: [], sticky: ['cookie' as const, 'header' as const, 'query' as const, 'ip' as const], stickySplit: true, tag: true, cohortSeed: false}
+    expect(ruleSupportErrors(config, caps).join('\n')).toMatch(/traffic\.rotate: must be false: .* cannot take a run's cohort seed/)
+    expect(ruleSupportErrors({...config, traffic: {...config.traffic, rotate: false}}, caps).join('\n')).not.toContain('rotate')
+    expect(ruleSupportErrors(config, {...caps, stickySplit: false}).join('\n')).not.toContain('rotate')
+    expect(ruleSupportErrors(config, {...caps, cohortSeed: true}).join('\n')).not.toContain('rotate')
   })
 })
