@@ -58,6 +58,8 @@ export function previousVersionGap(config: GrayConfig, previousVersion: string |
       hint,
     }
   }
+  // a config run has no hosts to revert: its rollback deletes the gray value
+  if (config.kind === 'config') return null
   return {refuse: false, message: `no previous version of ${config.service} is known (pass --previous-version V): a rollback could not revert the hosts that got the new version`, hint}
 }
 
@@ -91,7 +93,9 @@ export function buildPlan(config: GrayConfig, gateway: Gateway, version: string,
     return {index, weight: step.weight, bakeMs: step.bakeMs, pause: step.pause, newHosts, grayHosts, stableHosts, policy, native: gateway.render(policy)}
   })
   // plan.<n> for the steps, plan.<n+1> for the plain policy after them
-  const plain = plainPolicy(config, {runId: 'plan', lastSeq: steps.length})
+  const plainForm = plainPolicy(config, {runId: 'plan', lastSeq: steps.length})
+  // a config run's completion promotes the gray value to the official key
+  const plain: Policy = config.kind === 'config' ? {...plainForm, release: {promote: true}} : plainForm
   return {
     service: config.service,
     version,

@@ -56,7 +56,9 @@ export async function startRun(ctx: Context, options: StartOptions): Promise<Sta
         throw new ConfigError(`${needs[0]} uses {previousVersion}, but no previous version of ${ctx.config.service} is known`, 'pass --previous-version V')
       }
       runId = newRunId()
-      const started = runStarted(ctx.config, runId, options.version, previousVersion) as unknown as Record<string, unknown>
+      // a config run freezes the official key's revision (promote compares it) and the values' hashes
+      const release = ctx.config.kind === 'config' ? await gateway.releaseBase?.(AbortSignal.timeout(30_000)) : undefined
+      const started = runStarted(ctx.config, runId, options.version, previousVersion, release) as unknown as Record<string, unknown>
       await ctx.backend.createRun(ctx.service, runId, lock, {type: 'run.started', data: started})
     }
   } catch (error) {

@@ -250,6 +250,10 @@ export const cohortResult = z
     stickySplit: z.boolean().describe('false where the gateway splits per request: the answer is a chance'),
     now: z.strictObject({state: z.string(), weight: z.number(), target, why: z.string()}).nullable(),
     steps: z.array(z.strictObject({index: z.number().int(), weight: z.number(), target, why: z.string()})),
+    config: z
+      .strictObject({reads: z.enum(['gray', 'official']), key: z.string(), revision: z.string().nullable()})
+      .optional()
+      .describe('a run of kind config: the key this user reads now, and the revision of the policy that decides it'),
   })
   .describe('`gray cohort --json`')
 

@@ -2,7 +2,7 @@
 // replaying these events (./state.ts) gives the run's state.
 import type {Host, HookStage, Step} from '../config/model.js'
 import type {Verdict} from '../gates/judge.js'
-import type {RequestKind} from '../ports.js'
+import type {ReleaseBase, RequestKind} from '../ports.js'
 import type {SequentialSummary} from '../gates/judge-sequential.js'
 import type {Evidence} from '../gates/sequential.js'
 
@@ -20,6 +20,8 @@ export interface EventData {
     gateway: string
     checks: string[]
     config: string
+    /** a run of kind config: its keys, and hashes of the values (never the values) */
+    release?: ReleaseBase
   }
   'driver.attached': {epoch: number; takeover: boolean; from?: string}
   'driver.detached': {reason: string}
