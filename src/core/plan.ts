@@ -70,7 +70,13 @@ export function buildPlan(config: GrayConfig, gateway: Gateway, version: string,
   if (gap) warnings.push(gap.refuse ? `${gap.message}; gray start refuses this: ${gap.hint}` : gap.message)
   if (!config.gates || config.gates.checks.length === 0) warnings.push('no gates are configured: nothing guards this run but the bake times')
   const last = config.steps.at(-1)
-  if (last && last.weight < 100) warnings.push(`the last step sends ${last.weight}% to gray; completion then moves all traffic without a bake at 100%`)
+  if (last && last.weight < 100) {
+    warnings.push(
+      config.kind === 'config'
+        ? `the last step gives the gray value to ${last.weight}% of users; promote then gives it to everyone without a bake at 100%`
+        : `the last step sends ${last.weight}% to gray; completion then moves all traffic without a bake at 100%`,
+    )
+  }
   if (!gateway.capabilities().stickySplit) warnings.push(`the ${gateway.type} gateway splits per request, not per user: a user may see both versions`)
   let converted = 0
   const steps = config.steps.map((step, index): PlannedStep => {
