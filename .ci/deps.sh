@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Debian packages the integration tests run for real (nginx, HAProxy, Prometheus, the
-# pushgateway, OpenSSH, Chromium, tmux, PostgreSQL). Installs only what is missing; needs root.
+# pushgateway, OpenSSH, Chromium, tmux, PostgreSQL, etcd). Installs only what is missing; needs root.
 set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "$2" ]; }
@@ -12,6 +12,7 @@ have sshd /usr/sbin/sshd || need+=(openssh-server openssh-client)
 have chromium /usr/bin/chromium || need+=(chromium)
 have tmux /usr/bin/tmux || need+=(tmux)
 have openssl /usr/bin/openssl || need+=(openssl)
+have etcd /usr/bin/etcd || need+=(etcd-server)
 # the tests start a private server from /usr/lib/postgresql/N/bin (initdb, pg_ctl), not the system one
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0
@@ -24,6 +25,6 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # the packages start their own services; the tests start private instances instead
-for s in nginx haproxy prometheus prometheus-pushgateway ssh postgresql; do
+for s in nginx haproxy prometheus prometheus-pushgateway ssh postgresql etcd; do
   (service "$s" stop || true) >/dev/null 2>&1
 done

@@ -13,7 +13,8 @@ import type {Policy} from '../core/ports.js'
  */
 export type CohortGateway = 'nginx' | 'http' | 'sandbox' | 'haproxy' | 'bfe'
 
-const STICKY_GATEWAYS: ReadonlySet<string> = new Set<CohortGateway>(['nginx', 'http', 'sandbox', 'haproxy', 'bfe'])
+// `config`: a run of kind config, whose readers decide with this library's default split
+const STICKY_GATEWAYS: ReadonlySet<string> = new Set<string>(['nginx', 'http', 'sandbox', 'haproxy', 'bfe', 'config'])
 
 /** The gateway's hash; a TypeError for a gateway whose split no one can predict. */
 export function cohortSplit(gateway: string | undefined): Split {

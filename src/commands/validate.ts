@@ -28,7 +28,7 @@ ${EXIT_CODES_HELP}`
       await tasks?.end()
     }
     if (!this.jsonEnabled()) {
-      this.log(`${result.file}: valid — service ${result.service}, ${result.gateway} gateway, ${count(result.steps, 'step')}, ${count(result.checks, 'gate check')}`)
+      this.log(`${result.file}: valid — service ${result.service}, ${result.gateway === 'config' ? 'a configuration release (kind: config)' : `${result.gateway} gateway`}, ${count(result.steps, 'step')}, ${count(result.checks, 'gate check')}`)
       for (const w of result.warnings) this.log(`  warning: ${w}`)
       for (const c of result.connect ?? []) this.log(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.what}: ${c.detail}`)
     }

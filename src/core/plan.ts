@@ -58,6 +58,8 @@ export function previousVersionGap(config: GrayConfig, previousVersion: string |
       hint,
     }
   }
+  // a config run has no hosts to revert: its rollback deletes the gray value
+  if (config.kind === 'config') return null
   return {refuse: false, message: `no previous version of ${config.service} is known (pass --previous-version V): a rollback could not revert the hosts that got the new version`, hint}
 }
 
@@ -68,7 +70,13 @@ export function buildPlan(config: GrayConfig, gateway: Gateway, version: string,
   if (gap) warnings.push(gap.refuse ? `${gap.message}; gray start refuses this: ${gap.hint}` : gap.message)
   if (!config.gates || config.gates.checks.length === 0) warnings.push('no gates are configured: nothing guards this run but the bake times')
   const last = config.steps.at(-1)
-  if (last && last.weight < 100) warnings.push(`the last step sends ${last.weight}% to gray; completion then moves all traffic without a bake at 100%`)
+  if (last && last.weight < 100) {
+    warnings.push(
+      config.kind === 'config'
+        ? `the last step gives the gray value to ${last.weight}% of users; promote then gives it to everyone without a bake at 100%`
+        : `the last step sends ${last.weight}% to gray; completion then moves all traffic without a bake at 100%`,
+    )
+  }
   if (!gateway.capabilities().stickySplit) warnings.push(`the ${gateway.type} gateway splits per request, not per user: a user may see both versions`)
   let converted = 0
   const steps = config.steps.map((step, index): PlannedStep => {
@@ -91,7 +99,9 @@ export function buildPlan(config: GrayConfig, gateway: Gateway, version: string,
     return {index, weight: step.weight, bakeMs: step.bakeMs, pause: step.pause, newHosts, grayHosts, stableHosts, policy, native: gateway.render(policy)}
   })
   // plan.<n> for the steps, plan.<n+1> for the plain policy after them
-  const plain = plainPolicy(config, {runId: 'plan', lastSeq: steps.length})
+  const plainForm = plainPolicy(config, {runId: 'plan', lastSeq: steps.length})
+  // a config run's completion promotes the gray value to the official key
+  const plain: Policy = config.kind === 'config' ? {...plainForm, release: {promote: true}} : plainForm
   return {
     service: config.service,
     version,

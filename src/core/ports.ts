@@ -22,6 +22,18 @@ export interface Policy {
   tag?: Tag
   stable: Host[]
   gray: Host[]
+  /** a run of kind config: what the config store holds the run to (docs/config-release.md) */
+  release?: ConfigRelease
+}
+
+/** A configuration release's facts, frozen when its run started: hashes and revisions, never values. */
+export interface ConfigRelease {
+  /** sha256 (hex) of the new value the gray key holds */
+  valueSha256?: string
+  /** the official key's mod revision when the run started; "0": it did not exist */
+  officialModRevision?: string
+  /** a plain policy: true once the run completes (the gray value becomes the official one); false drops the gray value */
+  promote: boolean
 }
 
 export interface AppliedPolicy {
@@ -60,8 +72,24 @@ export interface Gateway {
   readBack(signal?: AbortSignal): Promise<AppliedPolicy | null>
   /** throws, changing nothing, when a publish could not succeed here (a missing directory, a gateway that does not answer) */
   check?(signal?: AbortSignal): Promise<void>
+  /** a config store (kind: config): reads what a new release starts from, changing nothing */
+  releaseBase?(signal?: AbortSignal): Promise<ReleaseBase>
   close?(): Promise<void>
 }
+
+/** What `run.started` records of a configuration release (the store itself: src/core/config-store.ts): where its keys are, and hashes of the values. */
+export interface ReleaseBase {
+  store: string
+  key: string
+  grayKey: string
+  policyKey: string
+  valueSha256: string
+  valueBytes: number
+  /** "0" when the official key does not exist */
+  officialModRevision: string
+  officialSha256: string | null
+}
+
 
 export type Cohort = 'gray' | 'stable'
 

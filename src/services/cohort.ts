@@ -25,6 +25,8 @@ export interface CohortAnswer {
   seedPending: boolean
   now: {state: string; weight: number; target: 'gray' | 'stable'; why: string} | null
   steps: Array<{index: number; weight: number; target: 'gray' | 'stable' | 'unknown'; why: string}>
+  /** a run of kind config: the key this user reads now, and the revision of the policy that decides it (null: none in force) */
+  config?: {reads: 'gray' | 'official'; key: string; revision: string | null}
 }
 
 /** Reads `name=value` pairs: the sticky key's own name (uid=u42), or header:/cookie:/query:NAME=value, or ip=ADDR. */
@@ -110,12 +112,16 @@ export async function cohortOf(ctx: Context, pairs: string[]): Promise<CohortAns
   const seed = unfinished?.cohortSeed ?? null
   const seedPending = !unfinished && config.traffic.rotate !== false
   let now: CohortAnswer['now'] = null
+  let revision: string | null = null
   if (run) {
     const s = run.state
     const policy = policyInForce(config, s)
     const d = decide(policy, req, split)
     now = {state: s.status, weight: policy.mode === 'plain' ? 0 : policy.weightBp / 100, target: d.target, why: why(d, policy.rules)}
+    if (policy.mode === 'split') revision = policy.revision
   }
+  const store = config.gateway.type === 'config' ? config.gateway : null
+  const reads = now?.target === 'gray' ? 'gray' : 'official'
   return {
     service: config.service,
     sticky: stickyText(sticky),
@@ -134,5 +140,6 @@ export async function cohortOf(ctx: Context, pairs: string[]): Promise<CohortAns
       }
       return {index, weight: step.weight, target: d.target, why: why(d, config.traffic.rules)}
     }),
+    ...(store ? {config: {reads, key: reads === 'gray' ? store.grayKey : store.key, revision}} : {}),
   }
 }

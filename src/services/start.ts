@@ -57,7 +57,9 @@ export async function startRun(ctx: Context, options: StartOptions): Promise<Sta
       }
       runId = newRunId()
       const seed = ctx.config.traffic.rotate === false ? null : newCohortSeed()
-      const started = runStarted(ctx.config, runId, options.version, previousVersion, seed) as unknown as Record<string, unknown>
+      // a config run freezes the official key's revision (promote compares it) and the values' hashes
+      const release = ctx.config.kind === 'config' ? await gateway.releaseBase?.(AbortSignal.timeout(30_000)) : undefined
+      const started = runStarted(ctx.config, runId, options.version, previousVersion, {cohortSeed: seed, release}) as unknown as Record<string, unknown>
       await ctx.backend.createRun(ctx.service, runId, lock, {type: 'run.started', data: started})
     }
   } catch (error) {

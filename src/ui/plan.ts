@@ -10,15 +10,20 @@ export function renderPlan(plan: Plan): string {
   const out: string[] = []
   out.push(chalk.bold(`Plan: ${plan.service} ${plan.previousVersion ?? '(unknown)'} → ${plan.version}`))
   for (const w of plan.warnings) out.push(chalk.yellow(`warning: ${w}`))
-  out.push('', `1. deploy ${plan.version} to the gray pool: ${names(plan.grayPool)} (health-checked)`)
+  // a run of kind config (docs/config-release.md): no hosts, the steps write keys in the config store
+  const configRun = plan.completion.policy.release !== undefined
+  const what = configRun ? 'in the config store' : 'gateway policy'
+  if (configRun) out.push('', `1. nothing to deploy: ${plan.version} is a configuration value`)
+  else out.push('', `1. deploy ${plan.version} to the gray pool: ${names(plan.grayPool)} (health-checked)`)
   for (const step of plan.steps) {
-    out.push('', chalk.bold(`${step.index + 2}. step ${step.index + 1}: ${fmt(step.weight)}% to gray, ${stepTiming(step)}`))
+    out.push('', chalk.bold(`${step.index + 2}. step ${step.index + 1}: ${fmt(step.weight)}% ${configRun ? 'of users read the gray value' : 'to gray'}, ${stepTiming(step)}`))
     if (step.newHosts.length) out.push(`   first deploy ${plan.version} to ${names(step.newHosts)} (drained from stable first)`)
-    out.push(`   gray upstream: ${names(step.grayHosts)}; stable upstream: ${names(step.stableHosts)}`)
-    out.push('   gateway policy:', ...step.native.split('\n').map((l) => `     ${l}`))
+    if (!configRun) out.push(`   gray upstream: ${names(step.grayHosts)}; stable upstream: ${names(step.stableHosts)}`)
+    out.push(`   ${what}:`, ...step.native.split('\n').map((l) => `     ${l}`))
   }
-  out.push('', chalk.bold(`${plan.steps.length + 2}. complete: deploy ${plan.version} to ${names(plan.completion.hosts)}, then the plain policy (no split, no rules)`))
-  out.push('   gateway policy:', ...plan.completion.native.split('\n').map((l) => `     ${l}`))
+  if (configRun) out.push('', chalk.bold(`${plan.steps.length + 2}. complete: promote the gray value to the official key`))
+  else out.push('', chalk.bold(`${plan.steps.length + 2}. complete: deploy ${plan.version} to ${names(plan.completion.hosts)}, then the plain policy (no split, no rules)`))
+  out.push(`   ${what}:`, ...plan.completion.native.split('\n').map((l) => `     ${l}`))
   if (plan.gates) {
     out.push('', chalk.bold(`gates, measured every ${duration(plan.gates.intervalMs)}:`))
     for (const c of plan.gates.checks) {
@@ -30,7 +35,8 @@ export function renderPlan(plan: Plan): string {
       out.push(`   ${c.name} (${c.source}): ${limit}${c.baseline ? `, ≤ ${c.baseline.maxIncrease}x stable` : ''}, ${c.minPasses} passes per step, rollback after ${c.critical ? '1 fail (critical)' : `${c.failures} fails in a row`}`)
     }
   }
-  out.push('', `rollback at any point: weight 0 and no rules first, then every host that got ${plan.version} back to ${plan.previousVersion ?? 'the previous version (pass --previous-version)'}`)
+  if (configRun) out.push('', 'rollback at any point: the policy at weight 0 and no rules first, then the gray value and the policy deleted; the official key is never touched')
+  else out.push('', `rollback at any point: weight 0 and no rules first, then every host that got ${plan.version} back to ${plan.previousVersion ?? 'the previous version (pass --previous-version)'}`)
   return out.join('\n')
 }
 

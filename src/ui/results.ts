@@ -260,6 +260,10 @@ export const cohortResult = z
         why: z.string(),
       }),
     ),
+    config: z
+      .strictObject({reads: z.enum(['gray', 'official']), key: z.string(), revision: z.string().nullable()})
+      .optional()
+      .describe('a run of kind config: the key this user reads now, and the revision of the policy that decides it'),
   })
   .describe('`gray cohort --json`')
 

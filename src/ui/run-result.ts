@@ -4,9 +4,10 @@ import chalk from 'chalk'
 import type {RunState} from '../core/run/state.js'
 import {shown} from '../core/redact.js'
 
-export function describeEnd(s: Pick<RunState, 'status' | 'version' | 'reason' | 'warnings' | 'stepIndex'>, service: string): string {
+export function describeEnd(s: Pick<RunState, 'status' | 'version' | 'reason' | 'warnings' | 'stepIndex' | 'release'>, service: string): string {
   switch (s.status) {
     case 'completed':
+      if (s.release) return chalk.green(`✔ ${service} ${s.version} completed: ${s.release.key} holds the new value, the gray value and its policy are gone`)
       return chalk.green(`✔ ${service} ${s.version} completed: every host runs it and the gateway is back to its plain policy`)
     case 'rolled_back': {
       const lines = [chalk.red(`✖ ${service} ${s.version} rolled back: ${shown(s.reason ?? '')}`)]

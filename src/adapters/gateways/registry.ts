@@ -10,16 +10,18 @@ import http from './http/registration.js'
 import haproxy from './haproxy/registration.js'
 import bfe from './bfe/registration.js'
 import shenyu from './shenyu/registration.js'
+import config from './config/registration.js'
 import type {GatewayRegistration} from './registration.js'
 
 export const GATEWAYS = [sandbox, nginx, apisix, http, haproxy, bfe, shenyu] as const
 
 type ConfigOf<R> = R extends GatewayRegistration<infer C> ? C : never
 
-/** The gateway block of the normalised config: one of the registered gateways' configs. */
-export type RegisteredGatewayConfig = ConfigOf<(typeof GATEWAYS)[number]>
+/** The gateway block of the normalised config: one of the registered gateways' configs (or a config run's store). */
+export type RegisteredGatewayConfig = ConfigOf<(typeof GATEWAYS)[number]> | ConfigOf<typeof config>
 
-const BY_TYPE = new Map<string, GatewayRegistration>(GATEWAYS.map((g) => [g.type, g as unknown as GatewayRegistration]))
+// a run of kind config reaches its store as a gateway; gray.yaml never names it under `gateway:`
+const BY_TYPE = new Map<string, GatewayRegistration>([...GATEWAYS, config].map((g) => [g.type, g as unknown as GatewayRegistration]))
 
 /** The registration of a gateway type, or undefined for a type gray does not know. */
 export function findGateway<C extends {type: string}>(type: string): GatewayRegistration<C> | undefined {

@@ -27,6 +27,8 @@ ${EXIT_CODES_HELP}`
       if (answer.now) this.log(`now (${answer.now.state}, ${answer.now.weight}%): ${answer.now.target} — ${answer.now.why}`)
       else this.log('now: no run yet')
       for (const s of answer.steps) this.log(`step ${s.index + 1} (${s.weight}%): ${s.target.padEnd(7)} — ${s.why}`)
+      const c = answer.config
+      if (c) this.log(`reads: the ${c.reads} value, ${c.key}${c.revision ? ` (policy revision ${c.revision})` : ''}`)
     }
     return this.finish(answer, 0)
   }

@@ -8,6 +8,7 @@ import type {GatewayConfig, GrayConfig} from './model.js'
 import {readConfigFile} from './file.js'
 import {InvalidConfigError} from './problems.js'
 import {grayConfigSchema} from './schema.js'
+import {configRunSchema, isConfigRun} from './config-run.js'
 import {configSecrets} from './secrets.js'
 import {registerSecrets} from '../redact.js'
 import {validateConfig} from './validate.js'
@@ -27,7 +28,7 @@ export function configFromObject(input: unknown, file: string, env: Env = proces
   const secrets = configSecrets(value, filled, env)
   registerSecrets(secrets.secrets)
 
-  const parsed = grayConfigSchema.safeParse(value, {error: expectedFor})
+  const parsed = (isConfigRun(value) ? configRunSchema : grayConfigSchema).safeParse(value, {error: expectedFor})
   if (!parsed.success) throw new InvalidConfigError(issuesToProblems(parsed.error.issues, value, filled))
 
   const meaning = [...validateConfig(parsed.data, filled), ...secrets.problems]

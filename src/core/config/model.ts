@@ -160,6 +160,8 @@ export interface GrayConfig {
   /** absolute path of the file this came from */
   file: string
   service: string
+  /** config: a value released through a config store (docs/config-release.md); absent: a version on hosts */
+  kind?: 'config'
   state: StateSettings
   hosts: {stable: Host[]; gray: Host[]}
   deploy: DeployConfig

@@ -454,3 +454,6 @@ function normaliseGates(input: GatesInput): NonNullable<ParsedConfig['gates']> {
 function dropUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T
 }
+
+/** The blocks a run of kind config (./config-run.ts) shares with a run on hosts, and how they are normalised. */
+export const SHARED_BLOCKS = {service, state, traffic, steps, metrics, gates, notify, hooks, normaliseGates, dropUndefined}

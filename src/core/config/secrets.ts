@@ -26,7 +26,7 @@ function registered(kind: Kind): Pattern[] {
 }
 
 /** fields whose whole value is a credential, whoever wrote it */
-const CREDENTIAL_FIELDS: Pattern[] = [...registered('credentials'), ['notify', '*', 'webhook']]
+const CREDENTIAL_FIELDS: Pattern[] = [...registered('credentials'), ['notify', '*', 'webhook'], ['config', 'password']]
 
 /** fields where a ${VAR}'s value is a secret, whatever the variable's name */
 const VAR_FIELDS: Pattern[] = [
@@ -40,7 +40,7 @@ const VAR_FIELDS: Pattern[] = [
 ]
 
 /** URLs whose user and password are credentials */
-const URL_FIELDS: Pattern[] = [...registered('urls'), ['deploy', 'health', 'url'], ['state', 'url'], ['notify', '*', 'webhook']]
+const URL_FIELDS: Pattern[] = [...registered('urls'), ['deploy', 'health', 'url'], ['state', 'url'], ['notify', '*', 'webhook'], ['config', 'endpoints', '*']]
 
 function matches(pattern: Pattern, path: ConfigPath): boolean {
   return pattern.length === path.length && pattern.every((p, i) => p === '*' || p === String(path[i]))

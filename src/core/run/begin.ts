@@ -2,10 +2,12 @@
 // may not be read from a config file that has changed since.
 import {randomBytes} from 'node:crypto'
 import type {GrayConfig} from '../config/model.js'
+import type {ReleaseBase} from '../ports.js'
 import type {EventData} from './events.js'
 
-/** `cohortSeed`: chosen by the caller for a new run when traffic.rotate is on (newCohortSeed), else null */
-export function runStarted(config: GrayConfig, runId: string, version: string, previousVersion: string | null, cohortSeed: string | null = null): EventData['run.started'] {
+/** `cohortSeed`: chosen by the caller for a new run when traffic.rotate is on (newCohortSeed), else null; `release`: a run of kind config's keys and hashes */
+export function runStarted(config: GrayConfig, runId: string, version: string, previousVersion: string | null, extra: {cohortSeed?: string | null; release?: ReleaseBase} = {}): EventData['run.started'] {
+  const {cohortSeed = null, release} = extra
   return {
     runId,
     service: config.service,
@@ -17,6 +19,7 @@ export function runStarted(config: GrayConfig, runId: string, version: string, p
     checks: (config.gates?.checks ?? []).map((c) => c.name),
     config: config.file,
     ...(cohortSeed ? {cohortSeed} : {}),
+    ...(release ? {release} : {}),
   }
 }
 

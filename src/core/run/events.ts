@@ -2,7 +2,7 @@
 // replaying these events (./state.ts) gives the run's state.
 import type {Host, HookStage, Step} from '../config/model.js'
 import type {Verdict} from '../gates/judge.js'
-import type {RequestKind} from '../ports.js'
+import type {ReleaseBase, RequestKind} from '../ports.js'
 import type {SequentialSummary} from '../gates/judge-sequential.js'
 import type {Evidence} from '../gates/sequential.js'
 
@@ -22,6 +22,8 @@ export interface EventData {
     config: string
     /** salts the split's hash for the whole run (traffic.rotate); absent: the key alone (rotate: false, or a run from before) */
     cohortSeed?: string
+    /** a run of kind config: its keys, and hashes of the values (never the values) */
+    release?: ReleaseBase
   }
   'driver.attached': {epoch: number; takeover: boolean; from?: string}
   'driver.detached': {reason: string}

@@ -28,11 +28,18 @@ export function splitPolicy(
     tag: config.traffic.tag,
     stable: stableUpstream(state).filter((h) => !exclude.has(h.address)).map(plainHost),
     gray: grayUpstream(state).filter((h) => !exclude.has(h.address)).map(plainHost),
+    ...releaseOf(state, false),
   }
 }
 
+/** A config run's facts for the config store; `promote` on the plain policy that completes it. */
+function releaseOf(state: Pick<RunState, 'release'>, promote: boolean): Pick<Policy, 'release'> {
+  const r = state.release
+  return r ? {release: {valueSha256: r.valueSha256, officialModRevision: r.officialModRevision, promote}} : {}
+}
+
 /** No split, no rules: every host of the service in one upstream. */
-export function plainPolicy(config: GrayConfig, state: Pick<RunState, 'runId' | 'lastSeq'>, hosts?: Host[]): Policy {
+export function plainPolicy(config: GrayConfig, state: Pick<RunState, 'runId' | 'lastSeq'> & Partial<Pick<RunState, 'release' | 'completing' | 'rollback'>>, hosts?: Host[]): Policy {
   return {
     service: config.service,
     revision: revisionFor(state),
@@ -42,6 +49,8 @@ export function plainPolicy(config: GrayConfig, state: Pick<RunState, 'runId' | 
     rules: [],
     stable: (hosts ?? [...config.hosts.gray, ...config.hosts.stable]).map(plainHost),
     gray: [],
+    // a config run's completion promotes the gray value; after a rollback it is dropped
+    ...releaseOf(state, Boolean(state.completing && !state.rollback)),
   }
 }
 

@@ -42,7 +42,7 @@ export function nextRollbackStep(s: RunState, config: GrayConfig): RollbackStep 
   // 1. traffic back to stable
   const trafficDone = zeroInForce(s) || pass.confirmed.includes('rollback') || pass.warned.includes('traffic')
   if (!trafficDone) {
-    if (stableUpstream(s).length > 0) return {kind: 'publish', purpose: 'rollback', step: s.stepIndex, policy: splitPolicy(config, s, {weightBp: 0, rules: false})}
+    if (stableUpstream(s).length > 0 || s.release) return {kind: 'publish', purpose: 'rollback', step: s.stepIndex, policy: splitPolicy(config, s, {weightBp: 0, rules: false})}
     return {kind: 'warn', about: 'traffic', message: 'no stable host runs the previous version: hosts are reverted before traffic can move'}
   }
 
@@ -74,7 +74,7 @@ export function nextRollbackStep(s: RunState, config: GrayConfig): RollbackStep 
 
   // 3. the plain policy, only when every host runs the previous version
   const plainInForce = (s.applied?.mode === 'plain' && !s.publishPending) || pass.confirmed.includes('plain')
-  if (notReverted.length === 0 && s.previousVersion && !plainInForce) {
+  if (notReverted.length === 0 && (s.previousVersion || s.release) && !plainInForce) {
     return {kind: 'publish', purpose: 'plain', step: s.stepIndex, policy: plainPolicy(config, s, s.hosts)}
   }
 

@@ -3,7 +3,7 @@ import type {Host, HookStage, Step} from '../config/model.js'
 import type {Verdict} from '../gates/judge.js'
 import {isBeforeHook} from '../hooks.js'
 import type {Evidence} from '../gates/sequential.js'
-import type {JournalEvent} from '../ports.js'
+import type {JournalEvent, ReleaseBase} from '../ports.js'
 import type {DeployPurpose, EventData, EventType, PublishPurpose} from './events.js'
 
 export type RunStatus =
@@ -96,6 +96,8 @@ export interface RunState {
   service: string
   version: string
   previousVersion: string | null
+  /** a run of kind config: what it releases (docs/config-release.md) */
+  release?: ReleaseBase
   steps: Step[]
   checks: string[]
   /** run.started's cohort seed: salts every split this run publishes; null: the key alone */
@@ -147,6 +149,7 @@ function initial(event: JournalEvent): RunState {
     service: d.service,
     version: d.version,
     previousVersion: d.previousVersion,
+    ...(d.release ? {release: d.release} : {}),
     steps: d.steps,
     checks: d.checks,
     cohortSeed: d.cohortSeed ?? null,

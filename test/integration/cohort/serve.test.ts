@@ -58,7 +58,7 @@ class Writer {
 
   async start(): Promise<void> {
     this.lease = await this.backend.acquireLease(SERVICE, me(), {ttlMs: 600_000})
-    await this.backend.createRun(SERVICE, this.runId, this.lease, {type: 'run.started', data: runStarted(this.config, this.runId, 'v2', 'v1', this.seed) as never})
+    await this.backend.createRun(SERVICE, this.runId, this.lease, {type: 'run.started', data: runStarted(this.config, this.runId, 'v2', 'v1', {cohortSeed: this.seed}) as never})
   }
 
   /** confirms a publish; returns its revision */

@@ -36,7 +36,7 @@ describe('the cohort seed', () => {
 
   it('is frozen in run.started and replayed into the state; every split the run publishes carries it, the plain policy needs none', () => {
     const config = testConfig()
-    const started = runStarted(config, 'run-1', 'v2', 'v1', '0badf00d')
+    const started = runStarted(config, 'run-1', 'v2', 'v1', {cohortSeed: '0badf00d'})
     expect(started.cohortSeed).toBe('0badf00d')
     const state = replay([event(started)])
     expect(state.cohortSeed).toBe('0badf00d')

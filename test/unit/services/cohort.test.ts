@@ -87,7 +87,7 @@ describe('gray cohort', () => {
     expect((await cohortOf(c, ['uid=u42', 'header:X-Gray=1'])).steps.map((s) => s.target)).toEqual(['gray', 'gray', 'gray', 'gray'])
     await c.store.ensureDirs()
     const j = await JournalFile.open(c.store.runPath('20261122T000000000Z-aaaaaa'), {actor: testActor, create: true})
-    await j.append('run.started', runStarted(c.config, 'r', 'v2', 'v1', '0badf00d') as never)
+    await j.append('run.started', runStarted(c.config, 'r', 'v2', 'v1', {cohortSeed: '0badf00d'}) as never)
     await j.append('step.started', {index: 1, weight: 10})
     await j.append('gateway.publish.started', {revision: 'r.3', weightBp: 1000, mode: 'split', purpose: 'step', step: 1, rules: 2, gray: [], stable: []})
     await j.append('gateway.publish.confirmed', {revision: 'r.3', weightBp: 1000, mode: 'split', purpose: 'step', step: 1})
