@@ -6,7 +6,7 @@
 import type {RunContext} from './context.js'
 import {measure} from './measure.js'
 import {nextAction, type GuardAction} from './next.js'
-import type {GuardState, RunState} from './state.js'
+import {lastMeasuredAt, type GuardState, type RunState} from './state.js'
 
 /** how long a guard with nothing to measure sleeps between looks; any request wakes it at once */
 const IDLE_MS = 60_000
@@ -14,11 +14,6 @@ const IDLE_MS = 60_000
 /** The guard journaled describes this one: the same hold, at the same weight, measuring the same way. */
 export function sameGuard(journaled: GuardState | null, action: GuardAction): boolean {
   return Boolean(journaled && journaled.reason === action.reason && journaled.weightBp === action.weightBp && (journaled.unmeasured ?? undefined) === action.unmeasured)
-}
-
-/** The last time any gate was measured at the current step; 0 before any. */
-export function lastMeasuredAt(s: RunState): number {
-  return Math.max(0, ...Object.values(s.gates).map((g) => (g.last && g.last.step === s.stepIndex ? Date.parse(g.last.at) : 0)))
 }
 
 export async function guard(ctx: RunContext, action: GuardAction): Promise<void> {

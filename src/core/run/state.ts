@@ -459,3 +459,8 @@ export function stableUpstream(s: RunState): HostState[] {
 export function hostsToRevert(s: RunState): HostState[] {
   return s.hosts.filter((h) => (h.pool === 'gray' || h.converted) && (h.version !== s.previousVersion || h.pending !== null))
 }
+
+/** The last time any gate was measured at the current step (ms); 0 before any. */
+export function lastMeasuredAt(s: RunState): number {
+  return Math.max(0, ...Object.values(s.gates).map((g) => (g.last && g.last.step === s.stepIndex ? Date.parse(g.last.at) : 0)))
+}
