@@ -4,7 +4,6 @@ import {describe, expect, it} from 'vitest'
 
 import type {JournalEvent} from '../../../src/core/ports.js'
 import {RunDriver} from '../../../src/core/run/driver.js'
-import type {RunState} from '../../../src/core/run/state.js'
 import type {StatusDocument} from '../../../src/services/status.js'
 import {gateStyles, LineProgress, renderBlock} from '../../../src/ui/progress.js'
 import {guardText, renderStatus} from '../../../src/ui/status.js'
@@ -45,7 +44,7 @@ describe('plain progress lines while guarding', () => {
     h.source.script = () => (h.state().waiting && ++n >= 100 ? healthy(0.05) : healthy())
     await h.begin()
     const {config, journal, gateway, deployer, source, clock, inbox} = h
-    const observe = (e: JournalEvent, s: RunState) => progress.observe(e, s)
+    const observe = (e: JournalEvent) => progress.observe(e)
     const driver = new RunDriver({config, journal, gateway, deployer, sources: {m: source}, clock, inbox, actor: testActor, options: {guardWaits: true}, observe})
     const out = await h.clock.run(driver.drive())
     expect(out.exitCode).toBe(3)
