@@ -40,9 +40,9 @@ describe('guarded waits (real CLI, sandbox gateway)', () => {
   it('a run at a `pause: true` step whose gray version starts failing is rolled back by the waiting `gray start` itself', async () => {
     const world = await flippable('[{weight: 1, bake: 1s}, {weight: 50, bake: 1s, pause: true}, {weight: 100, bake: 1s}]')
     live = world.live
-    const start = gray(['start', '--version', 'v2', '--previous-version', 'v1', '--yes', '--json'], {cwd: live.dir, timeoutMs: 120_000})
+    const start = gray(['start', '--version', 'v2', '--previous-version', 'v1', '--yes', '--json'], {cwd: live.dir, timeoutMs: 240_000})
     // the step waits, and the driver keeps measuring: several guard rounds while healthy
-    await live.until('the guard to measure a few times', (events) => guarding(events) && guardMeasured(events) >= 3)
+    await live.until('the guard to measure a few times', (events) => guarding(events) && guardMeasured(events) >= 3, 150_000)
     const status = await run(['status', '--json'], {cwd: live.dir})
     const doc = JSON.parse(status.stdout)
     expect(doc.run).toMatchObject({state: 'waiting', guarded: true, guard: {reason: 'waiting for gray promote', weight: 50, intervalMs: 500}})
@@ -64,17 +64,17 @@ describe('guarded waits (real CLI, sandbox gateway)', () => {
     expect(events.filter((e) => e.type === 'step.started').map((e) => e.data.index)).toEqual([0, 1])
     expect(events.some((e) => e.type === 'driver.detached')).toBe(false)
     expect(events.find((e) => e.type === 'rollback.started')?.data.by).toBe('gates')
-  }, 180_000)
+  }, 300_000)
 
   it('`gray pause` from another process keeps the start process guarding; a failing gate while paused rolls back', async () => {
     const world = await flippable('[{weight: 10, bake: 10m}, {weight: 100, bake: 1s}]')
     live = world.live
-    const start = gray(['start', '--version', 'v2', '--previous-version', 'v1', '--yes'], {cwd: live.dir, timeoutMs: 120_000})
-    await live.until('the bake of step 1', (events) => replay(events).status === 'baking')
+    const start = gray(['start', '--version', 'v2', '--previous-version', 'v1', '--yes'], {cwd: live.dir, timeoutMs: 240_000})
+    await live.until('the bake of step 1', (events) => replay(events).status === 'baking', 150_000)
     const paused = await run(['pause', '--reason', 'lunch', '--json'], {cwd: live.dir})
     expect(paused.exitCode, paused.stderr).toBe(4)
     expect(JSON.parse(paused.stdout).run.state).toBe('paused')
-    await live.until('the guard of the pause', (events) => guarding(events) && guardMeasured(events) >= 2)
+    await live.until('the guard of the pause', (events) => guarding(events) && guardMeasured(events) >= 2, 150_000)
     const doc = JSON.parse((await run(['status', '--json'], {cwd: live.dir})).stdout)
     expect(doc.run).toMatchObject({state: 'paused', guarded: true, driver: {alive: true}, guard: {reason: expect.stringMatching(/^lunch/), weight: 10}})
     expect(start.exitCode).toBeNull() // still driving
@@ -86,12 +86,12 @@ describe('guarded waits (real CLI, sandbox gateway)', () => {
     const events = await live.journal()
     expect(events.filter((e) => e.type === 'step.passed')).toEqual([])
     expect(events.some((e) => e.type === 'driver.detached')).toBe(false)
-  }, 180_000)
+  }, 300_000)
 
   it('`--detach` leaves at the wait (exit 4), saying loudly the run is UNGUARDED; status says so too', async () => {
     const world = await flippable('[{weight: 10, bake: 1s, pause: true}, {weight: 100, bake: 1s}]')
     live = world.live
-    const out = await run(['start', '--version', 'v2', '--previous-version', 'v1', '--yes', '--json', '--detach'], {cwd: live.dir, timeoutMs: 60_000})
+    const out = await run(['start', '--version', 'v2', '--previous-version', 'v1', '--yes', '--json', '--detach'], {cwd: live.dir, timeoutMs: 150_000})
     expect(out.exitCode, out.stderr).toBe(4)
     expect(JSON.parse(out.stdout).run.state).toBe('waiting')
     expect(jsonProblems('start', out.stdout, 4)).toEqual([])
@@ -102,8 +102,8 @@ describe('guarded waits (real CLI, sandbox gateway)', () => {
     const status = await run(['status'], {cwd: live.dir})
     expect(status.stdout).toContain('UNGUARDED')
     // promote --detach drives on to the end (no wait left), resume --detach is accepted alike
-    const promoted = await run(['promote', '--yes', '--detach', '--json'], {cwd: live.dir, timeoutMs: 60_000})
+    const promoted = await run(['promote', '--yes', '--detach', '--json'], {cwd: live.dir, timeoutMs: 150_000})
     expect(promoted.exitCode, promoted.stderr).toBe(0)
     expect(JSON.parse(promoted.stdout).run.state).toBe('completed')
-  }, 180_000)
+  }, 300_000)
 })
