@@ -81,7 +81,7 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
     expect(replay(await live.journal()).hosts.find((h) => h.name === 'gray-1')?.version).toBe('v1')
   })
 
-  it('a manual wait is guarded on screen; Ctrl-C "Pause and leave" exits 4 (UNGUARDED); `gray promote` on the terminal, with no driver, asks and drives it to the end', async () => {
+  it('a manual wait is guarded on screen; Ctrl-C "Pause and leave" exits 4 (UNGUARDED); `gray promote` on the terminal, with no driver, asks and drives it to the end', {timeout: 240_000}, async () => {
     live = await session.start({steps: '[{weight: 1, bake: 1s}, {weight: 10, bake: 1s, pause: true}, {weight: 100, bake: 1s}]'})
     const t = await open(START)
     const guarded = await t.until('the guarded wait', (s) => s.includes('waiting for `gray promote`; gates still measured every 0.5s'), SCREEN_MS)
