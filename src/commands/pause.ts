@@ -7,7 +7,9 @@ import {serviceFlag} from '../ui/state-flags.js'
 
 export default class Pause extends GrayCommand {
   static override summary = 'Hold the run at its current weight (exit 4); `gray resume` lets it go on.'
-  static override description = EXIT_CODES_HELP
+  static override description = `A pause stops advancement, not the gates: a live driver stays, keeps measuring them at the current weight and rolls the run back if they fail. With no live driver this command journals the pause and leaves the run UNGUARDED until \`gray resume\` (exit 4).
+
+${EXIT_CODES_HELP}`
   static override examples = ['<%= config.bin %> pause --reason "waiting for the EU morning peak"']
   static override flags = {
     ...serviceFlag,

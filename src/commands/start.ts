@@ -9,21 +9,25 @@ import {canPrompt, confirm} from '../ui/interactive.js'
 import {interruptAsk, interruptNote} from '../ui/interrupt.js'
 import {createProgress, ctrlCHint} from '../ui/progress.js'
 import {describeEnd} from '../ui/run-result.js'
+import {detachFlag, GUARDED_WAITS_HELP} from '../ui/state-flags.js'
 
 export default class Start extends GrayCommand {
   static override summary = 'Begin a run of a new version and drive it to the end, a rollback, or a step that waits.'
   static override description = `Deploys the version to the gray pool, publishes each step's weight, bakes while the gates are measured, and advances.
 If this service has an unfinished run of the same version (its driver died), start takes it over where the journal says it stands.
 On a terminal, Ctrl-C asks: keep going, roll back now, or pause and leave. A second Ctrl-C, SIGTERM, or Ctrl-C without a terminal pauses the run at its current weight once the step in progress settles, and exits 4; \`gray resume\` goes on.
+${GUARDED_WAITS_HELP}
 
 ${EXIT_CODES_HELP}`
   static override examples = [
     '<%= config.bin %> start --version v2',
     '<%= config.bin %> start --version v2 --previous-version v1 --yes --json',
+    '<%= config.bin %> start --version v2 --yes --detach',
   ]
   static override flags = {
     version: Flags.string({summary: 'The version to roll out.', required: true}),
     'previous-version': Flags.string({summary: 'The version to roll back to, when no earlier run recorded it.'}),
+    ...detachFlag,
   }
 
   async run(): Promise<StatusDocument> {
@@ -41,6 +45,7 @@ ${EXIT_CODES_HELP}`
       handleSignals: true,
       ask: interruptAsk(json, progress),
       note: interruptNote(progress),
+      detach: flags.detach,
     })
     await progress.end(result.state)
     if (!json) this.log(describeEnd(result.state, ctx.config.service))

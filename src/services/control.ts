@@ -108,6 +108,8 @@ export async function control(ctx: StateContext, kind: RequestKind, options: Con
     }) : false
     const outcome = await driveRun(driving, lock, latest.id, gateway, {
       ...options,
+      // `gray pause` with no live driver journals the pause and leaves: it does not stay to guard it
+      detach: options.detach || kind === 'pause',
       before: journaled || waiting ? undefined : (driver) => driver.request(kind, {reason: options.reason, full: options.full}),
     })
     return {state: outcome.state, exitCode: resultCode(kind, outcome.state, outcome.exitCode), via: 'self'}

@@ -7,6 +7,7 @@ import {createNotifier} from '../adapters/notify/webhook.js'
 import {InvalidConfigError} from '../core/config/problems.js'
 import {ruleSupportErrors} from '../core/config/validate.js'
 import {planProblems} from '../core/plan.js'
+import {ExitCode} from '../core/errors.js'
 import {actorName, type Gateway, type JournalEvent} from '../core/ports.js'
 import {RunDriver, type DriverOptions, type Outcome} from '../core/run/driver.js'
 import type {RunState} from '../core/run/state.js'
@@ -37,7 +38,18 @@ export interface DriveOptions {
   ask?: InterruptAsk
   /** a line for the person at the terminal (what a signal does); loud when the run is left unguarded */
   note?: (line: string, loud?: boolean) => void
+  /**
+   * at a wait for `gray promote` or a pause, leave (exit 4) instead of guarding it: the run is UNGUARDED until
+   * someone promotes or resumes it. Without it the driver stays and keeps measuring the gates (guardWaits).
+   */
+  detach?: boolean
   driver?: Partial<DriverOptions>
+}
+
+/** The loud line of a driver that left a run at a hold: nothing measures its gates until someone drives it on. */
+export function unguardedNote(state: Pick<RunState, 'status'>): string {
+  const until = state.status === 'waiting' ? '`gray promote`' : '`gray resume`'
+  return `the run is now UNGUARDED until ${until}: no gate is measured and nothing rolls it back by itself (\`gray rollback\` reverts it)`
 }
 
 /** Refuses, before anything is written, a config whose policy the gateway cannot express. */
@@ -86,7 +98,7 @@ export async function driveRun(ctx: Context, lock: Lease, runId: string, gateway
     epoch: lock.epoch,
     takeover: from ? {from: actorName(from)} : undefined,
     observe: observersOf(ctx, options).emit,
-    options: options.driver,
+    options: {guardWaits: !options.detach, ...options.driver},
   })
   const signals = interruptions(driver, options)
   const unguard = guardStrayRejections(options.note ? (line) => options.note?.(line) : undefined)
@@ -97,7 +109,10 @@ export async function driveRun(ctx: Context, lock: Lease, runId: string, gateway
   }
   try {
     await options.before?.(driver)
-    return await driver.drive()
+    const outcome = await driver.drive()
+    // a signal said so already, as it paused
+    if (outcome.exitCode === ExitCode.paused && !signals.leaving()) options.note?.(unguardedNote(outcome.state), true)
+    return outcome
   } finally {
     signals.close()
     process.off('SIGINT', signals.on)
@@ -123,9 +138,10 @@ export function observersOf(ctx: {config?: Context['config']}, options: Pick<Dri
 /**
  * What SIGINT/SIGTERM do while this process drives. Nothing here kills the
  * process: a pause is a request the driver journals at its next safe point (a
- * deploy or publish under way finishes first), then it detaches (exit 4).
+ * deploy or publish under way finishes first), then it leaves (exit 4) — a
+ * driver that guards holds too: the person chose to leave.
  */
-export function interruptions(driver: Pick<RunDriver, 'request' | 'state'>, options: Pick<DriveOptions, 'ask' | 'note' | 'onSignal'>) {
+export function interruptions(driver: Pick<RunDriver, 'request' | 'state' | 'leave'>, options: Pick<DriveOptions, 'ask' | 'note' | 'onSignal'>) {
   let count = 0
   let asking: AbortController | null = null
   let pausing = false
@@ -141,7 +157,8 @@ export function interruptions(driver: Pick<RunDriver, 'request' | 'state'>, opti
     if (pausing) return note(`${signal}: still pausing; a deploy or publish under way finishes first, so nothing is left half-done`)
     pausing = true
     note(`${signal}: pausing at the current weight once the step in progress settles (a deploy or publish under way finishes first)`)
-    note('NOTHING GUARDS THIS RUN until `gray resume`: no gate is measured and nothing rolls back by itself (`gray rollback` reverts it)', true)
+    note(unguardedNote({status: 'paused'}), true)
+    driver.leave()
     void driver.request('pause', {reason: `interrupted by ${signal}`}).catch(() => undefined)
   }
   const on = (signal: NodeJS.Signals) => {
@@ -181,6 +198,8 @@ export function interruptions(driver: Pick<RunDriver, 'request' | 'state'>, opti
   }
   return {
     on,
+    /** a signal made this process leave the run */
+    leaving: () => pausing,
     close() {
       closed = true
       asking?.abort()

@@ -7,7 +7,7 @@ import type {AppliedPolicy} from '../core/ports.js'
 import {percentToGray} from '../core/run/policy.js'
 import {summarize} from '../core/run/summary.js'
 import {isEndedStatus, waitExitCode} from '../core/run/exit-codes.js'
-import type {RunState} from '../core/run/state.js'
+import {lastMeasuredAt, type GuardState, type RunState} from '../core/run/state.js'
 import {readStatusConfig} from '../core/config/light.js'
 import {ServiceStore} from '../state/store.js'
 import {loadStateContext, openState, type Context, type StateContext} from './context.js'
@@ -33,12 +33,28 @@ export interface StatusDocument {
     driver: {kind?: 'cli' | 'agent'; pid: number; host: string; user: string; alive: boolean; since?: string; heartbeatAt?: string} | null
     /** false when the run is not finished and no live driver holds it: nothing measures its gates or rolls it back */
     guarded?: boolean
+    /** a waiting or paused run whose live driver stays and guards it: the gates measured every intervalMs at `weight` */
+    guard?: RunGuard
     reason: string | null
     warnings: string[]
     startedAt: string
     updatedAt: string
   }
   events: Array<{seq: number; at: string; type: string; summary: string}>
+}
+
+/** How a live driver guards a waiting or paused run (the journal's driver.guarding, and the gates since). */
+export interface RunGuard {
+  /** the hold: `waiting for gray promote`, or the pause's reason */
+  reason: string
+  /** percent to gray the gates are measured at */
+  weight: number
+  /** null when nothing is measured (`unmeasured` says why): the driver only waits for a request */
+  intervalMs: number | null
+  unmeasured?: string
+  since: string
+  /** the last measurement at this step, the guard's or the bake's */
+  lastMeasuredAt: string | null
 }
 
 /** What status needs of a Context; `gray status` builds it from a light read of gray.yaml. */
@@ -175,12 +191,25 @@ export async function statusOf(ctx: StatusContext, options: {runId?: string; eve
           }
         : null,
       guarded: isEndedStatus(s.status) || driverAlive,
+      ...(driverAlive && s.guarding && (s.status === 'waiting' || s.status === 'paused') ? {guard: guardOf(s, s.guarding)} : {}),
       reason: s.reason,
       warnings: s.warnings,
       startedAt: s.startedAt,
       updatedAt: s.updatedAt,
     },
     events: run.events.slice(-(options.events ?? 10)).map((e) => ({seq: e.seq, at: e.at, type: e.type, summary: summarize(e)})),
+  }
+}
+
+function guardOf(s: RunState, g: GuardState): RunGuard {
+  const last = lastMeasuredAt(s)
+  return {
+    reason: g.reason,
+    weight: g.weightBp / 100,
+    intervalMs: g.intervalMs,
+    ...(g.unmeasured ? {unmeasured: g.unmeasured} : {}),
+    since: g.since,
+    lastMeasuredAt: last > 0 ? new Date(last).toISOString() : null,
   }
 }
 

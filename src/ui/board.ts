@@ -4,6 +4,7 @@
 // allowed (NO_COLOR, not a TTY); every line is cut to the terminal's width.
 import {fmt} from '../core/gates/judge.js'
 import type {StatusDocument} from '../services/status.js'
+import {guardText} from './status.js'
 import {shown} from '../core/redact.js'
 
 type Style = 'bold' | 'dim' | 'red' | 'green' | 'yellow' | 'cyan' | 'redBold'
@@ -120,6 +121,7 @@ export function renderBoard(doc: StatusDocument, o: BoardOptions): string[] {
   lines.push([['weight  intended '], [pct(g.intendedWeight), 'bold'], ['  served '], served, g.drift ? ['  DRIFT: the gateway serves another revision', 'redBold'] : ['']])
   lines.push([['steps   '], ...stepTrack(run.step.index, run.step.count, run.state)])
   if (run.reason) lines.push([[`reason  ${shown(run.reason)}`, run.state === 'rolled_back' || run.state === 'rolling_back' ? 'red' : 'yellow']])
+  if (run.guard) lines.push([['guard   '], [shown(guardText(run.guard)), 'green']])
 
   // hosts by version
   lines.push([['hosts', 'bold']])

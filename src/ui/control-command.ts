@@ -12,7 +12,7 @@ import {describeEnd} from './run-result.js'
 export async function runControl(
   command: GrayCommand,
   kind: RequestKind,
-  flags: {config: string; service?: string; yes?: boolean; reason?: string; full?: boolean},
+  flags: {config: string; service?: string; yes?: boolean; reason?: string; full?: boolean; detach?: boolean},
   question?: string,
 ): Promise<StatusDocument> {
   const json = command.jsonEnabled()
@@ -26,6 +26,7 @@ export async function runControl(
     handleSignals: true,
     ask: interruptAsk(json, progress),
     note: interruptNote(progress),
+    detach: flags.detach,
   })
   await progress.end(result.state)
   if (!json) {

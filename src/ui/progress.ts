@@ -48,10 +48,20 @@ export function createProgress(options: ProgressOptions): Progress {
 const QUIET = new Set(['driver.attached'])
 
 export class LineProgress implements Progress {
+  /** each check's last verdict while guarding: a guard's measurement is printed only when its verdict changes */
+  private readonly guarded = new Map<string, string>()
+
   constructor(private readonly write: (line: string) => void = (l) => process.stderr.write(`${l}\n`)) {}
 
   observe(event: JournalEvent): void {
     if (QUIET.has(event.type)) return
+    if (event.type === 'gate.measured' && event.data.guard === true) {
+      // a night of guarding is a few lines in a CI log, not one per interval; the journal keeps every measurement
+      const check = String(event.data.check)
+      const verdict = String(event.data.verdict)
+      if (this.guarded.get(check) === verdict) return
+      this.guarded.set(check, verdict)
+    } else if (event.type === 'driver.guarding') this.guarded.clear()
     const time = event.at.slice(11, 19)
     const text = shown(summarize(event))
     const loud = event.type === 'rollback.started' || (event.type === 'gateway.publish.failed' && event.data.purpose === 'rollback')
@@ -144,8 +154,8 @@ export function renderBlock(state: RunState, o: BlockOptions): string[] {
   let head: Piece[]
   if (state.rollback) head = [['↩ ROLLING BACK', 'redBold'], [`: ${shown(state.rollback.reason)}`, 'red']]
   // only narrow glyphs in the block: a wide one would wrap a full line and throw the redraw off by a row
-  else if (state.paused) head = [[`‖ ${titles[phase]}`, 'yellow'], [` · paused: ${shown(state.paused.reason)}`, 'yellow']]
-  else if (state.waiting) head = [[`‖ ${titles[phase]}`, 'yellow'], [' · waits for `gray promote`', 'yellow']]
+  else if (state.paused) head = [[`‖ ${titles[phase]}`, 'yellow'], [` · paused: ${shown(state.paused.reason)}`, 'yellow'], guardPiece(state)]
+  else if (state.waiting) head = [[`‖ ${titles[phase]}`, 'yellow'], [' · waiting for `gray promote`', 'yellow'], guardPiece(state)]
   else {
     const bakeEnd = state.bakeStartedAt && step && phase >= 1 && phase <= state.steps.length ? Date.parse(state.bakeStartedAt) + step.bakeMs : null
     const doing = state.status === 'deploying' ? 'deploying' : bakeEnd !== null ? (o.now < bakeEnd ? `baking, ends in ${ago(bakeEnd, o.now)}` : 'baked; gates decide') : state.status.replace('_', ' ')
@@ -196,6 +206,14 @@ export function renderBlock(state: RunState, o: BlockOptions): string[] {
   }
   if (o.ctrlC) lines.push([[state.rollback ? '  Ctrl-C: the rollback goes on until traffic is back on stable' : `  Ctrl-C ${o.ctrlC}`, 'dim']])
   return lines.map((l) => paint(l, o.width))
+}
+
+/** What this driver does at the hold: gates still measured (it guards it), or why there is nothing to measure. */
+function guardPiece(state: RunState): Piece {
+  const g = state.guarding
+  if (!g) return ['']
+  if (g.intervalMs === null) return [`; nothing to guard: ${g.unmeasured ?? 'nothing is measured'}`, 'dim']
+  return [`; gates still measured every ${fmt(g.intervalMs / 1000)}s`, 'green']
 }
 
 function weightOf(p: {mode: string; weightBp: number}, state: RunState): string {

@@ -95,6 +95,17 @@ export const statusResult = z
           .nullable()
           .describe('who holds the run\'s lease; null when nobody does'),
         guarded: z.boolean().optional().describe('false: the run is not finished and no live driver holds it (UNGUARDED: no gate is measured, nothing rolls it back)'),
+        guard: z
+          .strictObject({
+            reason: z.string().describe('the hold: `waiting for gray promote`, or the pause\'s reason'),
+            weight: z.number().describe('percent to gray the gates are measured at'),
+            intervalMs: z.number().int().nullable().describe('how often the gates are measured; null when nothing is (see unmeasured)'),
+            unmeasured: z.string().optional().describe('why nothing is measured (no traffic reaches gray, no gates): the driver only waits for a request'),
+            since: at,
+            lastMeasuredAt: at.nullable().describe('the last measurement at this step'),
+          })
+          .optional()
+          .describe('present while a live driver guards a waiting or paused run: its gates are still measured and a failing gate rolls it back'),
         reason: z.string().nullable(),
         warnings: z.array(z.string()),
         startedAt: at,

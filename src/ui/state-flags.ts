@@ -15,3 +15,13 @@ export const serviceFlag = {
     helpGroup: 'STATE',
   }),
 }
+
+/** `--detach` of the commands that drive a run (start, promote, resume): leave a wait instead of guarding it */
+export const detachFlag = {
+  detach: Flags.boolean({
+    summary: 'At a step that waits for `gray promote`, or a pause, leave (exit 4) instead of staying to guard it; the run is then UNGUARDED until someone promotes or resumes it.',
+  }),
+}
+
+/** What the help of a driving command says of waits, guarded or left with --detach. */
+export const GUARDED_WAITS_HELP = `At a step that waits for \`gray promote\`, or while the run is paused (\`gray pause\` from anywhere), this command does not return: it stays and keeps measuring the gates every gate interval, and rolls the run back if they fail, until the run is promoted, resumed or rolled back. With --detach it leaves at such a wait instead (exit 4), and nothing measures the gates until someone promotes or resumes the run.`

@@ -2,7 +2,8 @@
 import chalk from 'chalk'
 
 import {fmt} from '../core/gates/judge.js'
-import type {StatusDocument} from '../services/status.js'
+import {holdText} from '../core/run/summary.js'
+import type {RunGuard, StatusDocument} from '../services/status.js'
 import {shown} from '../core/redact.js'
 
 const BARS = '▁▂▃▄▅▆▇█'
@@ -51,7 +52,8 @@ export function renderStatus(doc: StatusDocument, options: {trend: boolean}): st
     out.push(`    ${printable(shown(i.name))}: ${serving}${i.drift ? chalk.red.bold('  DRIFT') : ''}`)
   }
   if (run.cohortSeed) out.push(`  cohort seed: ${run.cohortSeed}`)
-  if (run.state === 'waiting') out.push(chalk.yellow('  gates are not watched while the run waits for `gray promote`'))
+  if (run.state === 'waiting' && !run.guard) out.push(chalk.yellow('  gates are not watched while the run waits for `gray promote`'))
+  if (run.guard) out.push(chalk.green(`  guarded: ${shown(guardText(run.guard))}`))
   out.push('  hosts:')
   for (const h of run.hosts) {
     const state = h.deploying ? chalk.yellow(`deploying ${h.deploying}`) : h.healthy === false ? chalk.red(`unhealthy${h.error ? `: ${shown(h.error)}` : ''}`) : ''
@@ -72,6 +74,14 @@ export function renderStatus(doc: StatusDocument, options: {trend: boolean}): st
   if (doc.events.length) out.push('  recent events:')
   for (const e of doc.events) out.push(`    ${e.at.slice(11, 19)} ${shown(e.summary)}`)
   return out.join('\n')
+}
+
+/** What a guard does, as a sentence: the hold, and the gates still measured (or why nothing is). */
+export function guardText(g: RunGuard): string {
+  const last = g.lastMeasuredAt ? ` (last ${g.lastMeasuredAt.slice(11, 19)})` : ''
+  return g.intervalMs === null
+    ? `${holdText(g.reason)}; nothing to guard: ${g.unmeasured ?? 'nothing is measured'}; the driver acts on a request at once`
+    : `${holdText(g.reason)}; gates still measured every ${fmt(g.intervalMs / 1000)}s at ${fmt(g.weight)}%${last}, a failing gate rolls back`
 }
 
 /** What status says, loudly, of a run that is not finished and that no live driver holds. */

@@ -58,7 +58,7 @@ describe('bfe api mode through bin/run.js', () => {
     expect(v.exitCode, v.stderr + v.stdout).toBe(0)
     expect(v.stdout).toContain('reachable; no gray policy yet')
 
-    const s = await run(['start', '--version', 'v2', '--previous-version', 'v1', '--yes', '--json'], {cwd: dir, env, timeoutMs: 60_000})
+    const s = await run(['start', '--version', 'v2', '--previous-version', 'v1', '--yes', '--json', '--detach'], {cwd: dir, env, timeoutMs: 60_000})
     expect(s.exitCode, s.stderr).toBe(4)
     const doc = JSON.parse(s.stdout)
     expect(doc.run.state).toBe('waiting')
@@ -93,7 +93,7 @@ describe('bfe api mode through bin/run.js', () => {
       for (const rule of routes.forward_rules) rule.description = 'gray:split:300:theirs'
     }
     try {
-      const s = await run(['start', '--version', 'v3', '--previous-version', 'v2', '--yes', '--json'], {cwd: dir, env: {BFE_TOKEN: TOKEN}, timeoutMs: 90_000})
+      const s = await run(['start', '--version', 'v3', '--previous-version', 'v2', '--yes', '--json', '--detach'], {cwd: dir, env: {BFE_TOKEN: TOKEN}, timeoutMs: 90_000})
       expect(s.exitCode, s.stderr).toBe(4)
       const doc = JSON.parse(s.stdout)
       expect(doc.run.state).toBe('paused')

@@ -68,10 +68,11 @@ describe('CI contracts through bin/run.js', () => {
     expect(waited.doc.events.at(-1).type).toBe('run.completed')
   })
 
-  it('a run that waits for promote: start exits 4, `status --wait --timeout 2s` exits 4, rollback 3, then --wait 3', async () => {
-    const started = await json(['start', '--version', 'v3', '--yes'], {config: 'manual.yaml', timeoutMs: 60_000})
+  it('a run that waits for promote: start --detach exits 4 (UNGUARDED), `status --wait --timeout 2s` exits 4, rollback 3, then --wait 3', async () => {
+    const started = await json(['start', '--version', 'v3', '--yes', '--detach'], {config: 'manual.yaml', timeoutMs: 60_000})
     expect(started.exitCode, started.stderr).toBe(4)
     expect(started.doc.run.state).toBe('waiting')
+    expect(started.stderr).toContain('the run is now UNGUARDED until `gray promote`')
     const timedOut = await json(['status', '--wait', '--timeout', '2s'], {config: 'manual.yaml'})
     expect(timedOut.exitCode).toBe(4)
     expect(timedOut.doc.run.state).toBe('waiting')
@@ -82,8 +83,8 @@ describe('CI contracts through bin/run.js', () => {
     expect(waited.doc.run.reason).toBe('the CI job said no')
   })
 
-  it('pause (exit 4) and resume (drives it to completion, exit 0) of a live run', async () => {
-    const start = gray(['start', '--version', 'v4', '--yes'], {cwd: live.dir})
+  it('pause (exit 4; start --detach leaves) and resume (drives it to completion, exit 0) of a live run', async () => {
+    const start = gray(['start', '--version', 'v4', '--yes', '--detach'], {cwd: live.dir})
     await live.until('the bake of step 1', (events) => replay(events).status === 'baking')
     const paused = await json(['pause', '--reason', 'lunch'])
     expect(paused.exitCode, paused.stderr).toBe(4)

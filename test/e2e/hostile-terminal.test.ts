@@ -37,7 +37,7 @@ describe.skipIf(!hasTmux())('escapes from a peer on a terminal', () => {
   afterAll(async () => plane.close())
 
   it('gray start and gray status show the hook\'s escapes as text; the title and the screen stay', async () => {
-    const command = `${shellQuote(process.execPath)} ${shellQuote(BIN)} start --version v2 --previous-version v1 --yes; echo START-EXIT=$?; ${shellQuote(process.execPath)} ${shellQuote(BIN)} status; echo STATUS-EXIT=$?`
+    const command = `${shellQuote(process.execPath)} ${shellQuote(BIN)} start --version v2 --previous-version v1 --yes --detach; echo START-EXIT=$?; ${shellQuote(process.execPath)} ${shellQuote(BIN)} status; echo STATUS-EXIT=$?`
     const t = await tmux(`sh -c ${shellQuote(command)}`, {cwd: dir, width: 160, height: 50, env: {TERM: 'xterm-256color'}})
     try {
       const screen = await t.until('both commands to end', (s) => /STATUS-EXIT=\d/.test(s), 90_000)

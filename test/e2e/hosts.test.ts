@@ -112,7 +112,7 @@ describe('hosts through the whole life of a run', () => {
 
   it('a rollback at 50% puts every host that got the new version back on the previous one', async () => {
     writeConfig('[{weight: 10, bake: 1s, hosts: 1}, {weight: 50, bake: 1s, hosts: 2, pause: true}, {weight: 100, bake: 1s}]')
-    const first = await run(['start', '--version', 'v2', '--previous-version', 'v1', '--yes', '--json'], {cwd: dir, timeoutMs: 90_000})
+    const first = await run(['start', '--version', 'v2', '--previous-version', 'v1', '--yes', '--json', '--detach'], {cwd: dir, timeoutMs: 90_000})
     expect(first.exitCode, first.stderr).toBe(4)
     expect((await versions()).filter((v) => v === 'v2')).toHaveLength(3)
     const back = await run(['rollback', '--yes', '--reason', 'checkout errors at 50%', '--json'], {cwd: dir, timeoutMs: 60_000})

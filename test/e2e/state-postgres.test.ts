@@ -75,8 +75,8 @@ describe.skipIf(skipWithoutPostgres)('state on PostgreSQL: start here, status/pr
         await delay(300)
       }
     }
-    const start = (version: string) => {
-      const child = gray(['start', '--version', version, '--previous-version', 'v1', '--yes'], {cwd: withConfig, env})
+    const start = (version: string, extra: string[] = []) => {
+      const child = gray(['start', '--version', version, '--previous-version', 'v1', '--yes', ...extra], {cwd: withConfig, env})
       return child.then((r) => {
         outputs.push(String(r.stdout), String(r.stderr))
         return r
@@ -137,7 +137,7 @@ describe.skipIf(skipWithoutPostgres)('state on PostgreSQL: start here, status/pr
 
   it('a run left waiting is UNGUARDED in status; promote without a driver and without gray.yaml refuses (exit 2) and changes nothing', async () => {
     const w = await world('pay', '[{weight: 10, pause: true}, {weight: 100, bake: 1s}]')
-    const started = await w.start('v2')
+    const started = await w.start('v2', ['--detach'])
     expect(started.exitCode, String(started.stderr)).toBe(4)
 
     const json = await w.cli(['status', '--service', 'pay', '--json'], w.laptop)

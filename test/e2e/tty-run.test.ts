@@ -61,12 +61,13 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
     expect(s.hosts.every((h) => h.version === 'v1')).toBe(true)
   })
 
-  it('a failing deploy pauses with its error on screen (exit 4); `gray rollback` on the terminal, with no driver, reverts it (exit 3)', async () => {
+  it('a failing deploy pauses with its error on screen (--detach: exit 4, UNGUARDED); `gray rollback` on the terminal, with no driver, reverts it (exit 3)', async () => {
     live = await session.start()
-    const t = await open(['start', '--version', 'broken-v2', '--previous-version', 'v1', '--yes'])
+    const t = await open(['start', '--version', 'broken-v2', '--previous-version', 'v1', '--yes', '--detach'])
     expect(await t.exitCode()).toBe(4)
     const paused = await t.capture()
     expect(paused).toMatch(/deploy of broken-v2 failed on gray-1/)
+    expect(paused).toContain('the run is now UNGUARDED until `gray resume`')
     noBug(paused)
 
     const r = await open(['rollback'])
@@ -80,13 +81,24 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
     expect(replay(await live.journal()).hosts.find((h) => h.name === 'gray-1')?.version).toBe('v1')
   })
 
-  it('a manual wait exits 4 saying so; `gray promote` on the terminal, with no driver, asks and drives it to the end', async () => {
+  it('a manual wait is guarded on screen; Ctrl-C "Pause and leave" exits 4 (UNGUARDED); `gray promote` on the terminal, with no driver, asks and drives it to the end', {timeout: 240_000}, async () => {
     live = await session.start({steps: '[{weight: 1, bake: 1s}, {weight: 10, bake: 1s, pause: true}, {weight: 100, bake: 1s}]'})
     const t = await open(START)
+    const guarded = await t.until('the guarded wait', (s) => s.includes('waiting for `gray promote`; gates still measured every 0.5s'), SCREEN_MS)
+    keepScreen('tty-start-guarded-wait', guarded)
+    expect(guarded).toMatch(/^‖ Step 2\/3 · 10% to gray · waits for promote · waiting for `gray promote`; gates still measured every 0\.5s$/m)
+    // still guarding: the gates go on being measured at the wait, and the process has not left
+    const measuredAtWait = (events: Awaited<ReturnType<typeof live.journal>>) => events.filter((e) => e.type === 'gate.measured' && e.data.guard === true).length
+    await live.until('guard measurements', (events) => measuredAtWait(events) >= 3, SCREEN_MS)
+    expect(t.ended()).toBeNull()
+    await t.keys('C-c')
+    await t.until('the question', (s) => s.includes('What now?') && s.includes('Pause and leave'), SCREEN_MS)
+    await t.keys('Down', 'Down', 'Enter')
     expect(await t.exitCode()).toBe(4)
     const waiting = await t.capture()
-    expect(waiting).toMatch(/waits for `gray promote`/)
+    expect(waiting).toContain('the run is now UNGUARDED until `gray resume`')
     noBug(waiting)
+    expect((await live.journal()).at(-1)?.type).toBe('driver.detached')
 
     const p = await open(['promote'])
     await p.until('the question', (s) => s.includes('Let shop go on to its next step?'), SCREEN_MS)
@@ -100,7 +112,7 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
 
   it('`gray promote` on the terminal drives on and a gate trips: rolled back, exit 3, the gateway at 0, no stack trace', async () => {
     live = await session.start({failVersions: ['v2'], steps: '[{weight: 1, pause: true}, {weight: 50, bake: 60s}, {weight: 100, bake: 1s}]'})
-    const t = await open(START)
+    const t = await open([...START, '--detach'])
     expect(await t.exitCode()).toBe(4)
     expect(await t.capture()).toMatch(/waits for `gray promote`/)
 
@@ -156,7 +168,7 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
 
   it('`gray rollback` from a second terminal while `gray promote` drives at 100% on a terminal: both exit 3, the gateway at 0', async () => {
     live = await session.start({steps: '[{weight: 1, bake: 1s, pause: true}, {weight: 100, bake: 300s}]'})
-    expect(await (await open(START)).exitCode()).toBe(4)
+    expect(await (await open([...START, '--detach'])).exitCode()).toBe(4)
     const p = await open(['promote'])
     await p.until('the question', (s) => s.includes('Let shop go on to its next step?'), SCREEN_MS)
     await p.keys('y', 'Enter')
@@ -187,7 +199,7 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
 
   it('`status --watch` draws its first frame before the gateway answers, then says the gateway cannot be read', async () => {
     live = await session.start({steps: '[{weight: 1, bake: 1s, pause: true}, {weight: 100, bake: 1s}]'})
-    const waits = await open(START)
+    const waits = await open([...START, '--detach'])
     expect(await waits.exitCode()).toBe(4)
     // a gateway admin that accepts connections and never answers: read back only ends at its 3 s timeout
     const {createServer} = await import('node:net')

@@ -42,9 +42,9 @@ describe('gateway faults', () => {
     }
   })
 
-  it('a gateway that keeps refusing holds the run at the last confirmed weight (exit 4)', async () => {
+  it('a gateway that keeps refusing holds the run at the last confirmed weight (--detach: exit 4)', async () => {
     const dir = viaChaos()
-    const driver = gray(['start', '--version', 'v2', '--previous-version', 'v1', '--yes'], {cwd: dir, env: ENV})
+    const driver = gray(['start', '--version', 'v2', '--previous-version', 'v1', '--yes', '--detach'], {cwd: dir, env: ENV})
     for (;;) {
       const {state} = await journalOf(dir)
       if (state?.stepIndex === 0 && state.status === 'baking') break
@@ -101,7 +101,7 @@ describe('metric faults', () => {
     const input = configInput(world, dir, {metrics: {hosts: {type: 'scrape'}, prom: {type: 'prometheus', url: 'http://127.0.0.1:9/', timeout: '1s'}}})
     input.gates.checks = [{name: 'down', source: 'prom', errors: 'sum(x)', total: 'sum(y)', max: 0.01, errorLimit: 3} as never]
     writeFileSync(path.join(dir, 'gray.yaml'), JSON.stringify(input))
-    const r = await run(['start', '--version', 'v2', '--previous-version', 'v1', '--yes', '--json'], {cwd: dir, env: ENV})
+    const r = await run(['start', '--version', 'v2', '--previous-version', 'v1', '--yes', '--json', '--detach'], {cwd: dir, env: ENV})
     expect(r.exitCode).toBe(4)
     const {state, events} = await journalOf(dir)
     expect(state!.reason).toMatch(/gate down could not be measured 3 times in a row: .*connection refused/)

@@ -122,7 +122,7 @@ describe('locks', () => {
 
   it('`gray rollback` with no live driver does the rollback itself', async () => {
     const dir = caseDir(world, {steps: [{weight: 1, bake: '500ms'}, {weight: 50, bake: '500ms', pause: true}, {weight: 100, bake: '500ms'}]})
-    const waiting = await run(['start', '--version', 'v2', '--previous-version', 'v1', '--yes'], {cwd: dir, env: ENV})
+    const waiting = await run(['start', '--version', 'v2', '--previous-version', 'v1', '--yes', '--detach'], {cwd: dir, env: ENV})
     expect(waiting.exitCode).toBe(4)
     const r = await run(['rollback', '--yes', '--json'], {cwd: dir, env: ENV})
     expect(r.exitCode, r.stderr).toBe(3)

@@ -39,6 +39,11 @@ export interface DriverOptions {
   publishAttempts: number
   backoffBaseMs: number
   backoffMaxMs: number
+  /**
+   * at a hold (a pause, a step waiting for promote) stay and guard it: measure the gates every interval and roll
+   * back on a failing gate (./guard.ts). Off, the driver journals driver.detached and returns (exit 4).
+   */
+  guardWaits: boolean
 }
 
 const DEFAULTS: DriverOptions = {
@@ -46,6 +51,7 @@ const DEFAULTS: DriverOptions = {
   publishAttempts: 5,
   backoffBaseMs: 250,
   backoffMaxMs: 5_000,
+  guardWaits: false,
 }
 
 /** An event to journal, as the pure parts of the engine return it. */
@@ -63,6 +69,8 @@ export class RunContext {
   requests: Promise<void> = Promise.resolve()
   /** set the moment a rollback is requested (before it is journaled): no new side effect starts but the rollback's */
   rollbackRequested = false
+  /** set when this process's own signal (Ctrl-C's "pause and leave", SIGTERM) says leave at the next hold, guarding or not */
+  leaving = false
   private cached: RunState | null = null
 
   constructor(deps: DriverDeps) {

@@ -11,6 +11,7 @@ import {bake} from './bake.js'
 import {RunContext, type DriverDeps} from './context.js'
 import {deployHosts} from './deploy.js'
 import {exitCodeOf} from './exit-codes.js'
+import {guard} from './guard.js'
 import {runHook} from './hook.js'
 import {nextAction, type Action} from './next.js'
 import {toPercent} from './policy.js'
@@ -46,7 +47,20 @@ export class RunDriver {
     return localRequest(this.ctx, kind, options)
   }
 
-  /** Drives the run until it ends or must wait; the journal must already hold run.started. */
+  /**
+   * This process's own signal says leave (Ctrl-C's "pause and leave", SIGTERM): at the next hold the driver
+   * journals driver.detached and returns (exit 4), even when it guards holds. A pause requested by another
+   * command does not make a guarding driver leave.
+   */
+  leave(): void {
+    this.ctx.leaving = true
+    this.ctx.wake.abort()
+  }
+
+  /**
+   * Drives the run until it ends, or must wait and does not guard waits (DriverOptions.guardWaits) or was told to
+   * leave; the journal must already hold run.started.
+   */
   async drive(): Promise<Outcome> {
     const ctx = this.ctx
     const {deps} = ctx
@@ -62,7 +76,7 @@ export class RunDriver {
         await ctx.requests
         const state = ctx.state()
         if (state.rollback) ctx.rollbackRequested = true
-        const action = nextAction(state, ctx.config)
+        const action = nextAction(state, ctx.config, {guard: ctx.opts.guardWaits && !ctx.leaving})
         if (action.kind === 'done') return {state, exitCode: exitCodeOf(state)}
         if (action.kind === 'hold') {
           await ctx.record('driver.detached', {reason: action.reason})
@@ -89,6 +103,8 @@ export class RunDriver {
         return void (await ctx.record('step.started', {index: action.index, weight: toPercent(action.weightBp)}))
       case 'bake':
         return bake(ctx, action.weightBp)
+      case 'guard':
+        return guard(ctx, action)
       case 'pass-by-promote':
         return void (await ctx.record('step.passed', {index: action.index, by: 'promote'}))
       case 'wait':

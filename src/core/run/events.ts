@@ -27,6 +27,11 @@ export interface EventData {
   }
   'driver.attached': {epoch: number; takeover: boolean; from?: string}
   'driver.detached': {reason: string}
+  /**
+   * the driver stays at a hold (a pause, a step waiting for promote) and guards it: the gates are measured every
+   * `intervalMs` at `weightBp`; `unmeasured` says why nothing is measured (no traffic reaches gray, no gates)
+   */
+  'driver.guarding': {reason: string; weightBp: number; intervalMs: number | null; unmeasured?: string}
   'host.deploy.started': {host: string; name: string; version: string; purpose: DeployPurpose; attempt: number; step?: number}
   /** `log`: where the attempt's full output is kept, when it is */
   'host.deploy.succeeded': {host: string; version: string; durationMs: number; outputTail: string[]; log?: string}
@@ -69,6 +74,8 @@ export interface EventData {
     evidence?: Evidence
     /** judge: sequential — e-values, the ratio's confidence sequence, counts */
     sequential?: SequentialSummary
+    /** measured while the driver guards a hold: it may roll the run back, its pass never counts towards minPasses */
+    guard?: boolean
   }
   'step.passed': {index: number; by: 'gates' | 'promote'}
   'step.waiting': {index: number}

@@ -27,8 +27,11 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   })
 }
 
-/** Measures every check once, journals each measurement, and acts on the gates' verdicts. */
-export async function measure(ctx: RunContext, s: RunState, bakeStart: number, weightBp: number): Promise<'continue' | 'stop'> {
+/**
+ * Measures every check once, journals each measurement, and acts on the gates' verdicts. A guard's round
+ * (`guard`: the run is at a hold, ./guard.ts) rolls back as a bake's does, but never pauses: the run holds already.
+ */
+export async function measure(ctx: RunContext, s: RunState, bakeStart: number, weightBp: number, options: {guard?: boolean} = {}): Promise<'continue' | 'stop'> {
   const gates = ctx.config.gates
   if (!gates) return 'continue'
   const at = ctx.deps.clock.now()
@@ -78,9 +81,11 @@ export async function measure(ctx: RunContext, s: RunState, bakeStart: number, w
       windowMs,
       raw: gray?.raw ?? {},
       stableRaw: stable?.raw,
+      ...(options.guard ? {guard: true} : {}),
     })
   }
   const action = assessMeasurements(results, ctx.state().gates)
+  if (options.guard && action.action === 'pause') return 'continue'
   if (action.action === 'rollback') await ctx.record('rollback.started', {reason: action.reason, by: 'gates'})
   else if (action.action === 'pause') await ctx.record('run.paused', {reason: action.reason, cause: 'gates'})
   if (action.action !== 'continue') return 'stop'

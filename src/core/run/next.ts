@@ -7,7 +7,8 @@ import type {Policy} from '../ports.js'
 import type {DeployPurpose, PublishPurpose} from './events.js'
 import {convertTarget, FULL_WEIGHT_BP, plainPolicy, splitPolicy, stepWeightBp} from './policy.js'
 import {nextRollbackStep, type RollbackStep} from './rollback.js'
-import {hookDone, type HostState, type RunState} from './state.js'
+import {grayUpstream, hookDone, type HostState, type RunState} from './state.js'
+import {WAITING_FOR_PROMOTE} from './summary.js'
 
 export {hookDone} from './state.js'
 
@@ -19,6 +20,7 @@ export {hookDone} from './state.js'
 export type Action =
   | {kind: 'done'}
   | {kind: 'hold'; reason: string}
+  | GuardAction
   | {kind: 'publish'; purpose: PublishPurpose; step: number; policy: Policy}
   | {kind: 'deploy'; hosts: HostState[]; version: string; purpose: DeployPurpose; step?: number}
   | {kind: 'hook'; stage: HookStage; key: string; step?: number; weightBp: number; hosts?: HostState[]}
@@ -45,11 +47,53 @@ export function failureBudget(config: GrayConfig, hostCount: number): number {
   return Math.floor((hostCount * (config.deploy.maxFailPercent ?? 0)) / 100)
 }
 
-export function nextAction(s: RunState, config: GrayConfig): Action {
+/**
+ * At a hold (a pause, a step waiting for promote) a guarding driver stays and measures the gates at the weight
+ * in force (`weightBp`, confirmed at `since`) every gate interval, rolling back on a failing gate as a bake does;
+ * it never advances. `unmeasured` says why there is nothing to measure: then it only waits for a request.
+ */
+export interface GuardAction {
+  kind: 'guard'
+  reason: string
+  weightBp: number
+  /** when the weight in force was confirmed at this step: no measurement window reaches back past it */
+  since: string | null
+  unmeasured?: string
+}
+
+export interface NextOptions {
+  /** guard holds instead of leaving them (DriverOptions.guardWaits, unless the driver was told to leave) */
+  guard?: boolean
+}
+
+/**
+ * The share of traffic gray may take at a hold: the weight confirmed in force, or the one being published when
+ * its confirmation is pending (the gateway may serve it already). A plain policy sends nothing to gray before
+ * the completion and everything after it.
+ */
+export function weightInForce(s: RunState): number {
+  const weightOf = (p: {mode: 'split' | 'plain'; weightBp: number} | null) => (!p ? 0 : p.mode === 'split' ? p.weightBp : s.completing ? FULL_WEIGHT_BP : 0)
+  return Math.max(weightOf(s.applied), s.publishPending ? weightOf(s.intended) : 0)
+}
+
+/** What a hold becomes: the driver leaves (`hold`), or stays and guards it (`guard`). */
+export function holdAction(s: RunState, config: GrayConfig, reason: string, options: NextOptions): Action {
+  if (!options.guard) return {kind: 'hold', reason}
+  const weightBp = weightInForce(s)
+  const since = s.bakeStartedAt ?? s.applied?.at ?? null
+  const unmeasured = !config.gates || config.gates.checks.length === 0
+    ? 'no gates are configured'
+    : weightBp === 0 || grayUpstream(s).length === 0
+      ? 'no traffic reaches gray (0%)'
+      : undefined
+  return {kind: 'guard', reason, weightBp, since, ...(unmeasured ? {unmeasured} : {})}
+}
+
+export function nextAction(s: RunState, config: GrayConfig, options: NextOptions = {}): Action {
   if (s.outcome) return {kind: 'done'}
   if (s.rollback) return nextRollbackStep(s, config)
-  if (s.paused) return {kind: 'hold', reason: s.paused.reason}
-  if (s.waiting && !s.promote) return {kind: 'hold', reason: 'waiting for gray promote'}
+  if (s.paused) return holdAction(s, config, s.paused.reason, options)
+  if (s.waiting && !s.promote) return holdAction(s, config, WAITING_FOR_PROMOTE, options)
 
   /** the hook due at this moment, when one is configured and has not had its turn; its weight is the one in force unless given */
   const hook = (stage: HookStage, key: string, extra: {step?: number; weightBp?: number; hosts?: HostState[]} = {}): Action | null =>

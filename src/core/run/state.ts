@@ -91,6 +91,15 @@ export interface RollbackPass {
   reverting: string[]
 }
 
+/** A driver guards the hold the run is at (./guard.ts): journaled by driver.guarding, ended by any change of the hold. */
+export interface GuardState {
+  reason: string
+  weightBp: number
+  intervalMs: number | null
+  unmeasured: string | null
+  since: string
+}
+
 export interface RunState {
   runId: string
   service: string
@@ -130,6 +139,8 @@ export interface RunState {
   hooks: Record<string, HookRun>
   gates: Record<string, GateState>
   driver: {epoch: number; pid: number; host: string; user: string} | null
+  /** the driver that journaled it guards the current hold; null once the hold changes or the driver goes */
+  guarding: GuardState | null
 }
 
 const HISTORY = 30
@@ -180,8 +191,24 @@ function initial(event: JournalEvent): RunState {
       d.checks.map((name) => [name, {name, last: null, history: [], passes: 0, measurements: 0, consecutiveFails: 0, consecutiveErrors: 0, evidence: null}]),
     ),
     driver: null,
+    guarding: null,
   }
 }
+
+/** events after which a guard journaled before no longer describes the run: the hold changed, or its driver went */
+const ENDS_GUARD = new Set<string>([
+  'driver.attached',
+  'driver.detached',
+  'step.started',
+  'step.waiting',
+  'run.paused',
+  'run.resumed',
+  'run.promoted',
+  'rollback.started',
+  'run.rolled_back',
+  'run.completed',
+  'run.failed',
+])
 
 function freshPass(): RollbackPass {
   return {confirmed: [], warned: [], reverting: []}
@@ -191,7 +218,13 @@ function apply(s: RunState, e: JournalEvent): void {
   s.lastSeq = e.seq
   s.updatedAt = e.at
   const host = (address: string) => s.hosts.find((h) => h.address === address)
+  if (ENDS_GUARD.has(e.type)) s.guarding = null
   switch (e.type) {
+    case 'driver.guarding': {
+      const d = data(e, 'driver.guarding')
+      s.guarding = {reason: d.reason, weightBp: d.weightBp, intervalMs: d.intervalMs, unmeasured: d.unmeasured ?? null, since: e.at}
+      break
+    }
     case 'driver.attached': {
       const d = data(e, 'driver.attached')
       s.driver = {epoch: d.epoch, pid: e.actor.pid, host: e.actor.host, user: e.actor.user}
@@ -293,7 +326,8 @@ function apply(s: RunState, e: JournalEvent): void {
       if (d.step !== s.stepIndex) break
       g.measurements += 1
       if (d.verdict === 'pass') {
-        g.passes += 1
+        // a guard's pass is no evidence for advancing: only the bake's count towards minPasses
+        if (!d.guard) g.passes += 1
         g.consecutiveFails = 0
         g.consecutiveErrors = 0
       } else if (d.verdict === 'fail') {
@@ -430,4 +464,9 @@ export function stableUpstream(s: RunState): HostState[] {
 /** Hosts that got (or may have got) the new version: what a rollback must put back. */
 export function hostsToRevert(s: RunState): HostState[] {
   return s.hosts.filter((h) => (h.pool === 'gray' || h.converted) && (h.version !== s.previousVersion || h.pending !== null))
+}
+
+/** The last time any gate was measured at the current step (ms); 0 before any. */
+export function lastMeasuredAt(s: RunState): number {
+  return Math.max(0, ...Object.values(s.gates).map((g) => (g.last && g.last.step === s.stepIndex ? Date.parse(g.last.at) : 0)))
 }

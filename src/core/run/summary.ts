@@ -4,6 +4,16 @@ import {fmt} from '../gates/judge.js'
 
 const pct = (bp: unknown) => `${fmt(Number(bp) / 100)}%`
 
+const seconds = (ms: unknown) => `${fmt(Number(ms) / 1000)}s`
+
+/** the hold a guard keeps, as people read it */
+export function holdText(reason: string): string {
+  return reason === WAITING_FOR_PROMOTE ? 'waiting for `gray promote`' : `paused (${reason})`
+}
+
+/** the reason of the hold at a step that waits for promote (./next.ts) */
+export const WAITING_FOR_PROMOTE = 'waiting for gray promote'
+
 export function summarize(e: JournalEvent): string {
   const d = e.data as Record<string, unknown>
   const s = (k: string) => String(d[k] ?? '')
@@ -14,6 +24,10 @@ export function summarize(e: JournalEvent): string {
       return d.takeover ? `driver ${e.actor.user}@${e.actor.host} pid ${e.actor.pid} took over from ${s('from')}` : `driver ${e.actor.user}@${e.actor.host} pid ${e.actor.pid} attached`
     case 'driver.detached':
       return `driver detached: ${s('reason')}`
+    case 'driver.guarding':
+      return d.unmeasured
+        ? `${holdText(s('reason'))}; nothing to guard: ${s('unmeasured')} (the driver waits for a request)`
+        : `${holdText(s('reason'))}; gates still measured every ${seconds(d.intervalMs)} at ${pct(d.weightBp)} to gray`
     case 'host.deploy.started':
       return `deploying ${s('version')} to ${s('name')} (${s('purpose')}, attempt ${s('attempt')})`
     case 'host.deploy.succeeded':

@@ -57,7 +57,7 @@ function context(): Context {
 describe('a control command racing a run that ends', () => {
   it.each(['promote', 'pause', 'resume'] as const)('%s that takes the seat after a rollback ended the run answers "rolled back" and writes nothing', async (kind) => {
     const ctx = context()
-    const started = await startRun(ctx, {version: 'v2', previousVersion: 'v1'})
+    const started = await startRun(ctx, {version: 'v2', previousVersion: 'v1', detach: true})
     expect(started.state.status).toBe('waiting')
     expect(started.exitCode).toBe(ExitCode.paused)
 

@@ -8,11 +8,15 @@ import {interruptions, type InterruptChoice} from '../../../src/services/drive.j
 
 function fakeDriver(state: Partial<RunState> = {}) {
   const requests: Array<{kind: RequestKind; reason?: string}> = []
-  return {
+  const driver = {
     requests,
+    /** times this process's own signal told the driver to leave at the hold */
+    left: 0,
+    leave: () => void (driver.left += 1),
     state: () => ({rollback: null, ...state}) as RunState,
     request: async (kind: RequestKind, o: {reason?: string} = {}) => void requests.push({kind, reason: o.reason}),
   }
+  return driver
 }
 
 const tick = () => new Promise((r) => setImmediate(r))
@@ -34,7 +38,9 @@ describe('interruptions', () => {
       answer(choice)
       await tick()
       expect(d.requests).toEqual(expected)
-      if (choice === 'pause') expect(notes.find(([, loud]) => loud)?.[0]).toMatch(/NOTHING GUARDS THIS RUN until `gray resume`/)
+      // "pause and leave" leaves even a driver that guards holds: the person chose to leave
+      expect(d.left).toBe(choice === 'pause' ? 1 : 0)
+      if (choice === 'pause') expect(notes.find(([, loud]) => loud)?.[0]).toMatch(/the run is now UNGUARDED until `gray resume`/)
     })
   }
 
@@ -69,6 +75,7 @@ describe('interruptions', () => {
       s.on(signal)
       await tick()
       expect(d.requests).toEqual([{kind: 'pause', reason: `interrupted by ${signal}`}])
+      expect(d.left).toBe(1)
     }
   })
 
