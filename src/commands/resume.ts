@@ -1,13 +1,14 @@
 import type {StatusDocument} from '../services/status.js'
 import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
 import {runControl} from '../ui/control-command.js'
+import {adoptConfigFlag} from '../ui/config-flags.js'
 import {serviceFlag} from '../ui/state-flags.js'
 
 export default class Resume extends GrayCommand {
   static override summary = 'Let a paused run go on, and drive it like start.'
   static override description = EXIT_CODES_HELP
   static override examples = ['<%= config.bin %> resume']
-  static override flags = {...serviceFlag}
+  static override flags = {...serviceFlag, ...adoptConfigFlag}
 
   async run(): Promise<StatusDocument> {
     const {flags} = await this.parse(Resume)

@@ -31,6 +31,8 @@ export interface StatusDocument {
     driver: {kind?: 'cli' | 'agent'; pid: number; host: string; user: string; alive: boolean; since?: string; heartbeatAt?: string} | null
     /** false when the run is not finished and no live driver holds it: nothing measures its gates or rolls it back */
     guarded?: boolean
+    /** the config the run drives with (the hash of its frozen config) and its last adoption; absent for runs started before runs kept it */
+    config?: {hash: string; startedHash: string; adopted?: {hash: string; by: string; at: string; changed: string[]}}
     reason: string | null
     warnings: string[]
     startedAt: string
@@ -172,6 +174,7 @@ export async function statusOf(ctx: StatusContext, options: {runId?: string; eve
           }
         : null,
       guarded: isEndedStatus(s.status) || driverAlive,
+      ...(s.config ? {config: {hash: s.config.hash, startedHash: s.config.startedHash, ...(s.config.adopted ? {adopted: s.config.adopted} : {})}} : {}),
       reason: s.reason,
       warnings: s.warnings,
       startedAt: s.startedAt,

@@ -126,6 +126,8 @@ export interface RunState {
   hooks: Record<string, HookRun>
   gates: Record<string, GateState>
   driver: {epoch: number; pid: number; host: string; user: string} | null
+  /** the config the run drives with (its hash), and the last `config.adopted`; absent for runs started before it was kept */
+  config?: {hash: string; startedHash: string; adopted: {hash: string; by: string; at: string; changed: string[]} | null}
 }
 
 const HISTORY = 30
@@ -174,6 +176,7 @@ function initial(event: JournalEvent): RunState {
       d.checks.map((name) => [name, {name, last: null, history: [], passes: 0, measurements: 0, consecutiveFails: 0, consecutiveErrors: 0, evidence: null}]),
     ),
     driver: null,
+    ...(d.configHash ? {config: {hash: d.configHash, startedHash: d.configHash, adopted: null}} : {}),
   }
 }
 
@@ -204,6 +207,11 @@ function apply(s: RunState, e: JournalEvent): void {
       if (d.purpose === 'revert' && !s.rollbackPass.reverting.includes(d.host)) s.rollbackPass.reverting.push(d.host)
       const phase = deployPhase(d.purpose, d.step)
       if (!s.deployedPhases.includes(phase)) s.deployedPhases.push(phase)
+      break
+    }
+    case 'config.adopted': {
+      const d = data(e, 'config.adopted')
+      s.config = {hash: d.hash, startedHash: s.config?.startedHash ?? d.previousHash, adopted: {hash: d.hash, by: d.by, at: e.at, changed: d.changed}}
       break
     }
     case 'host.abandoned': {
