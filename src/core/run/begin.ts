@@ -1,9 +1,11 @@
 // The first event of a run: everything a later takeover needs to know that
 // may not be read from a config file that has changed since.
+import {randomBytes} from 'node:crypto'
 import type {GrayConfig} from '../config/model.js'
 import type {EventData} from './events.js'
 
-export function runStarted(config: GrayConfig, runId: string, version: string, previousVersion: string | null): EventData['run.started'] {
+/** `cohortSeed`: chosen by the caller for a new run when traffic.rotate is on (newCohortSeed), else null */
+export function runStarted(config: GrayConfig, runId: string, version: string, previousVersion: string | null, cohortSeed: string | null = null): EventData['run.started'] {
   return {
     runId,
     service: config.service,
@@ -14,5 +16,11 @@ export function runStarted(config: GrayConfig, runId: string, version: string, p
     gateway: config.gateway.type,
     checks: (config.gates?.checks ?? []).map((c) => c.name),
     config: config.file,
+    ...(cohortSeed ? {cohortSeed} : {}),
   }
+}
+
+/** A new run's cohort seed (docs/cohort.md): 8 random hex digits. */
+export function newCohortSeed(): string {
+  return randomBytes(4).toString('hex')
 }

@@ -20,6 +20,8 @@ export interface EventData {
     gateway: string
     checks: string[]
     config: string
+    /** salts the split's hash for the whole run (traffic.rotate); absent: the key alone (rotate: false, or a run from before) */
+    cohortSeed?: string
   }
   'driver.attached': {epoch: number; takeover: boolean; from?: string}
   'driver.detached': {reason: string}
