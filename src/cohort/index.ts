@@ -25,6 +25,8 @@ export class CohortPolicy {
   readonly weightBasisPoints: number
   /** `cookie:NAME`, `header:NAME`, `query:NAME` or `ip` */
   readonly sticky: string
+  /** the run's cohort seed the split hashes with (the document's `seed`); null: the key alone */
+  readonly seed: string | null
   private readonly policy: Policy
   private readonly split: Split
 
@@ -37,6 +39,7 @@ export class CohortPolicy {
     this.mode = this.policy.mode
     this.weightBasisPoints = this.policy.weightBp
     this.sticky = stickyText(this.policy.sticky)
+    this.seed = this.policy.seed ?? null
   }
 
   decide(attributes: CohortAttributes): CohortDecision {

@@ -16,6 +16,8 @@ export interface Policy {
   /** share of traffic for gray, in basis points (0..10000) */
   weightBp: number
   sticky: StickyKey
+  /** the run's cohort seed (8 hex digits), salting the split's hash; absent: the key alone (traffic.rotate: false, runs from before) */
+  seed?: string
   rules: Rule[]
   tag?: Tag
   stable: Host[]
@@ -36,6 +38,8 @@ export interface GatewayCapabilities {
   sticky: StickyKey['kind'][]
   /** false when the gateway splits per request rather than per user */
   stickySplit: boolean
+  /** false when its split hashes the sticky key alone and cannot take a run's cohort seed (it needs traffic.rotate: false) */
+  cohortSeed?: boolean
   tag: boolean
   /** why it cannot tag, when tag is false and the reason is not the gateway type's alone */
   tagReason?: string

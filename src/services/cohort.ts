@@ -6,7 +6,7 @@ import {splitFor} from '../core/policy/split.js'
 import {decide, type Decision, type RequestView} from '../core/policy/decide.js'
 import {ruleToDocument, stickyText} from '../core/policy/document.js'
 import type {Policy} from '../core/ports.js'
-import {toBasisPoints} from '../core/run/policy.js'
+import {FULL_WEIGHT_BP, toBasisPoints} from '../core/run/policy.js'
 import {isTerminal, type RunState} from '../core/run/state.js'
 import type {Context} from './context.js'
 import {latestRun} from './runs.js'
@@ -19,8 +19,12 @@ export interface CohortAnswer {
   bucket: number | null
   /** false where the gateway splits per request (APISIX): the answer is a chance, not a cohort */
   stickySplit: boolean
+  /** the cohort seed bucket and steps are for: the unfinished run's; null, the key alone (traffic.rotate: false, or a run from before seeds) */
+  seed: string | null
+  /** true when no run is unfinished and traffic.rotate is on: the next run picks a new seed, so bucket is null and a step the split decides is `unknown` */
+  seedPending: boolean
   now: {state: string; weight: number; target: 'gray' | 'stable'; why: string} | null
-  steps: Array<{index: number; weight: number; target: 'gray' | 'stable'; why: string}>
+  steps: Array<{index: number; weight: number; target: 'gray' | 'stable' | 'unknown'; why: string}>
 }
 
 /** Reads `name=value` pairs: the sticky key's own name (uid=u42), or header:/cookie:/query:NAME=value, or ip=ADDR. */
@@ -76,7 +80,8 @@ export function policyInForce(config: GrayConfig, state: RunState | null): Polic
   const known = new Map([...config.hosts.gray, ...config.hosts.stable, ...(state?.hosts ?? [])].map((h) => [h.address, h.name]))
   const hosts = (addresses: readonly string[]): Host[] => addresses.map((address) => ({name: known.get(address) ?? address, address}))
   if (live && applied.mode === 'split') {
-    return {...base, revision: applied.revision, mode: 'split', weightBp: applied.weightBp, rules: applied.purpose === 'step' ? config.traffic.rules : [], stable: hosts(applied.stable), gray: hosts(applied.gray)}
+    const seed = state.cohortSeed ? {seed: state.cohortSeed} : {}
+    return {...base, ...seed, revision: applied.revision, mode: 'split', weightBp: applied.weightBp, rules: applied.purpose === 'step' ? config.traffic.rules : [], stable: hosts(applied.stable), gray: hosts(applied.gray)}
   }
   const all = applied ? [...applied.gray, ...applied.stable] : [...config.hosts.gray, ...config.hosts.stable].map((h) => h.address)
   return {...base, revision: applied?.revision ?? 'none', mode: 'plain', weightBp: 0, rules: [], stable: hosts(all), gray: []}
@@ -93,12 +98,17 @@ export async function cohortOf(ctx: Context, pairs: string[]): Promise<CohortAns
     mode,
     weightBp,
     sticky,
+    ...(seed ? {seed} : {}),
     rules: config.traffic.rules,
     stable: config.hosts.stable,
     gray: config.hosts.gray,
   })
   const split = splitFor(config.gateway.type)
   const run = await latestRun(ctx)
+  // an unfinished run's seed decides its steps; after it, a rotating service's next run picks a new one
+  const unfinished = run && !isTerminal(run.state) ? run.state : null
+  const seed = unfinished?.cohortSeed ?? null
+  const seedPending = !unfinished && config.traffic.rotate !== false
   let now: CohortAnswer['now'] = null
   if (run) {
     const s = run.state
@@ -110,11 +120,18 @@ export async function cohortOf(ctx: Context, pairs: string[]): Promise<CohortAns
     service: config.service,
     sticky: stickyText(sticky),
     key: key ?? null,
-    bucket: key ? split.bucketOf(key) : null,
+    bucket: key && !seedPending ? split.bucketOf(key, seed ?? undefined) : null,
     stickySplit: gatewayCapabilities(config.gateway.type).stickySplit,
+    seed,
+    seedPending,
     now,
     steps: config.steps.map((step, index) => {
-      const d = decide(policyAt(toBasisPoints(step.weight)), req, split)
+      const weightBp = toBasisPoints(step.weight)
+      const d = decide(policyAt(weightBp), req, split)
+      // a rule, a missing key and 100% decide without the hash; the split's bucket waits for the next run's seed
+      if (seedPending && d.reason.kind === 'weight' && weightBp < FULL_WEIGHT_BP) {
+        return {index, weight: step.weight, target: 'unknown' as const, why: "the next run's cohort seed decides (traffic.rotate): known once it starts"}
+      }
       return {index, weight: step.weight, target: d.target, why: why(d, config.traffic.rules)}
     }),
   }

@@ -2,7 +2,7 @@
 import {freezeConfig} from '../core/config/frozen.js'
 import {ConfigError} from '../core/errors.js'
 import {previousVersionGap} from '../core/plan.js'
-import {runStarted} from '../core/run/begin.js'
+import {newCohortSeed, runStarted} from '../core/run/begin.js'
 import {checkVersion} from '../core/version.js'
 import type {Outcome} from '../core/run/driver.js'
 import {isTerminal} from '../core/run/state.js'
@@ -59,7 +59,8 @@ export async function startRun(ctx: Context, options: StartOptions): Promise<Sta
         throw new ConfigError(`${needs[0]} uses {previousVersion}, but no previous version of ${ctx.config.service} is known`, 'pass --previous-version V')
       }
       runId = newRunId()
-      const started = runStarted(ctx.config, runId, options.version, previousVersion, freezeConfig(ctx.config)) as unknown as Record<string, unknown>
+      const seed = ctx.config.traffic.rotate === false ? null : newCohortSeed()
+      const started = runStarted(ctx.config, runId, options.version, previousVersion, seed, freezeConfig(ctx.config)) as unknown as Record<string, unknown>
       await ctx.backend.createRun(ctx.service, runId, lock, {type: 'run.started', data: started})
     }
   } catch (error) {

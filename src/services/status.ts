@@ -26,6 +26,8 @@ export interface StatusDocument {
       instances?: Array<{name: string; revision: string | null; appliedWeight: number | null; drift: boolean; error?: string}>
     }
     hosts: Array<{name: string; address: string; pool: string; version: string | null; healthy: boolean | null; deploying: string | null; error?: string}>
+    /** the run's cohort seed (run.started): salts the split's hash; null, the key alone (status always sets it) */
+    cohortSeed?: string | null
     gates: Array<{name: string; verdict: string | null; value: number | null; limit: number | null; baseline: number | null; samples: number | null; at: string | null; reason: string | null; passes: number; trend: Array<number | null>}>
     /** who holds the run's lease: a CLI process or an agent, where; null when nobody ever did */
     driver: {kind?: 'cli' | 'agent'; pid: number; host: string; user: string; alive: boolean; since?: string; heartbeatAt?: string} | null
@@ -162,6 +164,7 @@ export async function statusOf(ctx: StatusContext, options: {runId?: string; eve
         passes: g.passes,
         trend: g.history,
       })),
+      cohortSeed: s.cohortSeed,
       driver: holder
         ? {
             kind: holder.holder.kind,

@@ -81,6 +81,7 @@ export const statusResult = z
             trend: z.array(z.number().nullable()),
           }),
         ),
+        cohortSeed: z.string().nullable().optional().describe("the run's cohort seed, salting the split's hash (traffic.rotate); null: the key alone"),
         driver: z
           .strictObject({
             kind: z.enum(['cli', 'agent']).optional().describe('a CLI process (start, promote, …) or `gray agent`'),
@@ -248,8 +249,17 @@ export const cohortResult = z
     key: z.string().nullable(),
     bucket: z.number().int().nullable().describe('the key on the 0..9999 basis-point scale: gray while the weight is above it'),
     stickySplit: z.boolean().describe('false where the gateway splits per request: the answer is a chance'),
+    seed: z.string().nullable().describe("the unfinished run's cohort seed that bucket and steps are for; null: the key alone"),
+    seedPending: z.boolean().describe('no unfinished run and traffic.rotate on: the next run picks a new seed, so bucket is null and a step the split decides is unknown'),
     now: z.strictObject({state: z.string(), weight: z.number(), target, why: z.string()}).nullable(),
-    steps: z.array(z.strictObject({index: z.number().int(), weight: z.number(), target, why: z.string()})),
+    steps: z.array(
+      z.strictObject({
+        index: z.number().int(),
+        weight: z.number(),
+        target: z.enum(['gray', 'stable', 'unknown']).describe("unknown: the split decides and the next run's cohort seed is not chosen yet (seedPending)"),
+        why: z.string(),
+      }),
+    ),
   })
   .describe('`gray cohort --json`')
 

@@ -50,6 +50,7 @@ export function renderStatus(doc: StatusDocument, options: {trend: boolean}): st
     const serving = i.error ? chalk.red(`unreadable: ${printable(shown(i.error))}`) : i.revision === null ? 'nothing published' : `${fmt(i.appliedWeight ?? 0)}% (revision ${printable(shown(i.revision))})`
     out.push(`    ${printable(shown(i.name))}: ${serving}${i.drift ? chalk.red.bold('  DRIFT') : ''}`)
   }
+  if (run.cohortSeed) out.push(`  cohort seed: ${run.cohortSeed}`)
   if (run.state === 'waiting') out.push(chalk.yellow('  gates are not watched while the run waits for `gray promote`'))
   out.push('  hosts:')
   for (const h of run.hosts) {

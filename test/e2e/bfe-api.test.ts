@@ -66,15 +66,17 @@ describe('bfe api mode through bin/run.js', () => {
     // every step's publish was confirmed by a read-back of the routes
     expect(api.calls.filter((c) => c === 'PATCH /products/checkout/routes').length).toBeGreaterThanOrEqual(3)
 
-    // users in gray at 1%, 10% and 50% and one in stable at 50%, by BFE's own hash
+    // users in gray at 1%, 10% and 50% and one in stable at 50%, by BFE's own hash, its ring turned by the run's cohort seed
+    const seed = doc.run.cohortSeed as string
+    expect(seed).toMatch(/^[0-9a-f]{8}$/)
     const find = (lo: number, hi: number) => {
-      for (let i = 0; ; i++) if (BFE_MURMUR3.bucketOf(`u${i}`) >= lo && BFE_MURMUR3.bucketOf(`u${i}`) < hi) return `u${i}`
+      for (let i = 0; ; i++) if (BFE_MURMUR3.bucketOf(`u${i}`, seed) >= lo && BFE_MURMUR3.bucketOf(`u${i}`, seed) < hi) return `u${i}`
     }
     for (const user of [find(0, 100), find(100, 1000), find(1000, 5000), find(5000, 10_000)]) {
       const c = await run(['cohort', `uid=${user}`, '--json'], {cwd: dir, env})
       expect(c.exitCode, c.stderr).toBe(0)
       const predicted = JSON.parse(c.stdout) as {bucket: number; steps: Array<{weight: number; target: string}>}
-      expect(predicted.bucket).toBe(BFE_MURMUR3.bucketOf(user))
+      expect(predicted.bucket).toBe(BFE_MURMUR3.bucketOf(user, seed))
       const at50 = predicted.steps.find((step) => step.weight === 50)?.target
       expect(cohortOf(api.route({cookies: {uid: user}}).cluster), user).toBe(at50)
     }

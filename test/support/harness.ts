@@ -23,8 +23,8 @@ export function harness(overrides: Partial<GrayConfig> = {}, options: Partial<Dr
     driver(): RunDriver {
       return new RunDriver({config, journal, gateway, deployer, sources: {m: source}, clock, inbox, actor: testActor, options})
     },
-    async begin(version = 'v2', previousVersion: string | null = 'v1'): Promise<void> {
-      await journal.append('run.started', runStarted(config, 'run-1', version, previousVersion) as unknown as Record<string, unknown>)
+    async begin(version = 'v2', previousVersion: string | null = 'v1', cohortSeed: string | null = null): Promise<void> {
+      await journal.append('run.started', runStarted(config, 'run-1', version, previousVersion, cohortSeed) as unknown as Record<string, unknown>)
     },
     /** starts a run and drives it to its end (or hold) in virtual time */
     async start(version = 'v2', previousVersion: string | null = 'v1'): Promise<Outcome> {

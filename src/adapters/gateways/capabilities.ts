@@ -6,5 +6,5 @@ import {gatewayRegistration} from './registry.js'
 
 export function gatewayCapabilities(type: GatewayConfig['type']): GatewayCapabilities {
   const found = gatewayRegistration(type).capabilities
-  return {rules: [...found.rules], sticky: [...found.sticky], stickySplit: found.stickySplit, tag: found.tag, ...(found.headerName ? {headerName: found.headerName} : {}), ...(found.cidr ? {cidr: found.cidr} : {})}
+  return {rules: [...found.rules], sticky: [...found.sticky], stickySplit: found.stickySplit, tag: found.tag, ...(found.headerName ? {headerName: found.headerName} : {}), ...(found.cidr ? {cidr: found.cidr} : {}), ...(found.cohortSeed === false ? {cohortSeed: false} : {})}
 }

@@ -22,9 +22,11 @@ ${EXIT_CODES_HELP}`
     if (!this.jsonEnabled()) {
       this.log(`${answer.sticky} = ${answer.key ?? '(none)'}${answer.bucket === null ? '' : `, bucket ${answer.bucket} of 10000`}`)
       if (!answer.stickySplit) this.log(`note: the ${ctx.config.gateway.type} gateway splits per request, so the weight is a chance per request, not a cohort`)
+      if (answer.seed) this.log(`cohort seed ${answer.seed} (this run's; the next run picks another)`)
+      if (answer.seedPending) this.log('no unfinished run: traffic.rotate is on, so the next run picks a new cohort seed; which step the split takes this user in at is known once it starts')
       if (answer.now) this.log(`now (${answer.now.state}, ${answer.now.weight}%): ${answer.now.target} — ${answer.now.why}`)
       else this.log('now: no run yet')
-      for (const s of answer.steps) this.log(`step ${s.index + 1} (${s.weight}%): ${s.target.padEnd(6)} — ${s.why}`)
+      for (const s of answer.steps) this.log(`step ${s.index + 1} (${s.weight}%): ${s.target.padEnd(7)} — ${s.why}`)
     }
     return this.finish(answer, 0)
   }

@@ -164,7 +164,8 @@ export interface GrayConfig {
   hosts: {stable: Host[]; gray: Host[]}
   deploy: DeployConfig
   gateway: GatewayConfig
-  traffic: {sticky: StickyKey; rules: Rule[]; tag?: Tag}
+  /** rotate: a new run picks its own cohort seed (docs/cohort.md); false, the same users every release; absent counts as true */
+  traffic: {sticky: StickyKey; rules: Rule[]; tag?: Tag; rotate?: boolean}
   steps: Step[]
   metrics: Record<string, MetricSourceConfig>
   /** absent: nothing guards the run, and plan/start warn */

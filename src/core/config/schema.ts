@@ -247,6 +247,10 @@ const traffic = strictObject({
   tag: strictObject({header: fieldName(), value: fieldValue()})
     .optional()
     .describe('Header set on gray requests, for downstream services'),
+  rotate: z
+    .boolean({error: 'must be true or false'})
+    .prefault(true)
+    .describe('Each new run salts the split with its own cohort seed, so it picks other users than the last; false keeps the same users across releases'),
 }).prefault({})
 
 // ── steps ───────────────────────────────────────────────────────────────────
@@ -425,7 +429,7 @@ export const grayConfigSchema = strictObject({
     hosts: input.hosts,
     deploy: input.deploy,
     gateway,
-    traffic: input.traffic.tag ? input.traffic : {sticky: input.traffic.sticky, rules: input.traffic.rules},
+    traffic: input.traffic.tag ? input.traffic : {sticky: input.traffic.sticky, rules: input.traffic.rules, rotate: input.traffic.rotate},
     steps: input.steps,
     metrics: input.metrics as Record<string, MetricSourceConfig>,
     ...(input.gates ? {gates: normaliseGates(input.gates)} : {}),

@@ -166,6 +166,9 @@ export function ruleSupportErrors(config: Pick<GrayConfig, 'gateway' | 'traffic'
   if (!capabilities.sticky.includes(sticky.kind)) {
     problems.push(problem(['traffic', 'sticky'], `must be a key ${gateway} can split on (${capabilities.sticky.join(', ') || 'none'})`, stickyText(sticky)))
   }
+  if (capabilities.stickySplit && capabilities.cohortSeed === false && config.traffic.rotate !== false) {
+    problems.push(problem(['traffic', 'rotate'], `must be false: ${gateway} hashes the sticky key alone, so it cannot take a run's cohort seed`, 'true (the default)'))
+  }
   if (config.traffic.tag && !capabilities.tag) {
     problems.push(problem(['traffic', 'tag'], `must be left out: ${capabilities.tagReason ?? `${gateway} cannot tag requests`}`, 'a tag'))
   }

@@ -4,7 +4,7 @@ import type {IncomingMessage} from 'node:http'
 import ipaddr from 'ipaddr.js'
 import type {Field, Rule, StickyKey} from '../config/model.js'
 import type {Cohort, Policy} from '../ports.js'
-import {bucketOf, FULL_WEIGHT_BP, grayThreshold, inGray} from './hash.js'
+import {bucketOf, FULL_WEIGHT_BP, grayThreshold, inGray, seeded} from './hash.js'
 import type {Split} from './split.js'
 
 export interface RequestView {
@@ -35,8 +35,10 @@ export function decide(policy: Policy, req: RequestView, split?: Split): Decisio
   const key = stickyKeyOf(policy.sticky, req)
   // at 100% everything goes to gray; below, a request without its key is never sent to gray by the split
   if (!key && policy.weightBp < FULL_WEIGHT_BP) return {target: 'stable', reason: {kind: 'no-key', sticky: policy.sticky}}
-  const gray = policy.weightBp >= FULL_WEIGHT_BP || (split ? split.inGray(key ?? '', policy.weightBp) : inGray(key ?? '', policy.weightBp))
-  const bucket = split ? split.bucketOf(key ?? '') : bucketOf(key ?? '')
+  // the run's cohort seed salts the hash (split.ts); none: the key alone
+  const seed = policy.seed
+  const gray = policy.weightBp >= FULL_WEIGHT_BP || (split ? split.inGray(key ?? '', policy.weightBp, seed) : inGray(seeded(key ?? '', seed), policy.weightBp))
+  const bucket = split ? split.bucketOf(key ?? '', seed) : bucketOf(seeded(key ?? '', seed))
   return {
     target: gray ? 'gray' : 'stable',
     reason: {kind: 'weight', key: key ?? '', bucket, weightBp: policy.weightBp, threshold: grayThreshold(policy.weightBp), inGray: gray},

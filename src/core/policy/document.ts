@@ -5,6 +5,7 @@ import {z} from 'zod'
 import type {Host, Rule, StickyKey} from '../config/model.js'
 import {GrayError} from '../errors.js'
 import type {Policy} from '../ports.js'
+import {SEED_PATTERN} from './hash.js'
 
 export const API_VERSION = 'gray.dev/v1'
 export const KIND = 'GrayPolicy'
@@ -24,6 +25,8 @@ export interface PolicyDocument {
   weightBasisPoints: number
   /** cookie:NAME | header:NAME | query:NAME | ip */
   sticky: string
+  /** the run's cohort seed (8 hex digits) salting the split's hash; absent: the key alone */
+  seed?: string
   rules: RuleDocument[]
   tag: {header: string; value: string} | null
   upstreams: {stable: Host[]; gray: Host[]}
@@ -86,6 +89,7 @@ const documentSchema = z
     mode: z.enum(['split', 'plain'], 'must be "split" or "plain"'),
     weightBasisPoints: z.number().int('must be a whole number').min(0, 'must be 0..10000').max(10_000, 'must be 0..10000'),
     sticky: z.string().regex(/^(?:(?:cookie|header|query):.+|ip)$/, 'must be cookie:NAME, header:NAME, query:NAME or ip'),
+    seed: z.string().regex(SEED_PATTERN, 'must be 8 lowercase hex digits').optional(),
     rules: z.array(rule),
     tag: z.object({header: z.string().regex(HEADER_NAME, 'must be a header name'), value: z.string()}).strict().nullable(),
     upstreams: z
@@ -121,6 +125,7 @@ export function toDocument(policy: Policy): PolicyDocument {
     mode: policy.mode,
     weightBasisPoints: policy.weightBp,
     sticky: stickyText(policy.sticky),
+    ...(policy.seed ? {seed: policy.seed} : {}),
     rules: policy.rules.map(ruleToDocument),
     tag: policy.tag ? {header: policy.tag.header, value: policy.tag.value} : null,
     upstreams: {stable: policy.stable.map(copyHost), gray: policy.gray.map(copyHost)},
@@ -141,6 +146,7 @@ export function fromDocument(value: unknown): Policy {
     mode: doc.mode,
     weightBp: doc.weightBasisPoints,
     sticky: parseSticky(doc.sticky),
+    ...(doc.seed ? {seed: doc.seed} : {}),
     rules: doc.rules.map((r) => ruleFromDocument(r as RuleDocument)),
     stable: doc.upstreams.stable.map(copyHost),
     gray: doc.upstreams.gray.map(copyHost),

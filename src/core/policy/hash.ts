@@ -82,3 +82,16 @@ export function percentText(weightBp: number): string {
   checkWeight(weightBp)
   return `${Math.floor(weightBp / 100)}.${String(weightBp % 100).padStart(2, '0')}%`
 }
+
+/** A cohort seed: 8 lowercase hex digits (a run's `cohortSeed`, a policy document's `seed`). */
+export const SEED_PATTERN = /^[0-9a-f]{8}$/
+
+/** The text nginx and HAProxy hash: the seed, then the key's value. */
+export function seeded(key: string, seed: string | undefined): string {
+  return seed ? `${seed}${key}` : key
+}
+
+/** Where BFE's bucket ring starts for a seed: gray takes the `weight` buckets from here on, wrapping at 10000. */
+export function bucketOffset(seed: string | undefined): number {
+  return seed ? Number.parseInt(seed, 16) % FULL_WEIGHT_BP : 0
+}

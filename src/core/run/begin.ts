@@ -1,11 +1,15 @@
 // The first event of a run: everything a later takeover needs to know that
 // may not be read from a config file that has changed since.
+import {randomBytes} from 'node:crypto'
 import type {Frozen} from '../config/frozen.js'
 import type {GrayConfig} from '../config/model.js'
 import type {EventData} from './events.js'
 
-/** `frozen`: the effective config the run drives with from any machine (../config/frozen.ts) */
-export function runStarted(config: GrayConfig, runId: string, version: string, previousVersion: string | null, frozen?: Frozen): EventData['run.started'] {
+/**
+ * `cohortSeed`: chosen by the caller for a new run when traffic.rotate is on (newCohortSeed), else null;
+ * `frozen`: the effective config the run drives with from any machine (../config/frozen.ts)
+ */
+export function runStarted(config: GrayConfig, runId: string, version: string, previousVersion: string | null, cohortSeed: string | null = null, frozen?: Frozen): EventData['run.started'] {
   return {
     runId,
     service: config.service,
@@ -17,5 +21,11 @@ export function runStarted(config: GrayConfig, runId: string, version: string, p
     checks: (config.gates?.checks ?? []).map((c) => c.name),
     config: config.file,
     ...(frozen ? {effectiveConfig: frozen.config, configHash: frozen.hash} : {}),
+    ...(cohortSeed ? {cohortSeed} : {}),
   }
+}
+
+/** A new run's cohort seed (docs/cohort.md): 8 random hex digits. */
+export function newCohortSeed(): string {
+  return randomBytes(4).toString('hex')
 }

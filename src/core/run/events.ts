@@ -25,6 +25,8 @@ export interface EventData {
     effectiveConfig?: FrozenConfig
     /** sha256 of effectiveConfig */
     configHash?: string
+    /** salts the split's hash for the whole run (traffic.rotate); absent: the key alone (rotate: false, or a run from before) */
+    cohortSeed?: string
   }
   /** from here on the run drives with this config (`--adopt-config`): gray.yaml had changed; `changed` names keys, never values */
   'config.adopted': {hash: string; previousHash: string; changed: string[]; config: FrozenConfig; by: string}

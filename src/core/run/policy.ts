@@ -22,6 +22,8 @@ export function splitPolicy(
     mode: 'split',
     weightBp: options.weightBp,
     sticky: config.traffic.sticky,
+    // the seed run.started froze: every publish of the run (and a takeover's) hashes the same users
+    ...(state.cohortSeed ? {seed: state.cohortSeed} : {}),
     rules: options.rules ? config.traffic.rules : [],
     tag: config.traffic.tag,
     stable: stableUpstream(state).filter((h) => !exclude.has(h.address)).map(plainHost),

@@ -98,6 +98,8 @@ export interface RunState {
   previousVersion: string | null
   steps: Step[]
   checks: string[]
+  /** run.started's cohort seed: salts every split this run publishes; null: the key alone */
+  cohortSeed: string | null
   startedAt: string
   updatedAt: string
   lastSeq: number
@@ -149,6 +151,7 @@ function initial(event: JournalEvent): RunState {
     previousVersion: d.previousVersion,
     steps: d.steps,
     checks: d.checks,
+    cohortSeed: d.cohortSeed ?? null,
     startedAt: event.at,
     updatedAt: event.at,
     lastSeq: event.seq,

@@ -1,7 +1,8 @@
 // `gray-release/cohort`, used as a Node service would, against the real gateways:
 // for every request the library's answer (cohort and tag) from the policy
 // document is what nginx and HAProxy actually did with the same request —
-// 20,000 users at three weights, every rule kind, each sticky key kind.
+// 20,000 users at three weights, every rule kind, each sticky key kind, and a
+// run's cohort seed (traffic.rotate) salting the hash.
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 import {NginxGateway} from '../../../src/adapters/gateways/nginx/index.js'
 import {cohortPolicy, type CohortAttributes, type CohortGateway} from '../../../src/cohort/index.js'
@@ -110,6 +111,40 @@ function suite(name: string, gateway: CohortGateway, start: (initial: Policy, st
         const grayShare = answers.filter((a) => a.cohort === 'gray').length / USERS
         expect(Math.abs(grayShare - weightBp / 10_000)).toBeLessThan(0.005)
       }
+    }, 300_000)
+
+    test(`a run's cohort seed over ${USERS.toLocaleString('en')} users: the same cohort for every user; its 10% stay in at 50%; another seed picks other users`, async () => {
+      const users = Array.from({length: USERS}, (_, i) => `u${i}`)
+      const grayUnder = async (seed: string, weightBp: number): Promise<Set<string>> => {
+        const p = split({weightBp, seed})
+        await publish(p)
+        const library = cohortPolicy(documentOf(p), {gateway})
+        expect(library.seed).toBe(seed)
+        const answers = await client.many(USERS, (i) => client.get('/', {cookie: `uid=${users[i]}`}))
+        const differ = answers.flatMap((answer, i) => {
+          const want = library.decide({uid: users[i]}).cohort
+          return answer.status === 200 && answer.cohort === want ? [] : [{user: users[i], seen: answer.cohort, want}]
+        })
+        expect(differ.slice(0, 5)).toEqual([])
+        return new Set(users.filter((_, i) => answers[i]?.cohort === 'gray'))
+      }
+      const first10 = await grayUnder('3f9a1c07', 1000)
+      const first50 = await grayUnder('3f9a1c07', 5000)
+      const second10 = await grayUnder('c0ffee42', 1000)
+      const share = (set: Set<string>) => set.size / USERS
+      expect(Math.abs(share(first10) - 0.1)).toBeLessThan(0.01)
+      expect(Math.abs(share(first50) - 0.5)).toBeLessThan(0.01)
+      // one seed through a run: whoever is in gray at 10% is still in gray at 50%
+      expect([...first10].filter((u) => !first50.has(u))).toEqual([])
+      // another run's seed: about 10% of 10% of users are in both gray cohorts, as for independent draws
+      const both = [...first10].filter((u) => second10.has(u)).length / USERS
+      expect(both).toBeGreaterThan(0.005)
+      expect(both).toBeLessThan(0.015)
+      // and the unseeded cohort (traffic.rotate: false) is a third draw
+      const unseeded = cohortPolicy(documentOf(split({weightBp: 1000})), {gateway})
+      const withUnseeded = [...first10].filter((u) => unseeded.decide({uid: u}).cohort === 'gray').length / USERS
+      expect(withUnseeded).toBeGreaterThan(0.005)
+      expect(withUnseeded).toBeLessThan(0.015)
     }, 300_000)
 
     test.each([0, 5000])('every rule kind at weight %i bp: the same cohort and tag for every request', async (weightBp) => {

@@ -14,6 +14,7 @@ import {configFromObject} from '../../../src/core/config/load.js'
 import type {GrayConfig} from '../../../src/core/config/model.js'
 import {fromDocument} from '../../../src/core/policy/document.js'
 import {inGray} from '../../../src/core/policy/hash.js'
+import {SPLIT_CLIENTS} from '../../../src/core/policy/split.js'
 import {runStarted} from '../../../src/core/run/begin.js'
 import {startCohortServer, type CohortServeAnswer, type CohortServer} from '../../../src/services/cohort-serve.js'
 import {openBackend, type Lease, type StateBackend, type StateConfig} from '../../../src/state/backend.js'
@@ -51,11 +52,13 @@ class Writer {
   constructor(
     private readonly backend: StateBackend,
     private readonly config: GrayConfig,
+    /** the run's cohort seed, as `gray start` picks one under traffic.rotate */
+    private readonly seed: string | null = null,
   ) {}
 
   async start(): Promise<void> {
     this.lease = await this.backend.acquireLease(SERVICE, me(), {ttlMs: 600_000})
-    await this.backend.createRun(SERVICE, this.runId, this.lease, {type: 'run.started', data: runStarted(this.config, this.runId, 'v2', 'v1') as never})
+    await this.backend.createRun(SERVICE, this.runId, this.lease, {type: 'run.started', data: runStarted(this.config, this.runId, 'v2', 'v1', this.seed) as never})
   }
 
   /** confirms a publish; returns its revision */
@@ -158,6 +161,34 @@ afterAll(async () => {
 
 follows('local', async () => ({}))
 follows('postgres', async () => ({backend: 'postgres', url: await (pg as PostgresServer).createDatabase()}), skipWithoutPostgres)
+
+describe("a run's cohort seed", () => {
+  it('answers with the buckets of the seed run.started froze, and serves it in /v1/policy', async () => {
+    const config = configWith({})
+    const backend = await openBackend(config.state as StateConfig)
+    const writer = new Writer(backend, config, '3f9a1c07')
+    await writer.start()
+    await writer.publish(1000, 'step', 0)
+    await writer.release()
+    const server = await startCohortServer({config, backend, listen: '127.0.0.1:0'})
+    try {
+      const doc = (await (await fetch(`${server.url}/v1/policy/${SERVICE}`)).json()) as {seed?: string}
+      expect(doc.seed).toBe('3f9a1c07')
+      const library = cohortPolicy(doc, {gateway: 'sandbox'})
+      let moved = 0
+      for (const uid of USERS.slice(0, 400)) {
+        const a = await ask(server.url, `uid=${uid}`)
+        expect({uid, cohort: a.cohort, bucket: a.bucket}).toEqual({uid, cohort: library.decide({uid}).cohort, bucket: SPLIT_CLIENTS.bucketOf(uid, '3f9a1c07')})
+        if (a.gray !== inGray(uid, 1000)) moved++
+      }
+      // the seed puts other users in gray than the key alone would
+      expect(moved).toBeGreaterThan(0)
+    } finally {
+      await server.close()
+      await backend.close()
+    }
+  }, 120_000)
+})
 
 describe('requests', () => {
   let server: CohortServer

@@ -71,6 +71,7 @@ describe('loadConfig', () => {
           {kind: 'cidr', cidrs: ['10.9.0.0/16']},
         ],
         tag: {header: 'X-Gray-Tag', value: 'gray'},
+        rotate: true,
       },
       steps: [
         {weight: 1, bakeMs: 5 * MINUTE, pause: false},
@@ -145,7 +146,7 @@ describe('loadConfig', () => {
       hosts: {stable: [{name: '10.0.0.21:8080', address: '10.0.0.21:8080'}], gray: [{name: '10.0.0.11:8080', address: '10.0.0.11:8080'}]},
       deploy: {type: 'command', command: ['deploy', '{host.name}', '{version}'], concurrency: 10, timeoutMs: 5 * MINUTE, retries: 1},
       gateway: {type: 'sandbox', listen: '127.0.0.1:8080', admin: '127.0.0.1:8081'},
-      traffic: {sticky: {kind: 'ip'}, rules: []},
+      traffic: {sticky: {kind: 'ip'}, rules: [], rotate: true},
       steps: [1, 10, 50, 100].map((weight) => ({weight, bakeMs: 5 * MINUTE, pause: false})),
       metrics: {},
       notify: [],

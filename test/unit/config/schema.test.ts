@@ -85,7 +85,14 @@ describe('traffic', () => {
         {kind: 'range', field: {source: 'header', name: 'X-Uid'}, min: -5, max: 5},
         {kind: 'cidr', cidrs: ['10.9.0.0/16', '2001:db8::/32', '192.168.1.7/32']},
       ],
+      rotate: true,
     })
+  })
+
+  it('rotate: on unless set to false, and only true or false', () => {
+    expect(parse({}).traffic.rotate).toBe(true)
+    expect(parse({traffic: {rotate: false}}).traffic.rotate).toBe(false)
+    expect(problemsOf({traffic: {rotate: 'no'}})[0]).toMatch(/^traffic\.rotate: must be true or false/)
   })
 
   it.each([

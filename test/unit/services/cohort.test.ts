@@ -12,7 +12,8 @@ import {contextOf} from '../../../src/services/context.js'
 import {JournalFile} from '../../../src/state/journal.js'
 import {testActor} from '../../support/fakes.js'
 
-function ctx(gateway: Record<string, unknown> = {type: 'sandbox'}) {
+/** `rotate: false` unless told: these users' buckets are the key's alone */
+function ctx(gateway: Record<string, unknown> = {type: 'sandbox'}, rotate = false) {
   const dir = mkdtempSync(path.join(tmpdir(), 'gray-cohort-'))
   const config = configFromObject(
     {
@@ -20,7 +21,7 @@ function ctx(gateway: Record<string, unknown> = {type: 'sandbox'}) {
       hosts: {stable: ['127.0.0.1:9'], gray: ['127.0.0.1:10']},
       deploy: {command: ['true']},
       gateway,
-      traffic: {sticky: 'cookie:uid', rules: [{header: 'X-Gray', equals: '1'}, {ip: ['10.9.0.0/16']}]},
+      traffic: {sticky: 'cookie:uid', rules: [{header: 'X-Gray', equals: '1'}, {ip: ['10.9.0.0/16']}], rotate},
     },
     path.join(dir, 'gray.yaml'),
   )
@@ -75,6 +76,30 @@ describe('gray cohort', () => {
     const uid = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'].find((u) => inGray(u, 5000))!
     const answer = await cohortOf(c, [`uid=${uid}`])
     expect(answer.now).toMatchObject({state: 'baking', weight: 50, target: 'gray'})
+  })
+
+  it("under traffic.rotate answers with the unfinished run's cohort seed, and before a run says the next seed is not chosen yet", async () => {
+    const c = ctx({type: 'haproxy', fragment: '/etc/haproxy/gray/shop.cfg'}, true)
+    const before = await cohortOf(c, ['uid=u42'])
+    expect(before).toMatchObject({seed: null, seedPending: true, bucket: null})
+    expect(before.steps.map((s) => s.target)).toEqual(['unknown', 'unknown', 'unknown', 'gray'])
+    // a rule decides without the hash
+    expect((await cohortOf(c, ['uid=u42', 'header:X-Gray=1'])).steps.map((s) => s.target)).toEqual(['gray', 'gray', 'gray', 'gray'])
+    await c.store.ensureDirs()
+    const j = await JournalFile.open(c.store.runPath('20261122T000000000Z-aaaaaa'), {actor: testActor, create: true})
+    await j.append('run.started', runStarted(c.config, 'r', 'v2', 'v1', '0badf00d') as never)
+    await j.append('step.started', {index: 1, weight: 10})
+    await j.append('gateway.publish.started', {revision: 'r.3', weightBp: 1000, mode: 'split', purpose: 'step', step: 1, rules: 2, gray: [], stable: []})
+    await j.append('gateway.publish.confirmed', {revision: 'r.3', weightBp: 1000, mode: 'split', purpose: 'step', step: 1})
+    await j.close()
+    for (const uid of ['u1', 'u42', 'u999', 'alice']) {
+      const answer = await cohortOf(c, [`uid=${uid}`])
+      // HAProxy hashes the seed followed by the key
+      const bucket = xxh32(Buffer.from(`0badf00d${uid}`)) % 10_000
+      expect(answer).toMatchObject({seed: '0badf00d', seedPending: false, bucket})
+      expect(answer.steps.map((s) => s.target)).toEqual([1, 10, 50, 100].map((w) => (bucket < w * 100 || w === 100 ? 'gray' : 'stable')))
+      expect(answer.now).toMatchObject({weight: 10, target: bucket < 1000 ? 'gray' : 'stable'})
+    }
   })
 
   it('refuses a key that is not the sticky key', async () => {

@@ -37,7 +37,7 @@ function journal(config: GrayConfig, frozen = true): JournalEvent[] {
   const events: JournalEvent[] = []
   const add = <T extends EventType>(type: T, data: EventData[T]) =>
     events.push({seq: events.length + 1, at: new Date(Date.UTC(2026, 0, 1, 0, 0, events.length + 1)).toISOString(), actor: testActor, type, data: data as unknown as Record<string, unknown>})
-  add('run.started', runStarted(config, 'run-1', 'v2', 'v1', frozen ? freezeConfig(config) : undefined))
+  add('run.started', runStarted(config, 'run-1', 'v2', 'v1', null, frozen ? freezeConfig(config) : undefined))
   add('driver.attached', {epoch: 1, takeover: false})
   return events
 }

@@ -6,11 +6,12 @@
 //   mod_header/header_rule.data         the tag on gray requests only
 // Routing reads as decide.ts: rules first (req_*_value_in / _prefix_in / _regmatch,
 // req_cip_range), then the sticky split req_*_value_hash_in("0-(W-1)"), whose
-// bucket is murmur3.Sum64(key) % 10000 (src/core/policy/murmur3.ts); then stable.
+// bucket is murmur3.Sum64(key) % 10000 (src/core/policy/murmur3.ts), the range
+// starting at the run's cohort seed's offset (grayBuckets); then stable.
 import ipaddr from 'ipaddr.js'
 import type {Field, Host, Rule, StickyKey} from '../../../core/config/model.js'
 import {GatewayError} from '../../../core/errors.js'
-import {FULL_WEIGHT_BP} from '../../../core/policy/hash.js'
+import {bucketOffset, FULL_WEIGHT_BP, SEED_PATTERN} from '../../../core/policy/hash.js'
 import type {Policy} from '../../../core/ports.js'
 import {integerRangePattern} from '../patterns.js'
 
@@ -68,9 +69,20 @@ export function ruleCond(rule: Rule): string {
   }
 }
 
-/** The split: the key present and non-empty (an empty one would hash to bucket 0), and its bucket below the weight. */
-export function splitCond(sticky: StickyKey, weightBp: number): string {
-  const buckets = str(`0-${weightBp - 1}`)
+/**
+ * The buckets gray takes: `weightBp` of them from the cohort seed's offset on, wrapping at 10000
+ * (BFE's primitives hash the key alone, so a run's seed turns the ring instead of salting the hash).
+ */
+export function grayBuckets(weightBp: number, seed?: string): string {
+  const from = bucketOffset(seed)
+  const to = from + weightBp - 1
+  return to < FULL_WEIGHT_BP ? `${from}-${to}` : `${from}-${FULL_WEIGHT_BP - 1}|0-${to - FULL_WEIGHT_BP}`
+}
+
+/** The split: the key present and non-empty (an empty one would hash to bucket 0), and its bucket among gray's. */
+export function splitCond(sticky: StickyKey, weightBp: number, seed?: string): string {
+  if (seed !== undefined && !SEED_PATTERN.test(seed)) throw new GatewayError(`The cohort seed "${seed}" is not 8 hex digits.`, {permanent: true})
+  const buckets = str(grayBuckets(weightBp, seed))
   if (sticky.kind === 'ip') return `req_cip_hash_in(${buckets})`
   const fn = prefixOf({source: sticky.kind, name: sticky.name})
   const name = str(sticky.name)
@@ -112,7 +124,7 @@ export function renderRoutes(policy: Policy): Rendered {
     }
     for (const rule of policy.rules) routes.push({Cond: ruleCond(rule), ClusterName: names.gray})
     if (policy.weightBp >= FULL_WEIGHT_BP) routes.push({Cond: 'default_t()', ClusterName: names.gray})
-    else if (policy.weightBp > 0) routes.push({Cond: splitCond(policy.sticky, policy.weightBp), ClusterName: names.gray})
+    else if (policy.weightBp > 0) routes.push({Cond: splitCond(policy.sticky, policy.weightBp, policy.seed), ClusterName: names.gray})
   }
   const grayCond = routes.length === 0 ? null : routes.map((r) => `(${r.Cond})`).join(' || ')
   routes.push({Cond: 'default_t()', ClusterName: names.stable})

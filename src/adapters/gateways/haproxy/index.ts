@@ -216,7 +216,8 @@ function withoutStateComment(text: string | null): string | null {
 }
 
 function sameState(entries: Map<string, string>, state: StateEntries): boolean {
-  return Object.entries(state).every(([key, value]) => entries.get(key) === value)
+  // a seed left from another run counts too: no seed means no entry
+  return Object.entries(state).every(([key, value]) => entries.get(key) === value) && entries.get('seed') === state.seed
 }
 
 /** HAProxy's own words: its [ALERT] lines, else the last line. */

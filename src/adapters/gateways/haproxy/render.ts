@@ -5,13 +5,13 @@
 // the Runtime API without a reload; the fragment (the "layout": binds, pools,
 // rule patterns, sticky key, tag) changes only when hosts join or the rules do.
 // Routing reads as decide.ts: rules first, then the sticky split
-// `xxh32(key) mod 10000 < weight` (split.ts), no key → stable.
+// `xxh32(seed key) mod 10000 < weight` (split.ts), no key → stable.
 import {createHash} from 'node:crypto'
 import {basename, dirname, join, resolve} from 'node:path'
 import type {Host, Rule, StickyKey, Tag} from '../../../core/config/model.js'
 import {GatewayError} from '../../../core/errors.js'
 import {stickyText} from '../../../core/policy/document.js'
-import {FULL_WEIGHT_BP} from '../../../core/policy/hash.js'
+import {FULL_WEIGHT_BP, SEED_PATTERN} from '../../../core/policy/hash.js'
 import type {AppliedPolicy, Policy} from '../../../core/ports.js'
 import {configCidr, oneLine} from '../file-gateway.js'
 import {integerRangePattern} from '../patterns.js'
@@ -92,6 +92,8 @@ export interface StateEntries {
   weight: string
   rules: '0' | '1'
   tag: '0' | '1'
+  /** the run's cohort seed, while a split is in force; no entry: the key alone is hashed */
+  seed?: string
 }
 
 export function stateOf(policy: Policy): StateEntries {
@@ -108,7 +110,15 @@ export function stateOf(policy: Policy): StateEntries {
     weight: String(split ? policy.weightBp : 0),
     rules: split && policy.rules.length > 0 ? '1' : '0',
     tag: split && policy.tag ? '1' : '0',
+    ...(split && policy.seed ? {seed: seedOf(policy)} : {}),
   }
+}
+
+function seedOf(policy: Policy): string {
+  if (!SEED_PATTERN.test(policy.seed ?? '')) {
+    throw new GatewayError(`The policy for ${policy.service} has cohort seed "${oneLine(policy.seed ?? '')}", which is not 8 hex digits.`, {permanent: true})
+  }
+  return policy.seed as string
 }
 
 export function renderStateMap(state: StateEntries): string {
@@ -142,7 +152,9 @@ export function renderFragment(service: string, layout: Layout, mapPath: string)
     ...layout.bind.map((b) => `    bind ${b}`),
     `    http-request set-var(txn.gray_w) str(weight),map(${map},0),add(0)`,
     ...keyLines(layout.sticky),
-    '    http-request set-var(txn.gray_b) var(txn.gray_key),xxh32,mod(10000) if { var(txn.gray_key) -m len gt 0 }',
+    // the run's cohort seed (in the map: no reload for a new run) comes first in what is hashed; without one, the key alone
+    `    http-request set-var(txn.gray_salt) str(seed),map(${map})`,
+    '    http-request set-var(txn.gray_b) str(),concat(,txn.gray_salt,),concat(,txn.gray_key,),xxh32,mod(10000) if { var(txn.gray_key) -m len gt 0 }',
     `    acl gray_split str(mode),map(${map},plain) -m str split`,
     `    acl gray_rules str(rules),map(${map},0) -m str 1`,
     `    acl gray_full var(txn.gray_w) -m int ge ${FULL_WEIGHT_BP}`,

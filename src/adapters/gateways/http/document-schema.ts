@@ -45,6 +45,11 @@ export const policyDocumentShape = z
       .string()
       .regex(/^(?:(?:cookie|header|query):.+|ip)$/)
       .describe('the key the split hashes (nginx split_clients murmurhash2): cookie:NAME, header:NAME, query:NAME or ip'),
+    seed: z
+      .string()
+      .regex(/^[0-9a-f]{8}$/)
+      .optional()
+      .describe("the run's cohort seed: the split hashes the seed followed by the key's value; absent, the key alone"),
     rules: z.array(z.union([...fieldRules, ipRule])).describe('a request matching any rule goes to gray at any weight while mode is split'),
     tag: z.object({header: z.string().regex(HEADER_NAME), value: z.string()}).strict().nullable().describe('header set on gray requests only'),
     upstreams: z.object({stable: z.array(host).min(1), gray: z.array(host).describe('may be empty only when nothing can reach gray')}).strict(),

@@ -4,7 +4,7 @@
 import type {Host, Rule} from '../../../core/config/model.js'
 import {GatewayError} from '../../../core/errors.js'
 import {stickyText} from '../../../core/policy/document.js'
-import {FULL_WEIGHT_BP, percentText} from '../../../core/policy/hash.js'
+import {FULL_WEIGHT_BP, percentText, SEED_PATTERN} from '../../../core/policy/hash.js'
 import type {Policy} from '../../../core/ports.js'
 import {configCidr, oneLine} from '../file-gateway.js'
 import {fieldVariable, stickyVariable} from './names.js'
@@ -71,7 +71,7 @@ function header(policy: Policy, v: string): string {
   const what =
     policy.mode === 'plain'
       ? 'plain (no split, no rules): all traffic to stable'
-      : `split: gray weight ${percentText(policy.weightBp)} (${policy.weightBp} basis points) on ${stickyText(policy.sticky)}, ${policy.rules.length} rule(s)`
+      : `split: gray weight ${percentText(policy.weightBp)} (${policy.weightBp} basis points) on ${stickyText(policy.sticky)}${policy.seed ? ` (cohort seed ${oneLine(policy.seed)})` : ''}, ${policy.rules.length} rule(s)`
   return [
     `# Written by gray for service ${oneLine(policy.service)}. gray replaces this file on every publish: do not edit it.`,
     `# revision: ${oneLine(policy.revision)}`,
@@ -127,11 +127,15 @@ function weightedTarget(policy: Policy, v: string, names: {stable: string; gray:
   // at full weight every request goes to gray, also one without the key
   if (policy.weightBp >= FULL_WEIGHT_BP) return names.gray
   const key = stickyVariable(policy.sticky, `${v}_key`)
+  // 8 hex digits (the document's schema): nothing nginx reads as a variable or a quote
+  const seed = policy.seed && SEED_PATTERN.test(policy.seed) ? policy.seed : ''
+  if (policy.seed && !seed) throw new GatewayError(`The policy for ${policy.service} has cohort seed "${oneLine(policy.seed)}", which is not 8 hex digits.`, {permanent: true})
   sections.push(...key.blocks)
   sections.push(
     [
       `# percentage split on ${stickyText(policy.sticky)}: gray is the first part, so a user in gray stays in gray as the weight grows`,
-      `split_clients "\${${key.variable.slice(1)}}" $${v}_split {`,
+      ...(seed ? [`# the run's cohort seed ${seed} comes first in what is hashed, so another run picks other users`] : []),
+      `split_clients "${seed}\${${key.variable.slice(1)}}" $${v}_split {`,
       `    ${percentText(policy.weightBp)} ${names.gray};`,
       `    * ${names.stable};`,
       '}',
