@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import type {StatusDocument} from '../services/status.js'
 import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
 import {runControl} from '../ui/control-command.js'
+import {adoptConfigFlag} from '../ui/config-flags.js'
 import {detachFlag, GUARDED_WAITS_HELP, serviceFlag} from '../ui/state-flags.js'
 
 export default class Promote extends GrayCommand {
@@ -14,6 +15,7 @@ ${EXIT_CODES_HELP}`
   static override examples = ['<%= config.bin %> promote', '<%= config.bin %> promote --full --yes']
   static override flags = {
     ...serviceFlag,
+    ...adoptConfigFlag,
     full: Flags.boolean({summary: 'Skip the remaining steps: go to 100% and complete.'}),
     ...detachFlag,
   }

@@ -1,6 +1,7 @@
 import type {StatusDocument} from '../services/status.js'
 import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
 import {runControl} from '../ui/control-command.js'
+import {adoptConfigFlag} from '../ui/config-flags.js'
 import {detachFlag, GUARDED_WAITS_HELP, serviceFlag} from '../ui/state-flags.js'
 
 export default class Resume extends GrayCommand {
@@ -10,7 +11,7 @@ ${GUARDED_WAITS_HELP}
 
 ${EXIT_CODES_HELP}`
   static override examples = ['<%= config.bin %> resume']
-  static override flags = {...serviceFlag, ...detachFlag}
+  static override flags = {...serviceFlag, ...adoptConfigFlag, ...detachFlag}
 
   async run(): Promise<StatusDocument> {
     const {flags} = await this.parse(Resume)

@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import type {StatusDocument} from '../services/status.js'
 import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
 import {runControl} from '../ui/control-command.js'
+import {adoptConfigFlag} from '../ui/config-flags.js'
 import {serviceFlag} from '../ui/state-flags.js'
 
 export default class Rollback extends GrayCommand {
@@ -14,6 +15,7 @@ ${EXIT_CODES_HELP}`
   static override examples = ['<%= config.bin %> rollback --reason "checkout errors in the EU"', '<%= config.bin %> rollback --yes --json']
   static override flags = {
     ...serviceFlag,
+    ...adoptConfigFlag,
     reason: Flags.string({summary: 'Why, for the journal and the history.'}),
   }
 

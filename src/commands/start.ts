@@ -5,6 +5,7 @@ import {loadContext} from '../services/context.js'
 import {startRun} from '../services/start.js'
 import {statusOf, type StatusDocument} from '../services/status.js'
 import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
+import {adoptConfigFlag} from '../ui/config-flags.js'
 import {canPrompt, confirm} from '../ui/interactive.js'
 import {interruptAsk, interruptNote} from '../ui/interrupt.js'
 import {createProgress, ctrlCHint} from '../ui/progress.js'
@@ -28,6 +29,7 @@ ${EXIT_CODES_HELP}`
     version: Flags.string({summary: 'The version to roll out.', required: true}),
     'previous-version': Flags.string({summary: 'The version to roll back to, when no earlier run recorded it.'}),
     ...detachFlag,
+    ...adoptConfigFlag,
   }
 
   async run(): Promise<StatusDocument> {
@@ -46,6 +48,8 @@ ${EXIT_CODES_HELP}`
       ask: interruptAsk(json, progress),
       note: interruptNote(progress),
       detach: flags.detach,
+      // taking over an unfinished run: gray.yaml must be the config it started with, or be adopted
+      configChoice: flags['adopt-config'] ? 'adopt' : 'refuse',
     })
     await progress.end(result.state)
     if (!json) this.log(describeEnd(result.state, ctx.config.service))

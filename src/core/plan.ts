@@ -27,6 +27,8 @@ export interface Plan {
   completion: {hosts: Host[]; policy: Policy; native: string}
   gates: GrayConfig['gates'] | null
   warnings: string[]
+  /** what the run keeps in its journal (src/core/config/frozen.ts): the config's hash and the environment variables it reads */
+  config?: {hash: string; reads: string[]}
 }
 
 /** Problems that make a config unsafe to run, beyond what the schema can see. */

@@ -11,6 +11,7 @@ import type {Lease} from '../state/backend.js'
 import {reasonProblem} from '../state/inbox.js'
 import type {Context, StateContext} from './context.js'
 import {driveRun, observersOf, preflight, takeLock, type DriveOptions} from './drive.js'
+import {frozenOf} from './run-config.js'
 import {latestRun} from './runs.js'
 
 export interface ControlOptions extends DriveOptions {
@@ -18,6 +19,8 @@ export interface ControlOptions extends DriveOptions {
   full?: boolean
   /** how long to wait for a live driver to take the request */
   ackTimeoutMs?: number
+  /** drive with gray.yaml's config though it differs from the run's (journaled as config.adopted) */
+  adoptConfig?: boolean
 }
 
 export interface ControlResult {
@@ -46,6 +49,7 @@ export async function control(ctx: StateContext, kind: RequestKind, options: Con
   for (let tries = 0; ; tries++) {
     const holder = await ctx.backend.readLease(service)
     if (holder?.alive) {
+      if (options.adoptConfig && !posted) options.note?.(`--adopt-config does nothing here: the run's live driver (pid ${holder.holder.pid}) drives with the config it has`)
       posted ??= await ctx.backend.postRequest(service, {kind, runId: latest.id, reason: options.reason, full: options.full, actor: ctx.actor})
       const id = posted.id
       const taken = (events: JournalEvents) => events.some((e) => e.type === 'request.received' && e.data.id === id)
@@ -71,12 +75,12 @@ export async function control(ctx: StateContext, kind: RequestKind, options: Con
       if (acked) return {state: acked, exitCode: resultCode(kind, acked), via: 'driver', driverPid: holder.holder.pid}
       // The driver did not answer: it died or hangs. Taking the lock waits for it to go stale.
     }
-    if (!ctx.config || !gateway) {
-      // without a config this process cannot take over: a driver that is slow to answer is waited for while its lease lives
+    // without gray.yaml a run drives with the config it started with; one started before runs kept it cannot be driven here
+    if (!ctx.config && !frozenOf(latest.events)) {
+      // a driver that is slow to answer is waited for while its lease lives
       if (posted && (await ctx.backend.readLease(service))?.alive) continue
       throw noDriverNoConfig(ctx, kind, latest.state, posted !== null)
     }
-    const driving = ctx as Context
     let lock: Lease
     try {
       lock = await takeLock(ctx)
@@ -106,10 +110,12 @@ export async function control(ctx: StateContext, kind: RequestKind, options: Con
       await lock.release().catch(() => undefined)
       throw error
     }) : false
-    const outcome = await driveRun(driving, lock, latest.id, gateway, {
+    const outcome = await driveRun(ctx, lock, latest.id, gateway, {
       ...options,
       // `gray pause` with no live driver journals the pause and leaves: it does not stay to guard it
       detach: options.detach || kind === 'pause',
+      // a rollback or a pause at 3 a.m. is never blocked by an edited gray.yaml: it drives with the run's own config
+      configChoice: options.adoptConfig ? 'adopt' : kind === 'rollback' || kind === 'pause' ? 'frozen' : 'refuse',
       before: journaled || waiting ? undefined : (driver) => driver.request(kind, {reason: options.reason, full: options.full}),
     })
     return {state: outcome.state, exitCode: resultCode(kind, outcome.state, outcome.exitCode), via: 'self'}
@@ -188,7 +194,7 @@ async function follow(
 function noDriverNoConfig(ctx: StateContext, kind: RequestKind, state: RunState, posted: boolean): ConfigError {
   const left = posted ? `; the ${kind} request stays posted for the next driver` : '; nothing was changed'
   return new ConfigError(
-    `no live driver and no gray.yaml: ${ctx.service}'s run of ${state.version} (${state.status}) is driven by nobody, and without its config this process cannot drive it${left}`,
+    `no live driver and no gray.yaml: ${ctx.service}'s run of ${state.version} (${state.status}) is driven by nobody, and it was started before runs kept their config, so this process cannot drive it without its gray.yaml${left}`,
     `run \`gray ${kind}\` where its gray.yaml is (or -c path/to/gray.yaml), or \`gray start --version ${state.version}\` there to take it over`,
   )
 }

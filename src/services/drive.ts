@@ -13,8 +13,9 @@ import {RunDriver, type DriverOptions, type Outcome} from '../core/run/driver.js
 import type {RunState} from '../core/run/state.js'
 import type {Lease} from '../state/backend.js'
 import {BackendJournal, backendInbox} from '../state/driver-ports.js'
-import {lockStaleMs, type Context} from './context.js'
+import {lockStaleMs, stateFromEnv, type Context, type StateContext} from './context.js'
 import {guardStrayRejections, ObserverHub, type Observer} from './observers.js'
+import {configForRun, type ConfigChoice} from './run-config.js'
 
 export type {Observer} from './observers.js'
 
@@ -44,6 +45,8 @@ export interface DriveOptions {
    */
   detach?: boolean
   driver?: Partial<DriverOptions>
+  /** gray.yaml differs from the run's config: refuse, drive with the run's own (the default), or adopt gray.yaml's (./run-config.ts) */
+  configChoice?: ConfigChoice
 }
 
 /** The loud line of a driver that left a run at a hold: nothing measures its gates until someone drives it on. */
@@ -73,12 +76,19 @@ export async function takeLock(ctx: Pick<Context, 'backend' | 'service' | 'store
   return ctx.backend.acquireLease(ctx.service, {...ctx.actor, kind: 'cli'}, {ttlMs: staleMs, heartbeatMs: Math.min(1_000, staleMs / 4), waitMs})
 }
 
-/** Drives the run `runId` while holding `lease`; always releases the lease. */
-export async function driveRun(ctx: Context, lock: Lease, runId: string, gateway: Gateway, options: DriveOptions = {}): Promise<Outcome> {
+/**
+ * Drives the run `runId` while holding `lease`, with the config the run was started with (./run-config.ts);
+ * `given`: the gateway of gray.yaml's config, used when that is the run's. Always releases the lease.
+ */
+export async function driveRun(seat: StateContext, lock: Lease, runId: string, given: Gateway | null, options: DriveOptions = {}): Promise<Outcome> {
   let journal: BackendJournal
+  let ctx: Context
+  let gateway: Gateway
   try {
-    journal = await BackendJournal.open(ctx.backend, ctx.service, runId, lock)
+    journal = await BackendJournal.open(seat.backend, seat.service, runId, lock)
+    ;({ctx, gateway} = await runConfigOf(seat, journal, given, options))
   } catch (error) {
+    await given?.close?.().catch(() => undefined)
     await lock.release().catch(() => undefined)
     throw error
   }
@@ -121,6 +131,17 @@ export async function driveRun(ctx: Context, lock: Lease, runId: string, gateway
     await Promise.all([gateway.close?.(), ...Object.values(sources).map((s) => s.close?.())]).catch(() => undefined)
     await lock.release().catch(() => undefined)
   }
+}
+
+/** The run's config (journaling its adoption) and a gateway made from it; nothing is written when it is refused. */
+async function runConfigOf(seat: StateContext, journal: BackendJournal, given: Gateway | null, options: DriveOptions): Promise<{ctx: Context; gateway: Gateway}> {
+  const chosen = configForRun(journal.events(), seat.config, {choice: options.configChoice, state: seat.config?.state ?? stateFromEnv(), by: actorName(seat.actor)})
+  const ctx: Context = {...seat, config: chosen.config}
+  const gateway = given && chosen.config === seat.config ? given : await preflight(ctx)
+  if (gateway !== given) await given?.close?.().catch(() => undefined)
+  if (chosen.note) options.note?.(chosen.note, true)
+  if (chosen.adopted) await journal.append('config.adopted', chosen.adopted as unknown as Record<string, unknown>)
+  return {ctx, gateway}
 }
 
 /** The one door for everything that watches this run: the display and the config's webhooks. */

@@ -1,3 +1,4 @@
+import {configHash, frozenFormOf, literalSecretProblems, referencesOf} from '../core/config/frozen.js'
 import {buildPlan, type Plan} from '../core/plan.js'
 import {checkVersion} from '../core/version.js'
 import {loadContext} from './context.js'
@@ -9,5 +10,9 @@ export async function planService(file: string, version: string, previousVersion
   if (previousVersion !== undefined) checkVersion(previousVersion, '--previous-version')
   const ctx = await loadContext(file)
   const gateway = await preflight(ctx)
-  return buildPlan(ctx.config, gateway, version, previousVersion ?? (await currentVersion(ctx)))
+  const plan = buildPlan(ctx.config, gateway, version, previousVersion ?? (await currentVersion(ctx)))
+  // the run keeps this config: the same hash at resume means the same config; a secret's value would be refused by start
+  const form = frozenFormOf(ctx.config)
+  const literal = literalSecretProblems(form).map((p) => `${p}: start refuses it`)
+  return {...plan, warnings: [...plan.warnings, ...literal], config: {hash: configHash(form), reads: [...referencesOf(form).keys()]}}
 }

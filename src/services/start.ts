@@ -1,4 +1,5 @@
 // `gray start`: begin a run, or take over this version's unfinished run.
+import {freezeConfig} from '../core/config/frozen.js'
 import {ConfigError} from '../core/errors.js'
 import {previousVersionGap} from '../core/plan.js'
 import {newCohortSeed, runStarted} from '../core/run/begin.js'
@@ -36,6 +37,8 @@ export async function startRun(ctx: Context, options: StartOptions): Promise<Sta
     const needs = known === null ? usesOfPreviousVersion(ctx) : []
     if (needs.length > 0) throw new ConfigError(`${needs[0]} uses {previousVersion}, but no previous version of ${ctx.config.service} is known`, 'pass --previous-version V')
     if (gap) options.warn?.(gap.message)
+    // the run keeps its config in the journal: one holding a secret's value is refused before anything is written
+    freezeConfig(ctx.config)
     await gateway.check?.(AbortSignal.timeout(15_000))
   }
   const lock = await takeLock(ctx)
@@ -59,7 +62,7 @@ export async function startRun(ctx: Context, options: StartOptions): Promise<Sta
       const seed = ctx.config.traffic.rotate === false ? null : newCohortSeed()
       // a config run freezes the official key's revision (promote compares it) and the values' hashes
       const release = ctx.config.kind === 'config' ? await gateway.releaseBase?.(AbortSignal.timeout(30_000)) : undefined
-      const started = runStarted(ctx.config, runId, options.version, previousVersion, {cohortSeed: seed, release}) as unknown as Record<string, unknown>
+      const started = runStarted(ctx.config, runId, options.version, previousVersion, {cohortSeed: seed, release, frozen: freezeConfig(ctx.config)}) as unknown as Record<string, unknown>
       await ctx.backend.createRun(ctx.service, runId, lock, {type: 'run.started', data: started})
     }
   } catch (error) {

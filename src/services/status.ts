@@ -35,6 +35,8 @@ export interface StatusDocument {
     guarded?: boolean
     /** a waiting or paused run whose live driver stays and guards it: the gates measured every intervalMs at `weight` */
     guard?: RunGuard
+    /** the config the run drives with (the hash of its frozen config) and its last adoption; absent for runs started before runs kept it */
+    config?: {hash: string; startedHash: string; adopted?: {hash: string; by: string; at: string; changed: string[]}}
     reason: string | null
     warnings: string[]
     startedAt: string
@@ -192,6 +194,7 @@ export async function statusOf(ctx: StatusContext, options: {runId?: string; eve
         : null,
       guarded: isEndedStatus(s.status) || driverAlive,
       ...(driverAlive && s.guarding && (s.status === 'waiting' || s.status === 'paused') ? {guard: guardOf(s, s.guarding)} : {}),
+      ...(s.config ? {config: {hash: s.config.hash, startedHash: s.config.startedHash, ...(s.config.adopted ? {adopted: s.config.adopted} : {})}} : {}),
       reason: s.reason,
       warnings: s.warnings,
       startedAt: s.startedAt,

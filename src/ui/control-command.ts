@@ -12,7 +12,7 @@ import {describeEnd} from './run-result.js'
 export async function runControl(
   command: GrayCommand,
   kind: RequestKind,
-  flags: {config: string; service?: string; yes?: boolean; reason?: string; full?: boolean; detach?: boolean},
+  flags: {config: string; service?: string; yes?: boolean; reason?: string; full?: boolean; detach?: boolean; 'adopt-config'?: boolean},
   question?: string,
 ): Promise<StatusDocument> {
   const json = command.jsonEnabled()
@@ -22,6 +22,7 @@ export async function runControl(
   const result = await control(ctx, kind, {
     reason: flags.reason,
     full: flags.full,
+    adoptConfig: flags['adopt-config'],
     observe: (e, s) => progress.observe(e, s),
     handleSignals: true,
     ask: interruptAsk(json, progress),

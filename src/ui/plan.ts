@@ -37,6 +37,10 @@ export function renderPlan(plan: Plan): string {
   }
   if (configRun) out.push('', 'rollback at any point: the policy at weight 0 and no rules first, then the gray value and the policy deleted; the official key is never touched')
   else out.push('', `rollback at any point: weight 0 and no rules first, then every host that got ${plan.version} back to ${plan.previousVersion ?? 'the previous version (pass --previous-version)'}`)
+  if (plan.config) {
+    const reads = plan.config.reads.length > 0 ? `, reading ${plan.config.reads.map((name) => `\${${name}}`).join(' ')} from the environment of whichever machine drives it` : ''
+    out.push('', `config ${plan.config.hash.slice(0, 12)}: the run keeps it in its journal${reads}; a gray.yaml edited later is used only with --adopt-config`)
+  }
   return out.join('\n')
 }
 

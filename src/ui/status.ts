@@ -68,6 +68,8 @@ export function renderStatus(doc: StatusDocument, options: {trend: boolean}): st
     const trend = options.trend ? ` ${sparkline(gate.trend)}` : ''
     out.push(`    ${gate.name.padEnd(20)} ${c((v ?? 'not measured').padEnd(8))} ${value} (limit ${gate.limit ?? '-'}${base}, ${gate.samples ?? '-'} samples)${trend}`)
   }
+  const adopted = run.config?.adopted
+  if (adopted) out.push(`  config: ${adopted.hash.slice(0, 12)}, adopted by ${shown(adopted.by)} at ${adopted.at.slice(11, 19)} (changed: ${adopted.changed.map((k) => shown(k)).join(', ')})`)
   const d = run.driver
   out.push(`  driver: ${d ? `${d.kind ? `${d.kind} ` : ''}${d.user}@${d.host} pid ${d.pid} ${d.alive ? chalk.green('alive') : chalk.dim('not running')}` : 'none'}`)
   if (run.guarded === false) out.push(chalk.red.bold(`  ${unguardedLine(run.version)}`))

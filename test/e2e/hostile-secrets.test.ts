@@ -8,7 +8,9 @@
 // it receives back (headers, JSON fields, Prometheus warnings, Sentry fields).
 // No byte gray wrote — stdout, stderr, --json, journals, logs under .gray/,
 // report HTML, webhook bodies received — holds any secret, raw, JSON-escaped,
-// URL-encoded or base64.
+// URL-encoded or base64; each run's journal keeps its config with every secret
+// as its ${VAR} reference.
+/* eslint-disable @typescript-eslint/no-explicit-any -- the frozen config is read by field name */
 import {createServer, type IncomingMessage, type Server} from 'node:http'
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -217,6 +219,28 @@ if (args.includes('bad-deploy')) process.exit(1)
     expect(written.filter((w) => w.where.includes('/logs/')).length).toBeGreaterThan(0)
     expect(written.filter((w) => w.where.endsWith('.html')).length).toBe(3)
     for (const w of written) expect(leaks(w.text, ALL), w.where).toEqual([])
+    // each run keeps its effective config, every planted secret as its ${VAR} reference
+    const journals = filesUnder(dir).filter((f) => /\/runs\/[^/]+\.ndjson$/.test(f))
+    expect(journals.length).toBe(4)
+    for (const file of journals) {
+      const started = JSON.parse(readFileSync(file, 'utf8').split('\n')[0] as string) as {type: string; data: {effectiveConfig: Record<string, any>; configHash: string}}
+      expect(started.type, file).toBe('run.started')
+      const frozen = started.data.effectiveConfig
+      expect(started.data.configHash, file).toMatch(/^[0-9a-f]{64}$/)
+      expect(frozen.gateway.token, file).toBe('${EDGE_BEARER}')
+      expect(frozen.traffic.tag.value, file).toBe('${TAG_VALUE}')
+      expect(frozen.metrics.prom.token, file).toBe('${PROM_CRED}')
+      expect(frozen.metrics.crash.token, file).toBe('${SENTRY_THING}')
+      expect(frozen.metrics.cmd.command, file).toContain('--auth=${METRIC_ARG}')
+      expect(frozen.notify[0].webhook, file).toMatch(/\/services\/\$\{HOOK_PATH\}$/)
+      if (file.includes('.gray-ssh')) {
+        expect(frozen.deploy.command, file).toContain('${DEPLOY_PW}')
+        expect(frozen.deploy.ssh, file).toMatchObject({user: '${SSH_WHO}', identityFile: '${SSH_KEYFILE}', knownHostsFile: '${SSH_KH}'})
+      } else {
+        expect(frozen.deploy.command, file).toEqual(expect.arrayContaining(['--password=${DEPLOY_PW}', '${DEPLOY_K}']))
+        expect(frozen.hooks.beforeDeploy, file).toContain('--token=${HOOK_ARG}')
+      }
+    }
     // and the files are private
     for (const f of filesUnder(dir).filter((f) => !f.endsWith('.yaml'))) expect(statSync(f).mode & 0o077, f).toBe(0)
   }, 300_000) // twenty-odd CLI runs: minutes on a loaded two-core machine

@@ -16,6 +16,7 @@ import {startPolicyPlane, type PolicyPlane} from '../support/policy-plane.js'
 import {skipWithoutPostgres, startPostgres, type PostgresServer} from '../support/postgres.js'
 
 const PASSWORD = 'pg-pw-7Qx2ZkV9'
+const EDGE_TOKEN = 'edge-token-Uu55Vv66'
 
 describe.skipIf(skipWithoutPostgres)('state on PostgreSQL: start here, status/promote/rollback from anywhere with --service', () => {
   let server: PostgresServer
@@ -49,15 +50,16 @@ describe.skipIf(skipWithoutPostgres)('state on PostgreSQL: start here, status/pr
         'state: {backend: postgres, url: "${GRAY_DATABASE_URL}"}',
         'hosts: {stable: [127.0.0.1:9], gray: [127.0.0.1:10]}',
         'deploy: {command: ["true"]}',
-        `gateway: {type: http, url: "${plane.url}"}`,
+        // the gateway's token by reference: the laptop has it only where a test gives it
+        `gateway: {type: http, url: "${plane.url}", token: "\${EDGE_TOKEN}"}`,
         'traffic: {sticky: "cookie:uid"}',
         `steps: ${steps}`,
         '',
       ].join('\n'),
     )
-    const env = {GRAY_DATABASE_URL: url, GRAY_LOCK_STALE_MS: '3000'}
-    const cli = async (args: string[], cwd: string): Promise<CliResult> => {
-      const r = await run(args, {cwd, env})
+    const env = {GRAY_DATABASE_URL: url, GRAY_LOCK_STALE_MS: '3000', EDGE_TOKEN}
+    const cli = async (args: string[], cwd: string, only?: Record<string, string>): Promise<CliResult> => {
+      const r = await run(args, {cwd, env: only ?? env})
       outputs.push(r.stdout, r.stderr)
       return r
     }
@@ -135,7 +137,7 @@ describe.skipIf(skipWithoutPostgres)('state on PostgreSQL: start here, status/pr
     expect(JSON.parse(report.stdout)).toMatchObject({service: 'cart', state: 'rolled_back'})
   }, 180_000)
 
-  it('a run left waiting is UNGUARDED in status; promote without a driver and without gray.yaml refuses (exit 2) and changes nothing', async () => {
+  it('a run left waiting is UNGUARDED in status; promote without a driver and without gray.yaml drives it from the config it started with, once the secrets\' variables are set', async () => {
     const w = await world('pay', '[{weight: 10, pause: true}, {weight: 100, bake: 1s}]')
     const started = await w.start('v2', ['--detach'])
     expect(started.exitCode, String(started.stderr)).toBe(4)
@@ -143,7 +145,7 @@ describe.skipIf(skipWithoutPostgres)('state on PostgreSQL: start here, status/pr
     const json = await w.cli(['status', '--service', 'pay', '--json'], w.laptop)
     expect(json.exitCode).toBe(0)
     // the start that drove it detached and gave its lease up: nobody drives it
-    expect(JSON.parse(json.stdout).run).toMatchObject({state: 'waiting', guarded: false, driver: null})
+    expect(JSON.parse(json.stdout).run).toMatchObject({state: 'waiting', guarded: false, driver: null, config: {hash: expect.stringMatching(/^[0-9a-f]{64}$/)}})
     expect(json.stderr).toContain('UNGUARDED')
     // the same where gray.yaml is (status's fast path, no --service)
     const here = await w.cli(['status', '--json'], w.withConfig)
@@ -154,14 +156,64 @@ describe.skipIf(skipWithoutPostgres)('state on PostgreSQL: start here, status/pr
     expect(human.stdout).toMatch(/driver: none/)
     expect(human.stdout).toContain('UNGUARDED')
 
+    // the run's config reads ${EDGE_TOKEN}: unset on this laptop, nothing is done
     const before = (await w.cli(['history', '--service', 'pay', '--json'], w.laptop)).stdout
-    const promoted = await w.cli(['promote', '--service', 'pay', '--yes'], w.laptop)
-    expect(promoted.exitCode).toBe(2)
-    expect(promoted.stderr).toMatch(/^gray: no live driver and no gray\.yaml: pay's run of v2 \(waiting\) is driven by nobody/)
+    const unset = await w.cli(['promote', '--service', 'pay', '--yes'], w.laptop, {GRAY_DATABASE_URL: w.url, GRAY_LOCK_STALE_MS: '3000'})
+    expect(unset.exitCode).toBe(2)
+    expect(unset.stderr).toMatch(/^gray: the run's config reads environment variable EDGE_TOKEN for gateway\.token, and it is unset here; nothing was done/)
     expect((await w.status()).run?.state).toBe('waiting')
     expect((await w.cli(['history', '--service', 'pay', '--json'], w.laptop)).stdout).toBe(before)
 
-    // where its gray.yaml is, the same request drives the run on
+    // with it, the laptop drives the run in-process, with the config the run started with
+    const sent = plane.authorizations.length
+    const promoted = await w.cli(['promote', '--service', 'pay', '--yes', '--json'], w.laptop)
+    expect(promoted.exitCode, promoted.stderr).toBe(0)
+    expect(JSON.parse(promoted.stdout).run).toMatchObject({state: 'completed'})
+    expect(plane.authorizations.slice(sent)).toContain(`Bearer ${EDGE_TOKEN}`)
+    expect(existsSync(join(w.withConfig, 'gray.yaml'))).toBe(true)
+  }, 180_000)
+
+  it('on-call with only the database URL and the token rolls back a run whose driver died (kill -9), driving it from its frozen config', async () => {
+    const w = await world('fund', '[{weight: 10, bake: 120s}, {weight: 100, bake: 1s}]')
+    const first = gray(['start', '--version', 'v2', '--previous-version', 'v1', '--yes'], {cwd: w.withConfig, env: w.env})
+    await w.until('the bake of step 1, with a live driver', (d) => d.run?.state === 'baking' && Boolean(d.run.driver?.alive))
+    first.kill('SIGKILL')
+    await first
+    await w.until('the lease to lapse', (d) => d.run?.driver?.alive === false)
+
+    const sent = plane.authorizations.length
+    const rolled = await w.cli(['rollback', '--service', 'fund', '--reason', 'driver died at 3 a.m.', '--yes', '--json'], w.laptop)
+    expect(rolled.exitCode, rolled.stderr).toBe(3)
+    expect(JSON.parse(rolled.stdout).run).toMatchObject({state: 'rolled_back', reason: 'driver died at 3 a.m.'})
+    // the laptop published through the gateway of the frozen config, with the token of its own environment
+    expect(plane.authorizations.slice(sent).length).toBeGreaterThan(0)
+    expect(plane.authorizations.slice(sent).every((a) => a === `Bearer ${EDGE_TOKEN}`)).toBe(true)
+    expect(plane.policy()).not.toBeNull()
+    const events = await server.query<{type: string; actor: {pid: number}; data: Record<string, unknown>}>(
+      "SELECT type, actor, data FROM gray_events e JOIN gray_runs r USING (run_id) WHERE r.service = 'fund' ORDER BY seq",
+      [],
+      new URL(w.url).pathname.slice(1),
+    )
+    expect(events.filter((e) => e.type === 'driver.attached').map((e) => e.data.takeover)).toEqual([false, true])
+    expect(events.at(-1)?.type).toBe('run.rolled_back')
+    // the journal holds the token's reference, never its value
+    expect(events[0]?.data.effectiveConfig).toMatchObject({gateway: {token: '${EDGE_TOKEN}'}})
+    expect(JSON.stringify(events)).not.toContain(EDGE_TOKEN)
+  }, 180_000)
+
+  it('a run started before runs kept their config: without a driver and without gray.yaml, promote refuses (exit 2) and changes nothing', async () => {
+    const w = await world('old', '[{weight: 10, pause: true}, {weight: 100, bake: 1s}]')
+    expect((await w.start('v2')).exitCode).toBe(4)
+    // as an older gray wrote it: run.started without the config
+    await server.query("UPDATE gray_events SET data = data - 'effectiveConfig' - 'configHash' WHERE seq = 1", [], new URL(w.url).pathname.slice(1))
+    const before = (await w.cli(['history', '--service', 'old', '--json'], w.laptop)).stdout
+    const promoted = await w.cli(['promote', '--service', 'old', '--yes'], w.laptop)
+    expect(promoted.exitCode).toBe(2)
+    expect(promoted.stderr).toMatch(/^gray: no live driver and no gray\.yaml: old's run of v2 \(waiting\) is driven by nobody/)
+    expect((await w.status()).run?.state).toBe('waiting')
+    expect((await w.cli(['history', '--service', 'old', '--json'], w.laptop)).stdout).toBe(before)
+
+    // where its gray.yaml is, the same request drives the run on, with gray.yaml as before
     const there = await w.cli(['promote', '--yes', '--json'], w.withConfig)
     expect(there.exitCode, there.stderr).toBe(0)
     expect((await w.status()).run).toMatchObject({state: 'completed', guarded: true})
@@ -201,6 +253,7 @@ describe.skipIf(skipWithoutPostgres)('state on PostgreSQL: start here, status/pr
   it('the password in the state URL appears in no output', () => {
     expect(outputs.length).toBeGreaterThan(10)
     for (const text of outputs) {
+      expect(text).not.toContain(EDGE_TOKEN)
       expect(text).not.toContain(PASSWORD)
       expect(text).not.toContain(encodeURIComponent(PASSWORD))
     }

@@ -6,12 +6,18 @@ import {createServer} from 'node:http'
 export interface PolicyPlane {
   /** the gateway url for gray.yaml, with its {service} placeholder */
   url: string
+  /** the last policy put, as sent; null before the first */
+  policy(): string | null
+  /** the Authorization header of every request, in order ('' when none) */
+  authorizations: string[]
   close(): Promise<void>
 }
 
 export async function startPolicyPlane(): Promise<PolicyPlane> {
   let policy: string | null = null
+  const authorizations: string[] = []
   const server = createServer((req, res) => {
+    authorizations.push(req.headers.authorization ?? '')
     let body = ''
     req.on('data', (c: Buffer) => (body += c.toString()))
     req.on('end', () => {
@@ -23,6 +29,8 @@ export async function startPolicyPlane(): Promise<PolicyPlane> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {
     url: `http://127.0.0.1:${(server.address() as {port: number}).port}/policies/{service}`,
+    policy: () => policy,
+    authorizations,
     close: async () => new Promise<void>((resolve) => server.close(() => resolve())),
   }
 }

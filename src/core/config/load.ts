@@ -10,6 +10,7 @@ import {InvalidConfigError} from './problems.js'
 import {grayConfigSchema} from './schema.js'
 import {configRunSchema, isConfigRun} from './config-run.js'
 import {configSecrets} from './secrets.js'
+import {referenceForm, rememberForm} from './frozen.js'
 import {registerSecrets} from '../redact.js'
 import {validateConfig} from './validate.js'
 
@@ -44,7 +45,10 @@ export function configFromObject(input: unknown, file: string, env: Env = proces
         ssh: {...ssh, identityFile: besideConfig(dir, ssh.identityFile), knownHostsFile: besideConfig(dir, ssh.knownHostsFile)},
       }
     : parsed.data.deploy
-  return {file: absolute, ...parsed.data, state: {...parsed.data.state, dir: path.resolve(dir, parsed.data.state.dir)}, gateway, deploy}
+  const config: GrayConfig = {file: absolute, ...parsed.data, state: {...parsed.data.state, dir: path.resolve(dir, parsed.data.state.dir)}, gateway, deploy}
+  // what a run started with this config freezes: the same, with each ${VAR} as written
+  rememberForm(config, referenceForm(config, input, value, filled))
+  return config
 }
 
 /** A relative path in gray.yaml means beside gray.yaml, not wherever gray was started; ssh expands `~` itself. */

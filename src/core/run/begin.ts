@@ -1,13 +1,24 @@
 // The first event of a run: everything a later takeover needs to know that
 // may not be read from a config file that has changed since.
 import {randomBytes} from 'node:crypto'
+import type {Frozen} from '../config/frozen.js'
 import type {GrayConfig} from '../config/model.js'
 import type {ReleaseBase} from '../ports.js'
 import type {EventData} from './events.js'
 
-/** `cohortSeed`: chosen by the caller for a new run when traffic.rotate is on (newCohortSeed), else null; `release`: a run of kind config's keys and hashes */
-export function runStarted(config: GrayConfig, runId: string, version: string, previousVersion: string | null, extra: {cohortSeed?: string | null; release?: ReleaseBase} = {}): EventData['run.started'] {
-  const {cohortSeed = null, release} = extra
+/**
+ * `cohortSeed`: chosen by the caller for a new run when traffic.rotate is on (newCohortSeed), else null;
+ * `release`: a run of kind config's keys and hashes;
+ * `frozen`: the effective config the run drives with from any machine (../config/frozen.ts)
+ */
+export function runStarted(
+  config: GrayConfig,
+  runId: string,
+  version: string,
+  previousVersion: string | null,
+  extra: {cohortSeed?: string | null; release?: ReleaseBase; frozen?: Frozen} = {},
+): EventData['run.started'] {
+  const {cohortSeed = null, release, frozen} = extra
   return {
     runId,
     service: config.service,
@@ -18,6 +29,7 @@ export function runStarted(config: GrayConfig, runId: string, version: string, p
     gateway: config.gateway.type,
     checks: (config.gates?.checks ?? []).map((c) => c.name),
     config: config.file,
+    ...(frozen ? {effectiveConfig: frozen.config, configHash: frozen.hash} : {}),
     ...(cohortSeed ? {cohortSeed} : {}),
     ...(release ? {release} : {}),
   }

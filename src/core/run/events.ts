@@ -1,5 +1,6 @@
 // Journal event types and their data. The journal is the run's only memory:
 // replaying these events (./state.ts) gives the run's state.
+import type {FrozenConfig} from '../config/frozen.js'
 import type {Host, HookStage, Step} from '../config/model.js'
 import type {Verdict} from '../gates/judge.js'
 import type {ReleaseBase, RequestKind} from '../ports.js'
@@ -20,11 +21,17 @@ export interface EventData {
     gateway: string
     checks: string[]
     config: string
+    /** the effective config, each ${VAR} as the reference (../config/frozen.ts); absent in runs started before it was kept */
+    effectiveConfig?: FrozenConfig
+    /** sha256 of effectiveConfig */
+    configHash?: string
     /** salts the split's hash for the whole run (traffic.rotate); absent: the key alone (rotate: false, or a run from before) */
     cohortSeed?: string
     /** a run of kind config: its keys, and hashes of the values (never the values) */
     release?: ReleaseBase
   }
+  /** from here on the run drives with this config (`--adopt-config`): gray.yaml had changed; `changed` names keys, never values */
+  'config.adopted': {hash: string; previousHash: string; changed: string[]; config: FrozenConfig; by: string}
   'driver.attached': {epoch: number; takeover: boolean; from?: string}
   'driver.detached': {reason: string}
   /**

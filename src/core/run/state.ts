@@ -141,6 +141,8 @@ export interface RunState {
   driver: {epoch: number; pid: number; host: string; user: string} | null
   /** the driver that journaled it guards the current hold; null once the hold changes or the driver goes */
   guarding: GuardState | null
+  /** the config the run drives with (its hash), and the last `config.adopted`; absent for runs started before it was kept */
+  config?: {hash: string; startedHash: string; adopted: {hash: string; by: string; at: string; changed: string[]} | null}
 }
 
 const HISTORY = 30
@@ -192,6 +194,7 @@ function initial(event: JournalEvent): RunState {
     ),
     driver: null,
     guarding: null,
+    ...(d.configHash ? {config: {hash: d.configHash, startedHash: d.configHash, adopted: null}} : {}),
   }
 }
 
@@ -243,6 +246,11 @@ function apply(s: RunState, e: JournalEvent): void {
       if (d.purpose === 'revert' && !s.rollbackPass.reverting.includes(d.host)) s.rollbackPass.reverting.push(d.host)
       const phase = deployPhase(d.purpose, d.step)
       if (!s.deployedPhases.includes(phase)) s.deployedPhases.push(phase)
+      break
+    }
+    case 'config.adopted': {
+      const d = data(e, 'config.adopted')
+      s.config = {hash: d.hash, startedHash: s.config?.startedHash ?? d.previousHash, adopted: {hash: d.hash, by: d.by, at: e.at, changed: d.changed}}
       break
     }
     case 'host.abandoned': {

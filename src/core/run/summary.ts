@@ -20,6 +20,10 @@ export function summarize(e: JournalEvent): string {
   switch (e.type) {
     case 'run.started':
       return `run ${s('runId')} of ${s('version')} started (previous ${d.previousVersion ?? 'unknown'})`
+    case 'config.adopted': {
+      const changed = Array.isArray(d.changed) ? (d.changed as string[]) : []
+      return `config adopted by ${s('by')}: gray.yaml's config ${s('hash').slice(0, 12)} drives from here (changed: ${changed.join(', ') || 'nothing'})`
+    }
     case 'driver.attached':
       return d.takeover ? `driver ${e.actor.user}@${e.actor.host} pid ${e.actor.pid} took over from ${s('from')}` : `driver ${e.actor.user}@${e.actor.host} pid ${e.actor.pid} attached`
     case 'driver.detached':
