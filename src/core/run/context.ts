@@ -39,6 +39,8 @@ export interface DriverOptions {
   publishAttempts: number
   backoffBaseMs: number
   backoffMaxMs: number
+  /** at a pause or a wait for promote keep measuring the gates instead of detaching (exit 4); `gray agent` always sets it */
+  guardWaits: boolean
 }
 
 const DEFAULTS: DriverOptions = {
@@ -46,6 +48,7 @@ const DEFAULTS: DriverOptions = {
   publishAttempts: 5,
   backoffBaseMs: 250,
   backoffMaxMs: 5_000,
+  guardWaits: false,
 }
 
 /** An event to journal, as the pure parts of the engine return it. */
