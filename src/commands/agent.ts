@@ -50,7 +50,7 @@ ${EXIT_CODES_HELP}`
     const write = (line: AgentLogLine) => {
       const text = json
         ? JSON.stringify(line)
-        : `${line.time} ${line.level.padEnd(5)} ${line.service ?? '-'}${line.run ? ` ${line.run}` : ''}: ${line.message}`
+        : `${line.time} ${line.level.padEnd(5)} ${line.service ?? 'agent'}${line.run ? ` ${line.run}` : ''}: ${line.message}`
       process.stdout.write(`${text}\n`)
     }
     const log = (level: AgentLogLine['level'], message: string) => write({time: new Date().toISOString(), level, message})

@@ -17,6 +17,7 @@ import {skipWithoutPostgres, startPostgres, type PostgresServer} from '../suppor
 import {freePort} from '../support/prometheus.js'
 
 const TTL = '3s'
+const PASSWORD = 'agent-pw-3Rk8Lm2Q'
 
 interface StatusRun {
   state: string
@@ -34,6 +35,8 @@ describe.skipIf(skipWithoutPostgres)('gray agent: runs driven by agents sharing 
   beforeAll(async () => {
     ;[server, plane] = await Promise.all([startPostgres(), startPolicyPlane()])
     root = await mkdtemp(join(tmpdir(), 'gray-agent-'))
+    // the URL's user is a secret (docs/secrets.md): one that is no word of gray's output
+    await server.query('CREATE ROLE agent_user LOGIN SUPERUSER')
   }, 180_000)
   afterEach(async () => {
     for (const a of agents.splice(0)) {
@@ -47,7 +50,7 @@ describe.skipIf(skipWithoutPostgres)('gray agent: runs driven by agents sharing 
   }, 180_000)
 
   async function world(service: string, steps: string) {
-    const url = await server.createDatabase()
+    const url = (await server.createDatabase()).replace('postgres://gray@', `postgres://agent_user:${PASSWORD}@`)
     const ci = join(root, `${service}-ci`)
     const laptop = join(root, `${service}-laptop`)
     const agentDir = join(root, `${service}-agent`)
@@ -221,6 +224,18 @@ describe.skipIf(skipWithoutPostgres)('gray agent: runs driven by agents sharing 
     const next = await w.until('another agent to take the run', (r) => Boolean(r?.driver?.alive) && r?.driver?.pid !== driver?.child.pid, 30_000)
     expect(racers.map((r) => r.child.pid)).toContain(next.driver?.pid)
     expect(driver?.log()).toMatch(/released the lease/)
+    // --log json: one object per line, with time, level, service, run and message; never the URL's password
+    for (const r of racers) {
+      const lines = r.log().trim().split('\n')
+      expect(lines.length).toBeGreaterThan(1)
+      for (const line of lines) {
+        const entry = JSON.parse(line) as Record<string, unknown>
+        expect(Object.keys(entry).every((k) => ['time', 'level', 'service', 'run', 'message'].includes(k)), line).toBe(true)
+        expect(entry).toMatchObject({time: expect.any(String), level: expect.stringMatching(/^(info|warn|error)$/), message: expect.any(String)})
+      }
+      expect(r.log()).not.toContain(PASSWORD)
+    }
+    expect(driver?.log()).toMatch(/"service":"race","run":"[^"]+","message":"gate|"message":"took the run/)
     expect(Date.now() - handedAt).toBeLessThan(30_000)
     const after = await w.events()
     after.forEach((e, i) => expect(e.seq).toBe(i + 1))

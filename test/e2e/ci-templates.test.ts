@@ -11,10 +11,12 @@ import {startLive, type Live} from '../support/live.js'
 
 type Job = {stage?: string; when?: string; script?: string[]}
 
-/** The `run:` lines of every GitHub Actions step that calls gray, in order. */
-function githubCommands(file: string): string[] {
-  const doc = parse(readFileSync(file, 'utf8')) as {jobs: Record<string, {steps: Array<{run?: string}>}>}
-  return Object.values(doc.jobs).flatMap((job) => job.steps.flatMap((s) => (s.run ?? '').split('\n'))).filter((l) => /\bgray\b/.test(l))
+/** The `run:` lines of every GitHub Actions step that calls gray, in order: the automatic jobs', and the manual ones' (behind an environment's reviewers). */
+function githubCommands(file: string): {auto: string[]; manual: string[]} {
+  const doc = parse(readFileSync(file, 'utf8')) as {jobs: Record<string, {environment?: string; steps: Array<{run?: string}>}>}
+  const lines = (jobs: Array<{steps: Array<{run?: string}>}>) => jobs.flatMap((job) => job.steps.flatMap((s) => (s.run ?? '').split('\n'))).filter((l) => /\bgray\b/.test(l))
+  const jobs = Object.values(doc.jobs)
+  return {auto: lines(jobs.filter((j) => !j.environment)), manual: lines(jobs.filter((j) => j.environment))}
 }
 
 /** GitLab jobs in stage order: the automatic ones' gray commands, and the manual ones'. */
@@ -56,9 +58,14 @@ async function runLines(lines: string[], version: string) {
 }
 
 describe('CI templates', () => {
-  it('templates/ci/github-actions.yml: validate, plan, start, status and report all exit 0 and the run completes', async () => {
-    const lines = githubCommands('templates/ci/github-actions.yml')
+  it('templates/ci/github-actions.yml: validate, plan, start --detach, status --wait and report all exit 0 and the run completes; promote is the manual job', async () => {
+    const {auto: lines, manual} = githubCommands('templates/ci/github-actions.yml')
     expect(lines.map((l) => l.split(' ')[2])).toEqual(['validate', 'plan', 'start', 'status', 'report'])
+    expect(lines.find((l) => / start /.test(l))).toMatch(/ --detach\b/)
+    expect(lines.find((l) => / status /.test(l))).toMatch(/ --wait\b/)
+    expect(manual.map((l) => l.split(' ')[2])).toEqual(['promote'])
+    for (const line of manual) expect(line).toMatch(/ --yes\b/)
+    // no agent serves this service here: start --detach drives in-process, as it does wherever none runs
     const results = await runLines(lines, 'v2')
     for (const r of results) expect(r.exitCode, `${r.line}\n${r.stderr}`).toBe(0)
     const result = JSON.parse(readFileSync(path.join(live.dir, 'gray-result.json'), 'utf8'))
@@ -70,6 +77,8 @@ describe('CI templates', () => {
     rmSync(path.join(live.dir, 'gray-report.html'))
     const {auto, manual} = gitlabCommands('templates/ci/gitlab-ci.yml')
     expect(auto.map((l) => l.split(' ')[2])).toEqual(['validate', 'plan', 'start', 'status', 'report'])
+    expect(auto.find((l) => / start /.test(l))).toMatch(/ --detach\b/)
+    expect(auto.find((l) => / status /.test(l))).toMatch(/ --wait\b/)
     expect(manual.map((l) => l.split(' ')[2])).toEqual(['promote', 'rollback'])
     for (const line of manual) expect(line).toMatch(/ --yes\b/)
     const results = await runLines(auto, 'v3')
