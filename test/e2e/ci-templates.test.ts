@@ -38,7 +38,7 @@ beforeAll(async () => {
   mkdirSync(shims)
   writeFileSync(path.join(shims, 'npx'), `#!/bin/sh\n[ "$1" = gray ] && shift\nexec "${process.execPath}" "${BIN}" "$@"\n`)
   chmodSync(path.join(shims, 'npx'), 0o755)
-}, 60_000)
+}, 180_000)
 
 afterAll(async () => live?.stop())
 
@@ -71,7 +71,7 @@ describe('CI templates', () => {
     const result = JSON.parse(readFileSync(path.join(live.dir, 'gray-result.json'), 'utf8'))
     expect(result.run).toMatchObject({version: 'v2', previousVersion: 'v1', state: 'completed'})
     expect(readFileSync(path.join(live.dir, 'gray-report.html'), 'utf8')).toContain('<svg')
-  })
+  }, 180_000)
 
   it('templates/ci/gitlab-ci.yml: the automatic jobs release the next version; the manual ones pass --yes', async () => {
     rmSync(path.join(live.dir, 'gray-report.html'))
@@ -87,5 +87,5 @@ describe('CI templates', () => {
     // the journal knew v2 was current: --previous-version only matters for a first run
     expect(result.run).toMatchObject({version: 'v3', state: 'completed'})
     expect(existsSync(path.join(live.dir, 'gray-report.html'))).toBe(true)
-  })
+  }, 180_000)
 })
