@@ -185,6 +185,32 @@ describe.skipIf(skipWithoutPostgres)('gray agent: runs driven by agents sharing 
     expect(other?.log()).toMatch(/over from agent/)
   }, 240_000)
 
+  it('an agent frozen past its TTL is taken over, and once it wakes it writes nothing: the journal has no event of it after the takeover', async () => {
+    const w = await world('frozen', '[{weight: 10, bake: 20s}, {weight: 50, bake: 120s}, {weight: 100, bake: 1s}]')
+    const [a, b] = [await w.agent(), await w.agent()]
+    const started = await w.cli(['start', '--version', 'v2', '--previous-version', 'v1', '--detach', '--yes'], w.ci)
+    expect(started.exitCode, started.stderr).toBe(0)
+    const baking = await w.until('a bake', (r) => r?.state === 'baking' && Boolean(r.driver?.alive))
+    const frozen = [a, b].find((x) => x.child.pid === baking.driver?.pid)
+    const other = [a, b].find((x) => x !== frozen)
+    frozen?.child.kill('SIGSTOP')
+    await w.until('the other agent to take over', (r) => r?.driver?.alive === true && r.driver.pid === other?.child.pid, 60_000)
+    const takeover = (await w.events()).findLast((e) => e.type === 'driver.attached')?.seq ?? 0
+    // it wakes with its bake's timers due: it finds it can no longer prove it holds the lease, and writes nothing
+    frozen?.child.kill('SIGCONT')
+    const deadline = Date.now() + 60_000
+    while (!/no longer driven by this process/.test(frozen?.log() ?? '') && Date.now() < deadline) await delay(200)
+    expect(frozen?.log()).toMatch(/no longer driven by this process/)
+    await delay(3_000)
+    const all = await w.events()
+    expect(all.filter((e) => e.seq > takeover && e.actor.pid === frozen?.child.pid)).toEqual([])
+    all.forEach((e, i) => expect(e.seq).toBe(i + 1))
+    const steps = all.filter((e) => e.type === 'step.started').map((e) => e.data.index)
+    expect(new Set(steps).size).toBe(steps.length)
+    expect((await w.deploys()).filter((l) => l.startsWith('127.0.0.1:10 v2'))).toHaveLength(1)
+    expect((await w.status()).run?.driver?.pid).toBe(other?.child.pid)
+  }, 400_000)
+
   it('two agents racing for one run: exactly one drives it; /healthz and /metrics answer', async () => {
     const w = await world('race', '[{weight: 10, bake: 120s}, {weight: 100, bake: 1s}]')
     const racers = await Promise.all([w.agent(), w.agent(), w.agent()])
@@ -240,6 +266,32 @@ describe.skipIf(skipWithoutPostgres)('gray agent: runs driven by agents sharing 
     const after = await w.events()
     after.forEach((e, i) => expect(e.seq).toBe(i + 1))
     expect(after.filter((e) => e.type === 'step.started').map((e) => e.data.index)).toEqual([0])
+  }, 240_000)
+
+  // Needs the engine's guarded waits (DriverOptions.guardWaits, the guard-waits work of issue 13): until
+  // they are in, a drive detaches at the wait and nothing measures the gates there. Unskip once merged.
+  it.skip('a run whose gray version fails while it waits for promote is rolled back by the agent', async () => {
+    const w = await world('guard', '[{weight: 10, pause: true}, {weight: 100, bake: 1s}]')
+    const value = join(root, 'guard-errors.txt')
+    await writeFile(value, '0\n')
+    // the same config with a gate: a command source that reads the gray version's error count from a file
+    const gate = [
+      `metrics: {file: {type: command, command: ["sh", "-c", "cat ${value}"], timeout: 5s}}`,
+      'gates: {interval: 1s, checks: [{name: errors, source: file, query: "errors {version}", max: 5, critical: true}]}',
+      '',
+    ].join('\n')
+    for (const file of [join(w.ci, 'gray.yaml'), join(w.agentDir, 'guard.yaml')]) await writeFile(file, (await readFile(file, 'utf8')) + gate)
+    await w.agent()
+    const started = await w.cli(['start', '--version', 'v2', '--previous-version', 'v1', '--detach', '--yes', '--json'], w.ci)
+    expect(started.exitCode, started.stderr).toBe(0)
+    const waiting = await w.until('the wait for promote, guarded', (r) => r?.state === 'waiting' && Boolean(r.driver?.alive))
+    expect(waiting.guarded).toBe(true)
+    await writeFile(value, '50\n')
+    const ended = await w.until('the rollback', (r) => r?.state === 'rolled_back', 60_000)
+    expect(ended.state).toBe('rolled_back')
+    const all = await w.events()
+    expect(all.some((e) => e.type === 'gate.measured' && e.data.verdict === 'fail')).toBe(true)
+    expect(all.filter((e) => e.type === 'request.received')).toEqual([])
   }, 240_000)
 
   it('refuses a bad config among several before anything starts (exit 2, one error)', async () => {
