@@ -8,7 +8,6 @@ import {closeState} from '../services/context.js'
 import {EXIT_CODES_HELP, GrayCommand} from '../ui/base.js'
 
 export default class AgentCommand extends GrayCommand {
-  static override enableJsonFlag = false
   static override summary = 'Drive the runs of these services for as long as it runs: take runs handed to it or whose driver died, guard every wait.'
   static override description = `A long-running driver (run it under systemd: templates/systemd/gray-agent.service). For each service it
 watches the state and takes, as an agent, every unfinished run whose driver lease is free or lapsed: a run
@@ -37,7 +36,7 @@ ${EXIT_CODES_HELP}`
       helpGroup: 'GLOBAL',
     }),
     'lease-ttl': Flags.string({summary: 'How long a silent agent keeps its runs before another takes them over (at least 2s).', default: '5s'}),
-    log: Flags.string({summary: 'Log lines as text, or as JSON objects (time, level, service, run, message).', options: ['text', 'json'], default: 'text'}),
+    log: Flags.string({summary: 'Log lines as text, or as JSON objects (time, level, service, run, message); --json is --log json.', options: ['text', 'json'], default: 'text'}),
     listen: Flags.string({summary: 'Where /healthz and /metrics are served (host:port), or off.', default: '127.0.0.1:9465'}),
   }
 
@@ -46,7 +45,7 @@ ${EXIT_CODES_HELP}`
     const ttl = parseDuration(flags['lease-ttl'])
     if (ttl === undefined || ttl < 2_000 || ttl > 3_600_000) throw new ConfigError(`--lease-ttl ${flags['lease-ttl']} must be a duration from 2s to 1h, like 5s`)
     const listen = parseListen(flags.listen)
-    const json = flags.log === 'json'
+    const json = flags.log === 'json' || this.jsonEnabled()
     const write = (line: AgentLogLine) => {
       const text = json
         ? JSON.stringify(line)
