@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 
+import {ExitCode} from '../core/errors.js'
 import {checkVersion} from '../core/version.js'
 import {loadContext} from '../services/context.js'
 import {startRun} from '../services/start.js'
@@ -11,6 +12,7 @@ import {interruptAsk, interruptNote} from '../ui/interrupt.js'
 import {createProgress, ctrlCHint} from '../ui/progress.js'
 import {describeEnd} from '../ui/run-result.js'
 import {detachFlag, GUARDED_WAITS_HELP} from '../ui/state-flags.js'
+import {unguardedLine} from '../ui/status.js'
 
 export default class Start extends GrayCommand {
   static override summary = 'Begin a run of a new version and drive it to the end, a rollback, or a step that waits.'
@@ -32,7 +34,7 @@ ${EXIT_CODES_HELP}`
     ...adoptConfigFlag,
   }
 
-  async run(): Promise<StatusDocument> {
+  async run(): Promise<StatusDocument & {runId?: string; driver?: {kind: string; host: string; pid: number; user: string}}> {
     const {flags} = await this.parse(Start)
     checkVersion(flags.version, '--version')
     const ctx = await loadContext(flags.config)
@@ -51,7 +53,15 @@ ${EXIT_CODES_HELP}`
       // taking over an unfinished run: gray.yaml must be the config it started with, or be adopted
       configChoice: flags['adopt-config'] ? 'adopt' : 'refuse',
     })
+    if (flags.detach && result.agent) {
+      const {host, pid, user, kind} = result.agent
+      if (!json) this.log(`run ${result.runId} of ${ctx.config.service} is driven by the agent on ${host} (pid ${pid}); \`gray status --watch\` follows it`)
+      return this.finish({...(await statusOf(ctx, {runId: result.runId})), runId: result.runId, driver: {kind, host, pid, user}}, result.exitCode)
+    }
     await progress.end(result.state)
+    if (flags.detach && result.exitCode === ExitCode.paused) {
+      this.note(`gray: ${unguardedLine(result.state.version)}; no agent serves ${ctx.config.service} (run \`gray agent\`, see docs/agent.md)`)
+    }
     if (!json) this.log(describeEnd(result.state, ctx.config.service))
     return this.finish(await statusOf(ctx, {runId: result.runId}), result.exitCode)
   }

@@ -12,6 +12,7 @@ import {reasonProblem} from '../state/inbox.js'
 import type {Context, StateContext} from './context.js'
 import {driveRun, observersOf, preflight, takeLock, type DriveOptions} from './drive.js'
 import {frozenOf} from './run-config.js'
+import {holds, liveAgentsOf} from './handoff.js'
 import {latestRun} from './runs.js'
 
 export interface ControlOptions extends DriveOptions {
@@ -48,11 +49,20 @@ export async function control(ctx: StateContext, kind: RequestKind, options: Con
   let posted: ControlRequest | null = null
   for (let tries = 0; ; tries++) {
     const holder = await ctx.backend.readLease(service)
-    if (holder?.alive) {
-      if (options.adoptConfig && !posted) options.note?.(`--adopt-config does nothing here: the run's live driver (pid ${holder.holder.pid}) drives with the config it has`)
+    // a live agent serving the service takes the run for the request (and drives it on, as this process would)
+    const agent = holder?.alive ? holder.holder.kind === 'agent' : (await liveAgentsOf(ctx)).length > 0
+    if (holder?.alive || agent) {
+      if (options.adoptConfig && !posted) options.note?.(`--adopt-config does nothing here: the run's ${agent ? 'agent' : `live driver (pid ${holder?.holder.pid})`} drives with the config it has`)
       posted ??= await ctx.backend.postRequest(service, {kind, runId: latest.id, reason: options.reason, full: options.full, actor: ctx.actor})
       const id = posted.id
-      const taken = (events: JournalEvents) => events.some((e) => e.type === 'request.received' && e.data.id === id)
+      const received = (events: JournalEvents) => events.find((e) => e.type === 'request.received' && e.data.id === id)
+      // promote and resume handed to an agent are followed until the run ends or waits again, as when driven here
+      const onward = agent && (kind === 'promote' || kind === 'resume')
+      const taken = (events: JournalEvents) => {
+        const at = received(events)
+        if (!at) return false
+        return !onward || isTerminal(replay(events)) || ((events.at(-1)?.seq ?? 0) > at.seq && holds(replay(events)))
+      }
       const stop = new AbortController()
       const onSignal = () => stop.abort()
       if (options.handleSignals) {
@@ -69,10 +79,14 @@ export async function control(ctx: StateContext, kind: RequestKind, options: Con
       if (stop.signal.aborted && acked) {
         // Ctrl-C here only stops this terminal following: the live driver carries the request out
         const where = taken(await ctx.backend.readEvents(service, latest.id)) ? 'has taken the request' : 'finds the request in its inbox within a second'
-        options.note?.(`stopped following; the driver (pid ${holder.holder.pid}) ${where} and goes on; \`gray status --watch\` follows it`)
-        return {state: acked, exitCode: ExitCode.ok, via: 'driver', driverPid: holder.holder.pid}
+        const pid = holder?.holder.pid
+        options.note?.(`stopped following; the ${pid ? `driver (pid ${pid})` : 'agent'} ${where} and goes on; \`gray status --watch\` follows it`)
+        return {state: acked, exitCode: ExitCode.ok, via: 'driver', driverPid: pid}
       }
-      if (acked) return {state: acked, exitCode: resultCode(kind, acked), via: 'driver', driverPid: holder.holder.pid}
+      if (acked) {
+        const pid = (await ctx.backend.readLease(service))?.holder.pid ?? holder?.holder.pid
+        return {state: acked, exitCode: onward && holds(acked) ? ExitCode.paused : resultCode(kind, acked), via: 'driver', driverPid: pid}
+      }
       // The driver did not answer: it died or hangs. Taking the lock waits for it to go stale.
     }
     // without gray.yaml a run drives with the config it started with; one started before runs kept it cannot be driven here
@@ -181,7 +195,20 @@ async function follow(
     if (!acked && Date.now() - started > ackTimeout) return null
     if (acked) {
       const holder = await ctx.backend.readLease(ctx.service)
-      if (!holder?.alive) return isTerminal(state) ? state : null
+      if (!holder?.alive) {
+        // the driver may have ended or stopped at a wait between our read and its release: look once more
+        const last = await ctx.backend.readEvents(ctx.service, runId)
+        const now = replay(last)
+        for (const e of last.slice(seen)) hub.emit(e, now)
+        seen = last.length
+        if (done(now, last)) return now
+        // an agent serving the service takes the run again (after a takeover, or for the next request)
+        if (!isTerminal(now) && (await liveAgentsOf(ctx)).length > 0) {
+          await delay(150, undefined, {signal: stop}).catch(() => undefined)
+          continue
+        }
+        return isTerminal(now) ? now : null
+      }
     }
     await delay(100, undefined, {signal: stop}).catch(() => undefined)
   }

@@ -1,14 +1,16 @@
 // `gray start`: begin a run, or take over this version's unfinished run.
 import {freezeConfig} from '../core/config/frozen.js'
-import {ConfigError} from '../core/errors.js'
+import {ConfigError, ExitCode, GrayError, LockedError} from '../core/errors.js'
 import {previousVersionGap} from '../core/plan.js'
 import {newCohortSeed, runStarted} from '../core/run/begin.js'
 import {checkVersion} from '../core/version.js'
 import type {Outcome} from '../core/run/driver.js'
-import {isTerminal} from '../core/run/state.js'
+import {isTerminal, replay} from '../core/run/state.js'
+import type {Lease, LeaseHolder} from '../state/backend.js'
 import {newRunId} from '../state/store.js'
 import type {Context} from './context.js'
 import {driveRun, preflight, takeLock, type DriveOptions} from './drive.js'
+import {awaitAgent, followAgent, handoffWaitMs, liveAgentsOf} from './handoff.js'
 import {currentVersion, latestRun} from './runs.js'
 
 export interface StartOptions extends DriveOptions {
@@ -16,11 +18,15 @@ export interface StartOptions extends DriveOptions {
   previousVersion?: string
   /** a sentence the person starting the run should read before it goes on */
   warn?: (line: string) => void
+  /** return once a live agent has taken the run (exit 0); with none, drive here */
+  detach?: boolean
 }
 
 export interface StartResult extends Outcome {
   runId: string
   resumed: boolean
+  /** the live agent the run was handed to, when one took it */
+  agent?: LeaseHolder
 }
 
 export async function startRun(ctx: Context, options: StartOptions): Promise<StartResult> {
@@ -41,7 +47,9 @@ export async function startRun(ctx: Context, options: StartOptions): Promise<Sta
     freezeConfig(ctx.config)
     await gateway.check?.(AbortSignal.timeout(15_000))
   }
-  const lock = await takeLock(ctx)
+  // a live agent for the service drives the run; this process only creates it (and follows it without --detach)
+  const agents = await liveAgentsOf(ctx)
+  let lock = await takeLock(ctx)
   let runId: string
   let resumed = false
   try {
@@ -69,8 +77,54 @@ export async function startRun(ctx: Context, options: StartOptions): Promise<Sta
     await lock.release().catch(() => undefined)
     throw error
   }
+  if (agents.length > 0) {
+    const handed = await handOver(ctx, lock, runId, resumed, options)
+    if (handed) return handed
+    const wait = Math.round(handoffWaitMs() / 1000)
+    options.note?.(`no agent took run ${runId} within ${wait} s, though one serves ${ctx.service}; driving it here`, true)
+    try {
+      lock = await takeLock(ctx)
+    } catch (error) {
+      // an agent took it after all, just now: follow it
+      const late = error instanceof LockedError ? await ctx.backend.readLease(ctx.service) : null
+      if (late?.alive && late.holder.kind === 'agent') return {...(await follow(ctx, runId, options, 0)), runId, resumed, agent: late.holder}
+      throw error
+    }
+  }
   const outcome = await driveRun(ctx, lock, runId, gateway, options)
   return {...outcome, runId, resumed}
+}
+
+/**
+ * Gives the run to a live agent: the lease this process took to create it is
+ * released and an agent's is awaited. Null when none took it in time (a run
+ * held at a wait is taken by an agent only on a request: it is driven here).
+ */
+async function handOver(ctx: Context, lock: Lease, runId: string, resumed: boolean, options: StartOptions): Promise<StartResult | null> {
+  const events = await ctx.backend.readEvents(ctx.service, runId)
+  if (resumed && events.at(-1)?.type === 'driver.detached') return null
+  const epoch = lock.epoch
+  const seq = events.at(-1)?.seq ?? 0
+  await lock.release()
+  const lease = await awaitAgent(ctx, runId, epoch, handoffWaitMs())
+  if (!lease) return null
+  const agent = lease.holder
+  options.note?.(`${ctx.service}: run ${runId} is driven by the agent on ${agent.host} (pid ${agent.pid})`)
+  if (options.detach) {
+    const state = replay(await ctx.backend.readEvents(ctx.service, runId))
+    return {state, exitCode: ExitCode.ok, runId, resumed, agent}
+  }
+  return {...(await follow(ctx, runId, options, seq)), runId, resumed, agent}
+}
+
+async function follow(ctx: Context, runId: string, options: StartOptions, from: number): Promise<Outcome> {
+  const followed = await followAgent(ctx, runId, {...options, from})
+  if (!followed) {
+    const version = replay(await ctx.backend.readEvents(ctx.service, runId)).version
+    throw new GrayError(`nothing drives run ${runId} of ${ctx.service} any more: its agent stopped and no other took it`, {hint: `\`gray start --version ${version}\` drives it here`})
+  }
+  if (followed.stopped) options.note?.(`stopped following; the agent drives run ${runId} on; \`gray status --watch\` follows it`)
+  return followed
 }
 
 async function refuseOtherVersion(ctx: Context, version: string) {

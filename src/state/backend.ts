@@ -80,6 +80,26 @@ export type Notice =
 
 export type ImportOutcome = 'imported' | 'identical'
 
+/** A live `gray agent` as the state knows it: who, which services, since when. */
+export interface AgentPresence {
+  /** one per announcement */
+  id: string
+  holder: LeaseHolder
+  services: string[]
+  /** ISO times */
+  since: string
+  heartbeatAt: string
+}
+
+/** An agent's presence while it runs: heartbeats by itself until stopped. */
+export interface AgentAnnouncement {
+  readonly id: string
+  /** heartbeat now (the timer does this every TTL/3) */
+  beat(): Promise<void>
+  /** the agent leaves: it is no longer live for any service at once */
+  stop(): Promise<void>
+}
+
 export interface StateBackend {
   readonly kind: BackendKind
   /** where the state lives, for messages: a directory, or postgres://host:port/db (never a password) */
@@ -110,6 +130,11 @@ export interface StateBackend {
   takeRequests(service: string): Promise<ControlRequest[]>
   /** whether a posted request still waits, untaken */
   requestWaiting(service: string, request: ControlRequest): Promise<boolean>
+
+  /** says a `gray agent` serves `services`; it counts as live while its heartbeat is younger than ttlMs */
+  announceAgent(holder: LeaseHolder, services: string[], ttlMs: number): Promise<AgentAnnouncement>
+  /** the agents whose heartbeat is fresh and that serve `service` */
+  liveAgents(service: string): Promise<AgentPresence[]>
 
   /** calls listener on new events and requests of the service, without polling where the backend can */
   subscribe(service: string, listener: (notice: Notice) => void): Promise<() => Promise<void>>
@@ -155,6 +180,8 @@ export function lazyBackend(state: StateConfig, options: {migrate?: boolean} = {
     takeRequests: call('takeRequests'),
     requestWaiting: call('requestWaiting'),
     subscribe: call('subscribe'),
+    announceAgent: call('announceAgent'),
+    liveAgents: call('liveAgents'),
     async close() {
       closed = true
       const was = opened

@@ -10,7 +10,8 @@ import {performance} from 'node:perf_hooks'
 
 import type {Actor, ControlRequest, JournalEvent} from '../core/ports.js'
 import {LockedError} from '../core/errors.js'
-import type {AppendOptions, ImportOutcome, Lease, LeaseHolder, LeaseOptions, LeaseState, NewEvent, NewRequest, Notice, StateBackend} from './backend.js'
+import {announceLocalAgent, liveLocalAgents} from './agents-local.js'
+import type {AgentAnnouncement, AgentPresence, AppendOptions, ImportOutcome, Lease, LeaseHolder, LeaseOptions, LeaseState, NewEvent, NewRequest, Notice, StateBackend} from './backend.js'
 import {actorOf, sameRun} from './events.js'
 import {writeAtomic} from './files.js'
 import {FileInbox, postRequest, requestWaiting} from './inbox.js'
@@ -128,6 +129,14 @@ export class LocalBackend implements StateBackend {
 
   requestWaiting(service: string, request: ControlRequest): Promise<boolean> {
     return requestWaiting(this.store(service).dir, request)
+  }
+
+  announceAgent(holder: LeaseHolder, services: string[], ttlMs: number): Promise<AgentAnnouncement> {
+    return announceLocalAgent(this.stateDir, holder, services, ttlMs)
+  }
+
+  liveAgents(service: string): Promise<AgentPresence[]> {
+    return liveLocalAgents(this.stateDir, service)
   }
 
   async subscribe(service: string, listener: (notice: Notice) => void): Promise<() => Promise<void>> {

@@ -19,7 +19,7 @@ export const serviceFlag = {
 /** `--detach` of the commands that drive a run (start, promote, resume): leave a wait instead of guarding it */
 export const detachFlag = {
   detach: Flags.boolean({
-    summary: 'At a step that waits for `gray promote`, or a pause, leave (exit 4) instead of staying to guard it; the run is then UNGUARDED until someone promotes or resumes it.',
+    summary: 'With a live `gray agent` serving the service, hand the run to it and return once it has taken it (exit 0); with none, leave at a step that waits for `gray promote`, or a pause (exit 4): the run is then UNGUARDED until someone promotes or resumes it.',
   }),
 }
 

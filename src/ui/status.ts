@@ -71,7 +71,8 @@ export function renderStatus(doc: StatusDocument, options: {trend: boolean}): st
   const adopted = run.config?.adopted
   if (adopted) out.push(`  config: ${adopted.hash.slice(0, 12)}, adopted by ${shown(adopted.by)} at ${adopted.at.slice(11, 19)} (changed: ${adopted.changed.map((k) => shown(k)).join(', ')})`)
   const d = run.driver
-  out.push(`  driver: ${d ? `${d.kind ? `${d.kind} ` : ''}${d.user}@${d.host} pid ${d.pid} ${d.alive ? chalk.green('alive') : chalk.dim('not running')}` : 'none'}`)
+  const who = d ? (d.kind === 'agent' ? `agent on ${d.host} (pid ${d.pid}, ${d.user})` : `${d.kind ? `${d.kind} ` : ''}${d.user}@${d.host} pid ${d.pid}`) : ''
+  out.push(`  driver: ${d ? `${who} ${d.alive ? chalk.green('alive') : chalk.dim('not running')}` : 'none'}`)
   if (run.guarded === false) out.push(chalk.red.bold(`  ${unguardedLine(run.version)}`))
   if (doc.events.length) out.push('  recent events:')
   for (const e of doc.events) out.push(`    ${e.at.slice(11, 19)} ${shown(e.summary)}`)

@@ -110,6 +110,7 @@ const sections: Array<[string, () => Promise<Figures | null>]> = [
   ['judge (seeded simulation)', () => optional('judge.ts', 'benchJudge')],
   ['judge latency (seeded simulation)', () => optional('judge.ts', 'benchJudgeLatency')],
   ['state backends (real PostgreSQL)', () => optional('state.ts', 'benchState')],
+  ['agent failover after kill -9 (real PostgreSQL)', () => optional('failover.ts', 'benchFailover')],
   ['cohort serve (wrk, one core)', () => optional('cohort.ts', 'benchCohort')],
 ]
 

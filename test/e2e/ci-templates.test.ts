@@ -11,10 +11,12 @@ import {startLive, type Live} from '../support/live.js'
 
 type Job = {stage?: string; when?: string; script?: string[]}
 
-/** The `run:` lines of every GitHub Actions step that calls gray, in order. */
-function githubCommands(file: string): string[] {
-  const doc = parse(readFileSync(file, 'utf8')) as {jobs: Record<string, {steps: Array<{run?: string}>}>}
-  return Object.values(doc.jobs).flatMap((job) => job.steps.flatMap((s) => (s.run ?? '').split('\n'))).filter((l) => /\bgray\b/.test(l))
+/** The `run:` lines of every GitHub Actions step that calls gray, in order: the automatic jobs', and the manual ones' (behind an environment's reviewers). */
+function githubCommands(file: string): {auto: string[]; manual: string[]} {
+  const doc = parse(readFileSync(file, 'utf8')) as {jobs: Record<string, {environment?: string; steps: Array<{run?: string}>}>}
+  const lines = (jobs: Array<{steps: Array<{run?: string}>}>) => jobs.flatMap((job) => job.steps.flatMap((s) => (s.run ?? '').split('\n'))).filter((l) => /\bgray\b/.test(l))
+  const jobs = Object.values(doc.jobs)
+  return {auto: lines(jobs.filter((j) => !j.environment)), manual: lines(jobs.filter((j) => j.environment))}
 }
 
 /** GitLab jobs in stage order: the automatic ones' gray commands, and the manual ones'. */
@@ -36,7 +38,7 @@ beforeAll(async () => {
   mkdirSync(shims)
   writeFileSync(path.join(shims, 'npx'), `#!/bin/sh\n[ "$1" = gray ] && shift\nexec "${process.execPath}" "${BIN}" "$@"\n`)
   chmodSync(path.join(shims, 'npx'), 0o755)
-}, 60_000)
+}, 180_000)
 
 afterAll(async () => live?.stop())
 
@@ -56,20 +58,27 @@ async function runLines(lines: string[], version: string) {
 }
 
 describe('CI templates', () => {
-  it('templates/ci/github-actions.yml: validate, plan, start, status and report all exit 0 and the run completes', async () => {
-    const lines = githubCommands('templates/ci/github-actions.yml')
+  it('templates/ci/github-actions.yml: validate, plan, start --detach, status --wait and report all exit 0 and the run completes; promote is the manual job', async () => {
+    const {auto: lines, manual} = githubCommands('templates/ci/github-actions.yml')
     expect(lines.map((l) => l.split(' ')[2])).toEqual(['validate', 'plan', 'start', 'status', 'report'])
+    expect(lines.find((l) => / start /.test(l))).toMatch(/ --detach\b/)
+    expect(lines.find((l) => / status /.test(l))).toMatch(/ --wait\b/)
+    expect(manual.map((l) => l.split(' ')[2])).toEqual(['promote'])
+    for (const line of manual) expect(line).toMatch(/ --yes\b/)
+    // no agent serves this service here: start --detach drives in-process, as it does wherever none runs
     const results = await runLines(lines, 'v2')
     for (const r of results) expect(r.exitCode, `${r.line}\n${r.stderr}`).toBe(0)
     const result = JSON.parse(readFileSync(path.join(live.dir, 'gray-result.json'), 'utf8'))
     expect(result.run).toMatchObject({version: 'v2', previousVersion: 'v1', state: 'completed'})
     expect(readFileSync(path.join(live.dir, 'gray-report.html'), 'utf8')).toContain('<svg')
-  })
+  }, 180_000)
 
   it('templates/ci/gitlab-ci.yml: the automatic jobs release the next version; the manual ones pass --yes', async () => {
     rmSync(path.join(live.dir, 'gray-report.html'))
     const {auto, manual} = gitlabCommands('templates/ci/gitlab-ci.yml')
     expect(auto.map((l) => l.split(' ')[2])).toEqual(['validate', 'plan', 'start', 'status', 'report'])
+    expect(auto.find((l) => / start /.test(l))).toMatch(/ --detach\b/)
+    expect(auto.find((l) => / status /.test(l))).toMatch(/ --wait\b/)
     expect(manual.map((l) => l.split(' ')[2])).toEqual(['promote', 'rollback'])
     for (const line of manual) expect(line).toMatch(/ --yes\b/)
     const results = await runLines(auto, 'v3')
@@ -78,5 +87,5 @@ describe('CI templates', () => {
     // the journal knew v2 was current: --previous-version only matters for a first run
     expect(result.run).toMatchObject({version: 'v3', state: 'completed'})
     expect(existsSync(path.join(live.dir, 'gray-report.html'))).toBe(true)
-  })
+  }, 180_000)
 })

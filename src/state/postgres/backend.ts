@@ -11,7 +11,7 @@ import pg from 'pg'
 
 import type {ControlRequest, JournalEvent} from '../../core/ports.js'
 import {ConfigError, GrayError, LockedError, errorMessage} from '../../core/errors.js'
-import type {AppendOptions, ImportOutcome, Lease, LeaseHolder, LeaseOptions, LeaseState, NewEvent, NewRequest, Notice, StateBackend} from '../backend.js'
+import type {AgentAnnouncement, AgentPresence, AppendOptions, ImportOutcome, Lease, LeaseHolder, LeaseOptions, LeaseState, NewEvent, NewRequest, Notice, StateBackend} from '../backend.js'
 import {completeRequest, whyInvalid} from '../inbox.js'
 import {actorOf, sameRun} from '../events.js'
 import {describeUrl} from './url.js'
@@ -300,6 +300,47 @@ export class PostgresBackend implements StateBackend {
     return this.query('read the requests', async (client) => {
       const {rowCount} = await client.query('SELECT 1 FROM gray_requests WHERE service = $1 AND id = $2 AND taken_at IS NULL', [service, request.id])
       return rowCount === 1
+    })
+  }
+
+  async announceAgent(holder: LeaseHolder, services: string[], ttlMs: number): Promise<AgentAnnouncement> {
+    for (const service of services) checkName(service, 'service name')
+    const id = randomUUID()
+    await this.query('announce the agent', async (client) => {
+      // agents gone for a day are forgotten; a live one is never touched
+      await client.query("DELETE FROM gray_agents WHERE expires_at < clock_timestamp() - interval '1 day'")
+      await client.query(
+        `INSERT INTO gray_agents (id, holder, services, ttl_ms, expires_at) VALUES ($1, $2, $3, $4::integer, clock_timestamp() + $4::integer * interval '1 millisecond')`,
+        [id, JSON.stringify(holder), services, ttlMs],
+      )
+    })
+    let stopped = false
+    const beat = async () => {
+      if (stopped) return
+      await this.query('heartbeat the agent', (client) =>
+        client.query(`UPDATE gray_agents SET heartbeat_at = clock_timestamp(), expires_at = clock_timestamp() + ttl_ms * interval '1 millisecond' WHERE id = $1`, [id]),
+      )
+    }
+    const timer = setInterval(() => void beat().catch((error) => debug('agent heartbeat failed: %s', errorMessage(error))), Math.max(100, Math.floor(ttlMs / 3)))
+    timer.unref()
+    return {
+      id,
+      beat,
+      stop: async () => {
+        stopped = true
+        clearInterval(timer)
+        await this.query('remove the agent', (client) => client.query('DELETE FROM gray_agents WHERE id = $1', [id])).catch((error) => debug('agent removal failed: %s', errorMessage(error)))
+      },
+    }
+  }
+
+  liveAgents(service: string): Promise<AgentPresence[]> {
+    return this.query('read the agents', async (client) => {
+      const {rows} = await client.query<{id: string; holder: LeaseHolder; services: string[]; started_at: Date; heartbeat_at: Date}>(
+        'SELECT id, holder, services, started_at, heartbeat_at FROM gray_agents WHERE $1 = ANY(services) AND expires_at > clock_timestamp() ORDER BY started_at, id',
+        [service],
+      )
+      return rows.map((r) => ({id: r.id, holder: r.holder, services: r.services, since: new Date(r.started_at).toISOString(), heartbeatAt: new Date(r.heartbeat_at).toISOString()}))
     })
   }
 

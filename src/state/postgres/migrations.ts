@@ -67,6 +67,23 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX gray_requests_pending ON gray_requests (service, ord) WHERE taken_at IS NULL;
     `,
   },
+  {
+    version: 2,
+    name: 'agents',
+    sql: `
+      -- one row per running gray agent; live while expires_at (the database's clock) is ahead
+      CREATE TABLE gray_agents (
+        id           uuid PRIMARY KEY,
+        holder       jsonb NOT NULL,
+        services     text[] NOT NULL,
+        ttl_ms       integer NOT NULL CHECK (ttl_ms > 0),
+        started_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+        heartbeat_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        expires_at   timestamptz NOT NULL
+      );
+      CREATE INDEX gray_agents_services ON gray_agents USING gin (services);
+    `,
+  },
 ]
 
 export const SCHEMA_VERSION = (MIGRATIONS.at(-1) as Migration).version

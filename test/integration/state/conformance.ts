@@ -316,6 +316,40 @@ export function conformance(name: string, fresh: () => Promise<StateConfig>): vo
       expect(seqs(await backend.append('shop', runId, lease, [{type: 'after', data: {}}]))).toEqual([6])
     })
 
+    it('knows a live agent by its heartbeat: named for its services only, not once frozen past its TTL, gone at once when it stops', async () => {
+      const state = await fresh()
+      const backend = await open(state)
+      expect(await backend.liveAgents('shop')).toEqual([])
+      const agent = await worker(state)
+      const announced = await agent.send({op: 'announce', services: ['shop', 'cart'], ttlMs: TTL_MS})
+      expect(announced).toMatchObject({ok: true})
+      const id = (announced.result as {id: string}).id
+      const [seen, ...more] = await backend.liveAgents('shop')
+      expect(more).toEqual([])
+      expect(seen).toMatchObject({id, holder: {kind: 'agent', pid: agent.pid, host: hostname()}, services: ['shop', 'cart']})
+      expect(Date.parse(seen?.heartbeatAt ?? '')).toBeGreaterThanOrEqual(Date.parse(seen?.since ?? '') - 1000)
+      expect(await backend.liveAgents('cart')).toHaveLength(1)
+      expect(await backend.liveAgents('pay')).toEqual([])
+
+      // a second agent on the same state: both are live
+      const other = await worker(state)
+      expect(await other.send({op: 'announce', services: ['shop'], ttlMs: TTL_MS})).toMatchObject({ok: true})
+      expect((await backend.liveAgents('shop')).map((a) => a.holder.pid).sort()).toEqual([agent.pid, other.pid].sort())
+
+      // frozen: its heartbeat stops, and past its TTL it is no longer live; it beats again once it runs
+      agent.signal('SIGSTOP')
+      await waitFor('the frozen agent to lapse', async () => (await backend.liveAgents('cart')).length === 0)
+      expect((await backend.liveAgents('shop')).map((a) => a.holder.pid)).toEqual([other.pid])
+      agent.signal('SIGCONT')
+      await waitFor('the agent to beat again', async () => (await backend.liveAgents('cart')).length === 1)
+
+      // stopped: gone at once; killed: gone once its TTL has passed (local, on this machine: at once)
+      expect(await agent.send({op: 'unannounce'})).toMatchObject({ok: true})
+      expect(await backend.liveAgents('cart')).toEqual([])
+      await other.stop()
+      await waitFor('the killed agent to lapse', async () => (await backend.liveAgents('shop')).length === 0)
+    })
+
     it('wakes a subscriber when another process appends an event or posts a request', async () => {
       const state = await fresh()
       const backend = await open(state)

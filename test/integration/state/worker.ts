@@ -4,12 +4,13 @@
 import {hostname} from 'node:os'
 import {createInterface} from 'node:readline'
 
-import {openBackend, type Lease, type LeaseHolder, type StateConfig} from '../../../src/state/backend.js'
+import {openBackend, type AgentAnnouncement, type Lease, type LeaseHolder, type StateConfig} from '../../../src/state/backend.js'
 
 const state = JSON.parse(process.argv[2] ?? '{}') as StateConfig
 const backend = await openBackend(state)
 const holder: LeaseHolder = {user: 'worker', host: hostname(), pid: process.pid, ci: false, kind: 'agent'}
 let lease: Lease | null = null
+let announced: AgentAnnouncement | null = null
 
 type Command =
   | {op: 'acquire'; service: string; ttlMs: number; waitMs?: number}
@@ -17,6 +18,8 @@ type Command =
   | {op: 'append'; service: string; runId: string; type?: string}
   | {op: 'renew'}
   | {op: 'post'; service: string; kind: 'pause' | 'resume' | 'promote' | 'rollback'}
+  | {op: 'announce'; services: string[]; ttlMs: number}
+  | {op: 'unannounce'}
   | {op: 'exit'}
 
 const held = (): Lease => {
@@ -38,6 +41,12 @@ async function execute(command: Command): Promise<unknown> {
       return {epoch: held().epoch}
     case 'post':
       return backend.postRequest(command.service, {kind: command.kind, actor: {user: 'worker', host: hostname(), pid: process.pid, ci: false}})
+    case 'announce':
+      announced = await backend.announceAgent(holder, command.services, command.ttlMs)
+      return {id: announced.id}
+    case 'unannounce':
+      await announced?.stop()
+      return {}
     case 'exit':
       await lease?.release().catch(() => undefined)
       await backend.close()
