@@ -2,12 +2,17 @@ import {buildPlan, type Plan} from '../core/plan.js'
 import {checkVersion} from '../core/version.js'
 import {loadContext} from './context.js'
 import {preflight} from './drive.js'
+import {resolveInventory} from './inventory.js'
 import {currentVersion} from './runs.js'
 
 export async function planService(file: string, version: string, previousVersion?: string): Promise<Plan> {
   checkVersion(version, '--version')
   if (previousVersion !== undefined) checkVersion(previousVersion, '--previous-version')
-  const ctx = await loadContext(file)
+  const loaded = await loadContext(file)
+  // what a run started now would read from its inventories, and freeze
+  const {config, read} = await resolveInventory(loaded.config)
+  const ctx = {...loaded, config}
   const gateway = await preflight(ctx)
-  return buildPlan(ctx.config, gateway, version, previousVersion ?? (await currentVersion(ctx)))
+  const plan = buildPlan(ctx.config, gateway, version, previousVersion ?? (await currentVersion(ctx)))
+  return read.length > 0 ? {...plan, inventory: read} : plan
 }

@@ -22,6 +22,10 @@ export interface EventData {
     config: string
   }
   'driver.attached': {epoch: number; takeover: boolean; from?: string}
+  /** a takeover read the run's inventory again: hosts of the run no longer in it (they stay in the run), hosts new in it (not added) */
+  'inventory.changed': {pool: 'stable' | 'gray'; from: string; vanished: Host[]; added: Host[]}
+  /** a takeover could not read the run's inventory again: it drives the hosts frozen in run.started */
+  'inventory.unreadable': {pool: 'stable' | 'gray'; from: string; error: string}
   'driver.detached': {reason: string}
   'host.deploy.started': {host: string; name: string; version: string; purpose: DeployPurpose; attempt: number; step?: number}
   /** `log`: where the attempt's full output is kept, when it is */
