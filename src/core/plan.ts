@@ -1,5 +1,6 @@
 // What a run would do, step by step, computed from the config alone: used by
 // `gray plan` and by the checks that refuse a run that would strand traffic.
+import type {InventoryRead} from './config/inventory.js'
 import type {GrayConfig, Host} from './config/model.js'
 import type {Gateway, Policy} from './ports.js'
 import {convertTarget, plainPolicy, toBasisPoints} from './run/policy.js'
@@ -29,6 +30,8 @@ export interface Plan {
   warnings: string[]
   /** what the run keeps in its journal (src/core/config/frozen.ts): the config's hash and the environment variables it reads */
   config?: {hash: string; reads: string[]}
+  /** the pools read from an inventory, and what each listed */
+  inventory?: InventoryRead[]
 }
 
 /** Problems that make a config unsafe to run, beyond what the schema can see. */

@@ -9,6 +9,7 @@ import {calibrate, countable, type Calibration, type CalibrationCheck} from '../
 import {MAX_INTERVALS} from '../core/gates/rehearse.js'
 import {placeholdersIn} from '../core/template.js'
 import {loadContext} from './context.js'
+import {resolveInventory} from './inventory.js'
 import {parseTime} from './rehearse.js'
 
 export interface CalibrateFlags {
@@ -40,7 +41,8 @@ export function cannotSplit(config: Pick<GrayConfig, 'metrics'>, check: Check): 
 }
 
 export async function calibrateService(file: string, flags: CalibrateFlags, onInterval?: (done: number, total: number) => void): Promise<CalibrateResult> {
-  const {config} = await loadContext(file)
+  // hosts from an inventory are read now: calibrating measures the stable hosts as they are
+  const {config} = await resolveInventory((await loadContext(file)).config)
   if (!config.gates) throw new ConfigError(`${config.file} has no gates to calibrate.`, 'add gates.checks to gray.yaml')
   if ((flags.for === undefined) === (flags.from === undefined)) {
     throw new ConfigError('say what to measure: --for 30m (from now on) or --from/--to (past data), one of the two.')

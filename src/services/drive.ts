@@ -14,6 +14,7 @@ import type {RunState} from '../core/run/state.js'
 import type {Lease} from '../state/backend.js'
 import {BackendJournal, backendInbox} from '../state/driver-ports.js'
 import {lockStaleMs, stateFromEnv, type Context, type StateContext} from './context.js'
+import {inventoryAtTakeover} from './inventory.js'
 import {guardStrayRejections, ObserverHub, type Observer} from './observers.js'
 import {configForRun, type ConfigChoice} from './run-config.js'
 
@@ -95,9 +96,14 @@ export async function driveRun(seat: StateContext, lock: Lease, runId: string, g
   const [sources, deployer] = await Promise.all([createSources(ctx.config), createDeployer(ctx.config)])
   // a takeover only of a run the stopped holder was driving, not of the last run's crashed driver
   const from = lock.takenOverFrom && wasDriving(journal.events(), lock.takenOverFrom) ? lock.takenOverFrom : undefined
+  // a run this process did not just start drives the hosts frozen in it; its inventory is read again only to report changes
+  const config = startedHere(journal.events(), ctx) ? ctx.config : await inventoryAtTakeover(ctx.config, journal, options.note).catch(async (error: unknown) => {
+    await lock.release().catch(() => undefined)
+    throw error
+  })
   const driver = new RunDriver({
     ...(await runAdapters(ctx.store.dir, runId)),
-    config: ctx.config,
+    config,
     journal,
     gateway,
     deployer,
@@ -226,6 +232,12 @@ export function interruptions(driver: Pick<RunDriver, 'request' | 'state' | 'lea
       asking?.abort()
     },
   }
+}
+
+/** the journal holds only the run.started this process wrote */
+function startedHere(events: readonly JournalEvent[], ctx: Pick<Context, 'actor'>): boolean {
+  const [first] = events
+  return events.length === 1 && first?.actor.pid === ctx.actor.pid && first.actor.host === ctx.actor.host
 }
 
 /** the run's last driver to attach was `holder`, and it never detached */

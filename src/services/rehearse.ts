@@ -4,6 +4,7 @@ import ms from 'ms'
 import {ConfigError} from '../core/errors.js'
 import {MAX_INTERVALS, rehearse, type Rehearsal} from '../core/gates/rehearse.js'
 import {loadContext} from './context.js'
+import {resolveInventory} from './inventory.js'
 
 export interface RehearseFlags {
   from: string
@@ -22,8 +23,8 @@ export function parseTime(text: string, flag: string, now = Date.now()): number 
 }
 
 export async function rehearseService(file: string, flags: RehearseFlags): Promise<Rehearsal & {service: string; version: string; previousVersion: string | null}> {
-  const ctx = await loadContext(file)
-  const {config} = ctx
+  // hosts from an inventory: what it lists now (a rehearsal replays past data against today's hosts)
+  const {config} = await resolveInventory((await loadContext(file)).config)
   const from = parseTime(flags.from, 'from')
   const to = flags.to === undefined ? Date.now() : parseTime(flags.to, 'to')
   if (!(to > from)) throw new ConfigError(`--to (${new Date(to).toISOString()}) must be after --from (${new Date(from).toISOString()}).`)

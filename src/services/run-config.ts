@@ -7,6 +7,7 @@ import type {GrayConfig, StateSettings} from '../core/config/model.js'
 import {ConfigError} from '../core/errors.js'
 import type {JournalEvent} from '../core/ports.js'
 import type {EventData} from '../core/run/events.js'
+import {withFrozenHosts} from './inventory.js'
 
 /**
  * What to do when gray.yaml differs from the run's config: `refuse` (exit 2, the
@@ -58,13 +59,16 @@ export function configForRun(events: readonly JournalEvent[], current: GrayConfi
   }
   const own = (): GrayConfig => ({...resolveFrozen(frozen.config, options.env), file: current?.file ?? frozen.file, state: current?.state ?? options.state})
   if (!current) return {config: own()}
-  const form = frozenFormOf(current)
+  // hosts from an inventory compare as the run froze them: what the inventory lists now is only reported (inventoryAtTakeover)
+  const started = events.find((e) => e.type === 'run.started')?.data as unknown as EventData['run.started'] | undefined
+  const driven = started?.hosts ? withFrozenHosts(current, started.hosts) : current
+  const form = frozenFormOf(driven)
   if (configHash(form) === frozen.hash) return {config: current}
 
   const changes = diffConfigs(frozen.config, form)
   const choice = options.choice ?? 'frozen'
   if (choice === 'adopt') {
-    const fresh = freezeConfig(current)
+    const fresh = freezeConfig(driven)
     return {config: current, adopted: {hash: fresh.hash, previousHash: frozen.hash, changed: changes.map((c) => c.key), config: fresh.config, by: options.by}}
   }
   if (choice === 'refuse') {

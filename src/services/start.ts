@@ -1,5 +1,6 @@
 // `gray start`: begin a run, or take over this version's unfinished run.
 import {freezeConfig} from '../core/config/frozen.js'
+import {readLine} from '../core/config/inventory.js'
 import {ConfigError, ExitCode, GrayError, LockedError} from '../core/errors.js'
 import {previousVersionGap} from '../core/plan.js'
 import {newCohortSeed, runStarted} from '../core/run/begin.js'
@@ -11,6 +12,7 @@ import {newRunId} from '../state/store.js'
 import type {Context} from './context.js'
 import {driveRun, preflight, takeLock, type DriveOptions} from './drive.js'
 import {awaitAgent, followAgent, handoffWaitMs, liveAgentsOf} from './handoff.js'
+import {resolveInventory} from './inventory.js'
 import {currentVersion, latestRun} from './runs.js'
 
 export interface StartOptions extends DriveOptions {
@@ -32,6 +34,9 @@ export interface StartResult extends Outcome {
 export async function startRun(ctx: Context, options: StartOptions): Promise<StartResult> {
   checkVersion(options.version, '--version')
   if (options.previousVersion !== undefined) checkVersion(options.previousVersion, '--previous-version')
+  // hosts from an inventory are read for a new run and frozen into its run.started; a run under way keeps its own
+  const asRead = ctx
+  ctx = await readInventoryForNewRun(ctx, options)
   const gateway = await preflight(ctx)
   // Look before locking too, so a refusal writes nothing.
   const unfinished = await refuseOtherVersion(ctx, options.version)
@@ -91,7 +96,8 @@ export async function startRun(ctx: Context, options: StartOptions): Promise<Sta
       throw error
     }
   }
-  const outcome = await driveRun(ctx, lock, runId, gateway, options)
+  // a run found under way drives its frozen hosts: driveRun reads gray.yaml's inventory again only to report changes
+  const outcome = await driveRun(resumed ? asRead : ctx, lock, runId, gateway, options)
   return {...outcome, runId, resumed}
 }
 
@@ -125,6 +131,15 @@ async function follow(ctx: Context, runId: string, options: StartOptions, from: 
   }
   if (followed.stopped) options.note?.(`stopped following; the agent drives run ${runId} on; \`gray status --watch\` follows it`)
   return followed
+}
+
+async function readInventoryForNewRun(ctx: Context, options: StartOptions): Promise<Context> {
+  if (!ctx.config.inventory) return ctx
+  const latest = await latestRun(ctx)
+  if (latest && !isTerminal(latest.state)) return ctx
+  const {config, read} = await resolveInventory(ctx.config)
+  for (const r of read) options.note?.(readLine(r))
+  return {...ctx, config}
 }
 
 async function refuseOtherVersion(ctx: Context, version: string) {

@@ -1,9 +1,11 @@
 // `gray validate`: every check a run relies on, without changing anything.
+import type {InventoryRead} from '../core/config/inventory.js'
 import {buildPlan} from '../core/plan.js'
 import {errorMessage, GrayError} from '../core/errors.js'
 import {shown} from '../core/redact.js'
 import {loadContext} from './context.js'
 import {preflight} from './drive.js'
+import {resolveInventory} from './inventory.js'
 import {currentVersion} from './runs.js'
 
 export interface ValidateResult {
@@ -14,6 +16,8 @@ export interface ValidateResult {
   checks: number
   warnings: string[]
   connect?: ConnectCheck[]
+  /** the pools read from an inventory; a command only with --connect */
+  inventory?: InventoryRead[]
 }
 
 /** One check of --connect; `what` and `detail` already fit for a terminal (shown()). */
@@ -38,7 +42,10 @@ export interface ValidateOptions {
 }
 
 export async function validateService(file: string, options: ValidateOptions = {}): Promise<ValidateResult> {
-  const ctx = await loadContext(file)
+  const loaded = await loadContext(file)
+  // an inventory file is read; an inventory command runs only with --connect (it may need access CI lacks)
+  const {config, read} = await resolveInventory(loaded.config, {commands: options.connect === true})
+  const ctx = {...loaded, config}
   const gateway = await preflight(ctx)
   const plan = buildPlan(ctx.config, gateway, 'next', await currentVersion(ctx))
   const result: ValidateResult = {
@@ -48,6 +55,7 @@ export async function validateService(file: string, options: ValidateOptions = {
     steps: ctx.config.steps.length,
     checks: ctx.config.gates?.checks.length ?? 0,
     warnings: plan.warnings,
+    ...(read.length > 0 ? {inventory: read} : {}),
   }
   if (options.connect) {
     // the display only watches: whatever it does, the checks go on

@@ -1,6 +1,7 @@
 import chalk from 'chalk'
 
 import {fmt} from '../core/gates/judge.js'
+import {readLine} from '../core/config/inventory.js'
 import type {Plan} from '../core/plan.js'
 
 const duration = (ms: number) => (ms % 60_000 === 0 ? `${ms / 60_000}m` : `${fmt(ms / 1000)}s`)
@@ -9,6 +10,7 @@ const names = (hosts: Array<{name: string}>) => hosts.map((h) => h.name).join(',
 export function renderPlan(plan: Plan): string {
   const out: string[] = []
   out.push(chalk.bold(`Plan: ${plan.service} ${plan.previousVersion ?? '(unknown)'} → ${plan.version}`))
+  for (const r of plan.inventory ?? []) out.push(readLine(r))
   for (const w of plan.warnings) out.push(chalk.yellow(`warning: ${w}`))
   // a run of kind config (docs/config-release.md): no hosts, the steps write keys in the config store
   const configRun = plan.completion.policy.release !== undefined

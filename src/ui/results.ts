@@ -128,6 +128,16 @@ export const errorResult = z
   })
   .describe('What every command prints under --json when it fails (exit code 1, 2 or 5)')
 
+const inventoryReads = z.array(
+  z.strictObject({
+    pool: z.enum(['stable', 'gray']),
+    kind: z.enum(['command', 'file']),
+    from: z.string().describe('the argv or the file, secrets masked'),
+    count: z.number().int().nullable().describe('hosts it listed; null when validate did not run the command (it does with --connect)'),
+    first: z.array(z.string()).describe('the first few host names'),
+  }),
+)
+
 export const validateResult = z
   .strictObject({
     file: z.string(),
@@ -137,6 +147,7 @@ export const validateResult = z
     checks: z.number().int(),
     warnings: z.array(z.string()),
     connect: z.array(z.strictObject({what: z.string(), ok: z.boolean(), detail: z.string()})).optional().describe('with --connect'),
+    inventory: inventoryReads.optional().describe('the pools read from an inventory; a command is run only with --connect'),
   })
   .describe('`gray validate --json`')
 
@@ -208,6 +219,7 @@ export const planResult = z
     }),
     gates: z.strictObject({intervalMs: z.number(), windowMs: z.number(), checks: z.array(check)}).nullable(),
     warnings: z.array(z.string()),
+    inventory: inventoryReads.optional().describe('the pools read from an inventory (hosts.stable / hosts.gray as {command} or {file})'),
   })
   .describe('`gray plan --json`')
 

@@ -106,6 +106,7 @@ const sections: Array<[string, () => Promise<Figures | null>]> = [
   ['gateways (real nginx and HAProxy)', () => optional('gateways.ts', 'benchGateways')],
   ['time to safety (real Prometheus)', () => optional('time-to-safety.ts', 'benchTimeToSafety')],
   ['deploy fan-out', () => optional('fanout.ts', 'benchFanout')],
+  ['hosts from an inventory (1,000 simulated hosts)', () => optional('inventory.ts', 'benchInventory')],
   ['takeover after kill -9', () => optional('takeover.ts', 'benchTakeover')],
   ['judge (seeded simulation)', () => optional('judge.ts', 'benchJudge')],
   ['judge latency (seeded simulation)', () => optional('judge.ts', 'benchJudgeLatency')],

@@ -65,7 +65,7 @@ describe('a run drives with the config it started with', () => {
   it('promote refuses an edited gray.yaml with the changed keys and writes nothing; --adopt-config journals config.adopted and drives with the new config', async () => {
     const w = world('shop')
     w.write('1s')
-    const started = await w.cli('start', '--version', 'v2', '--previous-version', 'v1')
+    const started = await w.cli('start', '--version', 'v2', '--previous-version', 'v1', '--detach')
     expect(started.exitCode, started.stderr).toBe(4)
     const first = w.events()[0]
     expect(first?.type).toBe('run.started')
@@ -106,7 +106,7 @@ describe('a run drives with the config it started with', () => {
   it('rollback is never blocked by an edited gray.yaml: it drives with the run\'s own config and says so', async () => {
     const w = world('cart')
     w.write('1s')
-    expect((await w.cli('start', '--version', 'v2', '--previous-version', 'v1')).exitCode).toBe(4)
+    expect((await w.cli('start', '--version', 'v2', '--previous-version', 'v1', '--detach')).exitCode).toBe(4)
     w.write('1s', w.marker('onRollback', 'rolled-back-by-new-config'))
     const rolled = await w.cli('rollback', '--reason', '3 a.m.')
     expect(rolled.exitCode, rolled.stderr).toBe(3)

@@ -101,6 +101,16 @@ export function rememberForm(config: GrayConfig, form: FrozenConfig): void {
   forms.set(config, form)
 }
 
+/**
+ * `form` with the pools an inventory gave (hosts.gray / hosts.stable from a command or a file) written
+ * as listed hosts, and `inventory` gone: what a run started from it froze (docs/hosts.md).
+ */
+export function withListedHosts(form: FrozenConfig, pools: Record<string, unknown>): FrozenConfig {
+  const {inventory: _inventory, ...rest} = form
+  const hosts = rest.hosts !== null && typeof rest.hosts === 'object' ? (rest.hosts as Record<string, unknown>) : {}
+  return {...rest, hosts: {...hosts, ...(escapeDeep(structuredClone(pools)) as Record<string, unknown>)}}
+}
+
 /** The reference form of a loaded config; one built in code has no `${VAR}`, so it is its own. */
 export function frozenFormOf(config: GrayConfig): FrozenConfig {
   return forms.get(config) ?? referenceForm(config)

@@ -10,6 +10,11 @@ export interface Host {
   address: string
 }
 
+/** `hosts.stable` / `hosts.gray` read when a run starts (src/services/inventory.ts): an argv that prints the hosts as JSON, or a JSON/YAML file. */
+export type InventorySource = {kind: 'command'; command: string[]; timeoutMs: number} | {kind: 'file'; file: string}
+
+export type HostPool = 'stable' | 'gray'
+
 export type StickyKey =
   | {kind: 'cookie' | 'header' | 'query'; name: string}
   | {kind: 'ip'}
@@ -163,7 +168,10 @@ export interface GrayConfig {
   /** config: a value released through a config store (docs/config-release.md); absent: a version on hosts */
   kind?: 'config'
   state: StateSettings
+  /** a pool read from an inventory is empty here until resolveInventory (src/services/inventory.ts) fills it */
   hosts: {stable: Host[]; gray: Host[]}
+  /** the pools gray.yaml reads from an inventory; absent in a resolved config */
+  inventory?: Partial<Record<HostPool, InventorySource>>
   deploy: DeployConfig
   gateway: GatewayConfig
   /** rotate: a new run picks its own cohort seed (docs/cohort.md); false, the same users every release; absent counts as true */

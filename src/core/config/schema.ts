@@ -4,7 +4,7 @@
 import {z} from 'zod'
 import {GATEWAYS, gatewayRegistration} from '../../adapters/gateways/registry.js'
 import {METRIC_SOURCES} from '../../adapters/metrics/registry.js'
-import type {Check, GatewayConfig, GrayConfig, Host, HostShare, MetricSourceConfig, Rule, StickyKey, Step} from './model.js'
+import type {Check, GatewayConfig, GrayConfig, Host, HostPool, HostShare, InventorySource, MetricSourceConfig, Rule, StickyKey, Step} from './model.js'
 import {DEFAULT_STATE_DIR, SERVICE_NAME} from './plain.js'
 import {schemaKit} from './schema-kit.js'
 import {argv, duration, plainString, fieldName, FIELD_NAME, fieldValue, hostPort, httpUrl, isCidr, label, strictObject, text, wholeNumber} from './values.js'
@@ -61,15 +61,39 @@ const host = z.union(
   {error: 'must be a host written host:port, like 10.0.0.21:8080, or {name, address}'},
 )
 
+/** A list of hosts; also what an inventory must print (src/core/config/inventory.ts). */
+export const hostList = z.array(host, {error: 'must be a list of hosts'}).min(1, {error: 'must list at least one host'})
+
+const INVENTORY_EXPECTED = 'must be {command: [argv…]} or {file: path}, not both'
+
+/** hosts read when a run starts: an argv printing a JSON list of hosts, or a JSON/YAML file of one (docs/hosts.md) */
+const inventory = strictObject(
+  {
+    command: argv().optional().describe('argv (never a shell) that prints a JSON list of hosts; ${VAR} in it are secrets'),
+    timeout: duration().optional().describe('How long the command may run; default 30s'),
+    file: text('a file path').optional().describe('A JSON or YAML file holding a list of hosts, relative to this file'),
+  },
+  'a list of hosts, {command: [argv…]} or {file: path}',
+)
+  .superRefine((input, ctx) => {
+    if ((input.command === undefined) === (input.file === undefined)) ctx.addIssue({code: 'custom', message: INVENTORY_EXPECTED, params: {found: input.command ? 'both' : 'neither'}})
+    if (input.file !== undefined && input.timeout !== undefined) ctx.addIssue({code: 'custom', path: ['timeout'], message: 'is read only with command'})
+  })
+  .transform(({command, timeout, file}): InventorySource => (command ? {kind: 'command', command, timeoutMs: timeout ?? 30_000} : {kind: 'file', file: file as string}))
+
 const pool = (what: string) =>
   z
-    .array(host, {error: 'must be a list of hosts'})
-    .min(1, {error: 'must list at least one host'})
-    .describe(what)
+    .union([hostList, inventory], {error: 'must be a list of hosts, {command: [argv…]} or {file: path}'})
+    .describe(`${what}: a list, or read when a run starts from {command: [argv…]} or {file: path}`)
 
 const hosts = strictObject({
   stable: pool('Hosts that serve the current version'),
   gray: pool('Dedicated gray hosts, deployed first'),
+}).transform(({stable, gray}) => {
+  // a pool from an inventory is empty until src/services/inventory.ts reads it
+  const listed = (p: Host[] | InventorySource) => (Array.isArray(p) ? p : [])
+  const read = Object.fromEntries(Object.entries({stable, gray}).filter(([, p]) => !Array.isArray(p))) as Partial<Record<HostPool, InventorySource>>
+  return {hosts: {stable: listed(stable), gray: listed(gray)}, inventory: Object.keys(read).length > 0 ? read : undefined}
 })
 
 // ── deploy ──────────────────────────────────────────────────────────────────
@@ -426,7 +450,8 @@ export const grayConfigSchema = strictObject({
   return {
     service: input.service,
     state: input.state,
-    hosts: input.hosts,
+    hosts: input.hosts.hosts,
+    ...(input.hosts.inventory ? {inventory: input.hosts.inventory} : {}),
     deploy: input.deploy,
     gateway,
     traffic: input.traffic.tag ? input.traffic : {sticky: input.traffic.sticky, rules: input.traffic.rules, rotate: input.traffic.rotate},

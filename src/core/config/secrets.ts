@@ -31,6 +31,7 @@ const CREDENTIAL_FIELDS: Pattern[] = [...registered('credentials'), ['notify', '
 /** fields where a ${VAR}'s value is a secret, whatever the variable's name */
 const VAR_FIELDS: Pattern[] = [
   ['deploy', 'command', '*'],
+  ['hosts', '*', 'command', '*'],
   ['deploy', 'ssh', '*'],
   ['hooks', '*', '*'],
   ...registered('argv'),

@@ -89,7 +89,8 @@ function stepProblems(config: Config, found: Found): string[] {
       const path = ['steps', i, 'weight']
       problems.push(problem(path, `must not go down: at least the previous step's ${previous.weight}`, found(path, step.weight)))
     }
-    if (step.hosts && 'count' in step.hosts && step.hosts.count > config.hosts.stable.length) {
+    // stable hosts from an inventory are counted once it is read (src/services/inventory.ts)
+    if (step.hosts && 'count' in step.hosts && !config.inventory?.stable && step.hosts.count > config.hosts.stable.length) {
       const path = ['steps', i, 'hosts']
       const stable = config.hosts.stable.length
       problems.push(problem(path, `must be at most the ${stable} stable host${stable === 1 ? '' : 's'}`, found(path, step.hosts.count)))

@@ -33,6 +33,10 @@ export interface EventData {
   /** from here on the run drives with this config (`--adopt-config`): gray.yaml had changed; `changed` names keys, never values */
   'config.adopted': {hash: string; previousHash: string; changed: string[]; config: FrozenConfig; by: string}
   'driver.attached': {epoch: number; takeover: boolean; from?: string}
+  /** a takeover read the run's inventory again: hosts of the run no longer in it (they stay in the run), hosts new in it (not added) */
+  'inventory.changed': {pool: 'stable' | 'gray'; from: string; vanished: Host[]; added: Host[]}
+  /** a takeover could not read the run's inventory again: it drives the hosts frozen in run.started */
+  'inventory.unreadable': {pool: 'stable' | 'gray'; from: string; error: string}
   'driver.detached': {reason: string}
   /**
    * the driver stays at a hold (a pause, a step waiting for promote) and guards it: the gates are measured every

@@ -5,6 +5,7 @@ import {isBeforeHook} from '../hooks.js'
 import type {Evidence} from '../gates/sequential.js'
 import type {JournalEvent, ReleaseBase} from '../ports.js'
 import type {DeployPurpose, EventData, EventType, PublishPurpose} from './events.js'
+import {changedWarning, unreadWarning} from './inventory.js'
 
 export type RunStatus =
   | 'deploying'
@@ -379,6 +380,16 @@ function apply(s: RunState, e: JournalEvent): void {
       s.paused = null
       s.waiting = false
       s.reason = d.reason
+      break
+    }
+    case 'inventory.changed': {
+      const d = data(e, 'inventory.changed')
+      s.warnings.push(changedWarning(d.pool, d.from, d))
+      break
+    }
+    case 'inventory.unreadable': {
+      const d = data(e, 'inventory.unreadable')
+      s.warnings.push(unreadWarning(d.pool, d.from, d.error))
       break
     }
     case 'rollback.warning': {

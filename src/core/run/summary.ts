@@ -26,6 +26,12 @@ export function summarize(e: JournalEvent): string {
     }
     case 'driver.attached':
       return d.takeover ? `driver ${e.actor.user}@${e.actor.host} pid ${e.actor.pid} took over from ${s('from')}` : `driver ${e.actor.user}@${e.actor.host} pid ${e.actor.pid} attached`
+    case 'inventory.changed': {
+      const count = (k: string) => (Array.isArray(d[k]) ? (d[k] as unknown[]).length : 0)
+      return `INVENTORY CHANGED (hosts.${s('pool')}): ${count('vanished')} host${count('vanished') === 1 ? '' : 's'} of this run vanished from it (kept in the run), ${count('added')} new (not added)`
+    }
+    case 'inventory.unreadable':
+      return `inventory of hosts.${s('pool')} unreadable at takeover: ${s('error')}; driving the frozen hosts`
     case 'driver.detached':
       return `driver detached: ${s('reason')}`
     case 'driver.guarding':
