@@ -1,0 +1,148 @@
+// PostgreSQL faults under a live driver (the run's state in a real server, one
+// database per case): the driver cut off from the database (through a TCP
+// proxy this file controls), the server stopped and restarted or killed with
+// SIGKILL mid-run, two drivers racing for one run. Every side effect a cut-off
+// driver could make after its lease lapsed would show at the gateway, which
+// records each publish's time (./publish-log.ts) against the lease's lapse as
+// the database tells it.
+import {setTimeout as delay} from 'node:timers/promises'
+import {afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished} from 'vitest'
+
+import type {JournalEvent} from '../../src/core/ports.js'
+import {skipWithoutPostgres, startPostgres, type PostgresServer} from '../support/postgres.js'
+import {startTcpProxy, type TcpProxy} from '../support/tcp-proxy.js'
+import {cliStart, gapFree, inFlight, pgCase, TTL_MS, type DriverCommand, type PgCase} from './pg-world.js'
+import {startPublishLog, type PublishLog} from './publish-log.js'
+import {hostVersion, servedPolicy, startWorld, type World} from './world.js'
+
+let world: World
+let server: PostgresServer
+let gateway: PublishLog
+beforeAll(async () => {
+  ;[world, server] = await Promise.all([startWorld(), startPostgres()])
+  gateway = await startPublishLog(world.admin)
+}, 120_000)
+afterAll(async () => Promise.all([world?.stop(), server?.destroy(), gateway?.stop()]), 120_000)
+beforeEach(async () => {
+  await world.reset()
+  gateway.publishes.length = 0
+})
+
+const driver: DriverCommand = cliStart
+/** a long first bake, so the faults land while it bakes */
+const steps = (firstBake: string) => ({steps: [{weight: 1, bake: firstBake}, {weight: 50, bake: '500ms', hosts: 1}, {weight: 100, bake: '500ms'}]})
+
+async function worldCase(extra: Record<string, unknown> = {}): Promise<PgCase> {
+  return pgCase(world, server, {gateway: {type: 'sandbox', listen: world.listen, admin: gateway.address}, ...extra})
+}
+
+/** the publish.started event a revision (`<run>.<seq>`) names */
+function publisherOf(events: JournalEvent[], revision: string | null): JournalEvent | undefined {
+  const seq = Number(revision?.split('.').at(-1))
+  return events.find((e) => e.seq === seq && e.type === 'gateway.publish.started')
+}
+
+/** the end state every case must reach: journal gap-free, gateway on the journal's revision, every host on v2, none deployed twice */
+async function expectCompleted(pc: PgCase, flyingAt: JournalEvent[] = []) {
+  const events = await pc.events()
+  const state = await pc.state()
+  expect(gapFree(events), `seqs ${events.map((e) => e.seq).join(',')}`).toBe(true)
+  expect(state!.status).toBe('completed')
+  expect(events.filter((e) => e.type === 'step.started').map((e) => e.data.index)).toEqual([0, 1, 2])
+  expect((await servedPolicy(world)).revision).toBe(state!.applied!.revision)
+  const flying = inFlight(flyingAt, 'v2')
+  for (const h of world.hosts) {
+    expect(await hostVersion(h)).toBe('v2')
+    const starts = events.filter((e) => e.type === 'host.deploy.started' && e.data.host === h.address && e.data.version === 'v2').length
+    expect(starts, `${h.name} deploys`).toBeLessThanOrEqual(flying.has(h.address) ? 2 : 1)
+  }
+  // every publish the gateway got is one the journal announced first
+  for (const p of gateway.publishes) expect(publisherOf(events, p.revision), `publish of ${p.revision}`).toBeDefined()
+  return {events, state: state!}
+}
+
+/** runs `driver` again (from the other directory) until it is not refused for a live lease (exit 5) */
+async function takeOver(pc: PgCase, version = 'v2'): Promise<Awaited<ReturnType<PgCase['drive']>>> {
+  for (let i = 0; ; i++) {
+    const r = await pc.drive(driver, version, {cwd: pc.dirs[1]})
+    if (r.exitCode !== 5 || i > 30) return r
+    expect(String(r.stderr)).toMatch(/shop is driven by cli \S+@\S+ \(pid \d+\) under lease epoch \d+/)
+    await delay(200)
+  }
+}
+
+describe.skipIf(skipWithoutPostgres)('a driver cut off from PostgreSQL', () => {
+  let proxy: TcpProxy
+  beforeEach(async () => {
+    proxy = await startTcpProxy({host: '127.0.0.1', port: server.port})
+    return () => proxy.close()
+  })
+
+  it('hearing nothing back from a commit (one-way cut) it makes no publish once its lease lapsed; another driver takes over after the TTL', async () => {
+    const pc = await worldCase(steps('3s'))
+    const first = pc.drive(driver, 'v2', {first: true, env: {GRAY_DATABASE_URL: proxy.via(pc.url)}})
+    onTestFinished(() => void first.kill('SIGKILL'))
+    await pc.until('the first bake', (s) => s.status === 'baking' && s.stepIndex === 0)
+    const firstPid = (await pc.events()).find((e) => e.type === 'driver.attached')!.actor.pid
+    // the next publish's intent reaches the database and commits; the reply, and every reply after, does not come back
+    const heldAt = await proxy.holdRepliesAfter(/gateway\.publish\.started/, /COMMIT/)
+    const cutAt = (await pc.events()).length
+
+    // another driver takes the lapsed lease over (refused with exit 5 while it is alive)
+    const second = takeOver(pc)
+    let taken: {at: number; epoch: number} | null = null
+    for (const end = heldAt + 9_000; Date.now() < end; await delay(25)) {
+      const row = await pc.lease()
+      if (row?.holder && row.holder.pid !== firstPid && row.alive) {
+        taken = {at: row.acquired_at!.getTime(), epoch: Number(row.epoch)}
+        break
+      }
+    }
+    // the link heals: the cut-off driver hears that its commit went through, long after its lease lapsed
+    proxy.heal()
+    const late = await first
+    expect(late.exitCode, String(late.stderr)).toBe(5)
+    expect(String(late.stderr)).toMatch(/no longer driven by this process/)
+    const done = await second
+    expect(done.exitCode, String(done.stderr)).toBe(0)
+    const {events} = await expectCompleted(pc)
+
+    // who published when: nothing of the cut-off driver's reached the gateway after the cut
+    expect(taken, 'the takeover happened before the link healed').not.toBeNull()
+    const pending = events[cutAt - 1]!
+    expect(pending).toMatchObject({type: 'gateway.publish.started', actor: {pid: firstPid}})
+    const byFirst = gateway.publishes.filter((p) => publisherOf(events, p.revision)?.actor.pid === firstPid)
+    expect(byFirst.length).toBeGreaterThan(0)
+    for (const p of byFirst) expect(p.at, `publish of ${p.revision} by the cut-off driver`).toBeLessThan(heldAt)
+    expect(byFirst.map((p) => p.revision)).not.toContain(`${pending.data.revision}`)
+    // the successor's publishes all came after it took the lease
+    for (const p of gateway.publishes.filter((x) => !byFirst.includes(x))) expect(p.at).toBeGreaterThanOrEqual(taken!.at - 50)
+    expect(events.filter((e) => e.type === 'driver.attached').at(-1)).toMatchObject({data: {takeover: true, epoch: taken!.epoch}})
+  })
+
+  it('black-holed mid-bake it stops (no publish, no deploy), and another driver takes over after the TTL and carries on', async () => {
+    const pc = await worldCase(steps('3s'))
+    const first = pc.drive(driver, 'v2', {first: true, env: {GRAY_DATABASE_URL: proxy.via(pc.url)}})
+    onTestFinished(() => void first.kill('SIGKILL'))
+    await pc.until('the first bake', (s, e) => s.status === 'baking' && s.stepIndex === 0 && e.some((x) => x.type === 'gate.measured'))
+    const firstPid = (await pc.events()).find((e) => e.type === 'driver.attached')!.actor.pid
+    proxy.cut('blackhole')
+    const cutAt = Date.now()
+    const atCut = await pc.events()
+    const publishesAtCut = gateway.publishes.length
+
+    const done = await takeOver(pc)
+    expect(done.exitCode, String(done.stderr)).toBe(0)
+    const late = await first
+    expect(late.exitCode).not.toBe(0)
+    expect(String(late.stderr)).toMatch(/^gray: (shop is no longer driven by this process|PostgreSQL at postgres:\/\/127\.0\.0\.1:\d+\/\S+ is unreachable)/m)
+    const {events} = await expectCompleted(pc, atCut)
+    // after the cut, nothing by the first driver: not in the journal, not at the gateway
+    expect(events.slice(atCut.length).filter((e) => e.actor.pid === firstPid)).toEqual([])
+    expect(gateway.publishes.slice(publishesAtCut).filter((p) => publisherOf(events, p.revision)?.actor.pid === firstPid)).toEqual([])
+    const attached = events.filter((e) => e.type === 'driver.attached').at(-1)!
+    expect(attached.data.takeover).toBe(true)
+    // the takeover came after the TTL, counted from the last heartbeat that got through (a third of the TTL before the cut at most)
+    expect(Date.parse(attached.at) - cutAt).toBeGreaterThanOrEqual((2 * TTL_MS) / 3 - 100)
+  })
+})
