@@ -110,6 +110,7 @@ const sections: Array<[string, () => Promise<Figures | null>]> = [
   ['judge (seeded simulation)', () => optional('judge.ts', 'benchJudge')],
   ['judge latency (seeded simulation)', () => optional('judge.ts', 'benchJudgeLatency')],
   ['state backends (real PostgreSQL)', () => optional('state.ts', 'benchState')],
+  ['gray on PostgreSQL: status start-up, request to action', () => optional('pg-cli.ts', 'benchPostgresCli')],
   ['cohort serve (wrk, one core)', () => optional('cohort.ts', 'benchCohort')],
 ]
 

@@ -59,7 +59,9 @@ export interface LeaseRow {
 }
 
 export async function pgCase(world: World, server: PostgresServer, extra: Record<string, unknown> = {}): Promise<PgCase> {
-  const url = await server.createDatabase()
+  // the URL's user is a secret gray masks in all it writes: one that is no word of gray's output (not `gray`)
+  await server.query(`DO $$ BEGIN CREATE ROLE fault_user LOGIN SUPERUSER; EXCEPTION WHEN duplicate_object THEN NULL; END $$`)
+  const url = (await server.createDatabase()).replace('postgres://gray@', 'postgres://fault_user@')
   const database = new URL(url).pathname.slice(1)
   const first = caseDir(world, {state: PG_STATE, ...extra})
   const other = mkdtempSync(path.join(tmpdir(), 'gray-fault-other-'))
