@@ -70,7 +70,11 @@ export async function pgCase(world: World, server: PostgresServer, extra: Record
   // one small pool per case for the test's own reads (a connection per poll would load a busy machine)
   const pool = new pg.Pool({connectionString: url, max: 2})
   pool.on('error', () => undefined)
-  onTestFinished(() => pool.end())
+  try {
+    onTestFinished(() => pool.end())
+  } catch {
+    // outside a test (a script): the pool ends with the process
+  }
   const sql = async <T extends Record<string, unknown>>(text: string, values: unknown[] = []) => (await pool.query<T>(text, values)).rows
   const events = async (): Promise<JournalEvent[]> => {
     const rows = await sql<{seq: number; at: string; actor: JournalEvent['actor']; type: string; data: Record<string, unknown>}>(
@@ -95,7 +99,7 @@ export async function pgCase(world: World, server: PostgresServer, extra: Record
       const e = await events()
       return e.length > 0 ? replay(e) : null
     },
-    async until(what, test, timeoutMs = 120_000) {
+    async until(what, test, timeoutMs = 300_000) {
       const end = Date.now() + timeoutMs
       for (;;) {
         const e = await events()

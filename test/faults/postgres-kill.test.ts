@@ -1,12 +1,15 @@
 // kill -9 of the driving process at journal points across a run whose state
 // is in PostgreSQL, then another driver from another working directory takes
 // it over (./pg-kill.ts). The driving command is a parameter: today `gray start`.
-import {afterAll, beforeAll, describe, it} from 'vitest'
+import {afterAll, beforeAll, describe, it, vi} from 'vitest'
 
 import {skipWithoutPostgres, startPostgres, type PostgresServer} from '../support/postgres.js'
 import {pgKillAndTakeOver} from './pg-kill.js'
 import {cliStart} from './pg-world.js'
 import {BAD, startWorld, type World} from './world.js'
+
+// real processes on a shared, loaded machine: each case gets more than the suite's 3 minutes
+vi.setConfig({testTimeout: 420_000})
 
 let world: World
 let server: PostgresServer

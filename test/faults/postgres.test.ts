@@ -7,7 +7,7 @@
 // the database tells it.
 import path from 'node:path'
 import {setTimeout as delay} from 'node:timers/promises'
-import {afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished} from 'vitest'
+import {afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished, vi} from 'vitest'
 
 import type {JournalEvent} from '../../src/core/ports.js'
 import {skipWithoutPostgres, startPostgres, type PostgresServer} from '../support/postgres.js'
@@ -19,6 +19,9 @@ import {hostVersion, servedPolicy, startWorld, type World} from './world.js'
 let world: World
 let server: PostgresServer
 let gateway: PublishLog
+// real processes on a shared, loaded machine: each case gets more than the suite's 3 minutes
+vi.setConfig({testTimeout: 420_000})
+
 beforeAll(async () => {
   ;[world, server] = await Promise.all([startWorld(), startPostgres()])
   gateway = await startPublishLog(world.admin)
