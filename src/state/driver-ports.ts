@@ -36,6 +36,9 @@ export class BackendJournal implements JournalWriter {
     const [event] = await this.backend.append(this.service, this.runId, this.lease, [{type, data}], {expectSeq})
     if (!event) throw new Error(`the state backend wrote no event for ${type}`)
     this.known.push(event)
+    // the write proved the lease held when it committed, not now: a reply that came back late (a
+    // slow or cut-off link) finds the lease lapsed, and the side effect this event announces is not made
+    this.lease.assertHeld()
     return event
   }
 }

@@ -11,6 +11,8 @@ export interface WatchOptions<T> {
   /** how long until the next frame after this value (intervalMs unless told) */
   nextInMs?: (value: T | null) => number
   signal: AbortSignal
+  /** resolves when something changed (a new event): the next frame comes at once instead of after the wait */
+  changed?: () => Promise<void>
 }
 
 const HIDE_CURSOR = '\x1b[?25l'
@@ -37,7 +39,12 @@ export async function watchLoop<T>(o: WatchOptions<T>): Promise<T | null> {
       o.out.write(HOME + frame.slice(0, rows - 1).map((l) => l + CLEAR_LINE_END).join('\n') + '\n' + CLEAR_BELOW)
       // a frame that asked for none (the first, drawn before the gateway was read) is followed at once
       const wait = o.nextInMs?.(last) ?? o.intervalMs
-      if (wait > 0) await delay(wait, undefined, {signal: o.signal}).catch(() => undefined)
+      if (wait > 0) {
+        const early = new AbortController()
+        void o.changed?.().then(() => early.abort())
+        await delay(wait, undefined, {signal: AbortSignal.any([o.signal, early.signal])}).catch(() => undefined)
+        early.abort()
+      }
     }
   } finally {
     o.out.write(SHOW_CURSOR)

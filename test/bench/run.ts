@@ -112,6 +112,7 @@ const sections: Array<[string, () => Promise<Figures | null>]> = [
   ['judge latency (seeded simulation)', () => optional('judge.ts', 'benchJudgeLatency')],
   ['state backends (real PostgreSQL)', () => optional('state.ts', 'benchState')],
   ['agent failover after kill -9 (real PostgreSQL)', () => optional('failover.ts', 'benchFailover')],
+  ['gray on PostgreSQL: status start-up, request to action', () => optional('pg-cli.ts', 'benchPostgresCli')],
   ['cohort serve (wrk, one core)', () => optional('cohort.ts', 'benchCohort')],
 ]
 

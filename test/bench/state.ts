@@ -22,6 +22,7 @@ const ms = (n: number) => `${n.toFixed(n < 10 ? 2 : 1)} ms`
 interface Figures {
   p50: number
   p95: number
+  p99: number
   /** events per second with `inFlight` appends at once */
   throughput: number
 }
@@ -47,7 +48,7 @@ async function measure(backend: StateBackend, n: number, inFlight: number): Prom
       }),
     )
     const throughput = total / ((performance.now() - t) / 1000)
-    return {p50: pct(latencies, 0.5), p95: pct(latencies, 0.95), throughput}
+    return {p50: pct(latencies, 0.5), p95: pct(latencies, 0.95), p99: pct(latencies, 0.99), throughput}
   } finally {
     await lease.release()
   }
@@ -67,9 +68,10 @@ export async function benchState(): Promise<Record<string, unknown> | null> {
       const l = await measure(local, n, inFlight)
       const p = await measure(pg, n, inFlight)
       return {
-        'local append p50 / p95 (baseline)': `${ms(l.p50)} / ${ms(l.p95)}`,
-        'postgres append p50 / p95': `${ms(p.p50)} / ${ms(p.p95)}`,
+        'local append p50 / p95 / p99 (baseline)': `${ms(l.p50)} / ${ms(l.p95)} / ${ms(l.p99)}`,
+        'postgres append p50 / p95 / p99': `${ms(p.p50)} / ${ms(p.p95)} / ${ms(p.p99)}`,
         'append latency ratio p50 (postgres/local)': `${(p.p50 / l.p50).toFixed(2)}x`,
+        'append latency ratio p99 (postgres/local)': `${(p.p99 / l.p99).toFixed(2)}x`,
         [`local throughput, ${inFlight} in flight (baseline)`]: `${l.throughput.toFixed(0)} events/s`,
         [`postgres throughput, ${inFlight} in flight`]: `${p.throughput.toFixed(0)} events/s`,
         'throughput ratio (postgres/local)': `${(p.throughput / l.throughput).toFixed(2)}x`,

@@ -68,7 +68,9 @@ export class RunDriver {
     if (configured.length > 0 && !deps.hooks) {
       throw new GrayError(`hooks ${configured.join(', ')} are configured but this driver was given no hook runner; this is a bug in gray, please report it`)
     }
-    const unsubscribe = deps.inbox?.onArrival(() => void pollInbox(ctx))
+    // a poll that fails (the state database unreachable) is retried at the next notice or safety poll; it must not
+    // become an unhandled rejection that kills the process with a stack trace after the driver's own error was said
+    const unsubscribe = deps.inbox?.onArrival(() => void pollInbox(ctx).catch(() => undefined))
     try {
       await ctx.record('driver.attached', {epoch: deps.epoch ?? 0, takeover: Boolean(deps.takeover), from: deps.takeover?.from})
       await pollInbox(ctx)

@@ -218,6 +218,35 @@ describe('run engine: people steering the run', () => {
     expect(Date.parse(passed[0]!.at) - Date.parse(h.journal.ofType('step.started')[0]!.at)).toBeLessThan(300_000)
   })
 
+  it('a request poll that fails (its state unreachable) is no unhandled rejection: the run goes on and a later poll takes the request', async () => {
+    const h = harness()
+    const take = h.inbox.take.bind(h.inbox)
+    let failing = false
+    h.inbox.take = async () => {
+      if (failing) throw new Error('PostgreSQL is unreachable')
+      return take()
+    }
+    const stray: unknown[] = []
+    const onStray = (reason: unknown) => stray.push(reason)
+    process.on('unhandledRejection', onStray)
+    try {
+      h.clock.at(60_000, () => {
+        failing = true
+        h.inbox.post('promote')
+        failing = false
+      })
+      // the promote stays in the inbox; the next arrival takes both
+      h.clock.at(90_000, () => h.inbox.post('pause'))
+      const outcome = await h.start()
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(stray).toEqual([])
+      expect(outcome.exitCode).toBe(4)
+      expect(h.journal.ofType('request.received').map((e) => e.data.kind)).toEqual(['promote', 'pause'])
+    } finally {
+      process.off('unhandledRejection', onStray)
+    }
+  })
+
   it('promote --full skips the remaining steps and completes', async () => {
     const h = harness()
     h.clock.at(60_000, () => h.inbox.post('promote', {full: true}))

@@ -6,7 +6,7 @@ import path from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {LockedError} from '../../../src/core/errors.js'
-import {lazyBackend, type StateBackend} from '../../../src/state/backend.js'
+import {lazyBackend, type Lease, type StateBackend} from '../../../src/state/backend.js'
 import {BackendJournal, backendInbox} from '../../../src/state/driver-ports.js'
 import {LocalBackend} from '../../../src/state/local.js'
 
@@ -88,5 +88,39 @@ describe('lazyBackend', () => {
     const pg = lazyBackend({dir, backend: 'postgres', url: 'postgres://user:hunter22@db.internal:5432/gray'})
     expect(pg.where).toBe('postgres://db.internal:5432/gray')
     await pg.close()
+  })
+})
+
+describe('BackendJournal and a late reply', () => {
+  it('an append whose reply comes back after the lease can no longer be proven fails, so the side effect it announces is not made', async () => {
+    const b = backend()
+    const lease = await b.acquireLease('shop', holder, {ttlMs: 5000})
+    await b.createRun('shop', 'r1', lease, {type: 'run.started', data: {}})
+    const journal = await BackendJournal.open(b, 'shop', 'r1', lease)
+    // the backend commits the event under a live lease, but its reply arrives once the lease can no longer be proven held
+    let proven = true
+    const late: Lease = Object.create(lease, {
+      assertHeld: {
+        value: () => {
+          if (!proven) throw new LockedError('shop is no longer driven by this process (no heartbeat reached the database)')
+        },
+      },
+    })
+    const slow: StateBackend = Object.create(b, {
+      append: {
+        value: async (...args: Parameters<StateBackend['append']>) => {
+          const written = await b.append(args[0], args[1], lease, args[3], args[4])
+          if (args[3].length > 0) proven = false
+          return written
+        },
+      },
+    })
+    const cut = await BackendJournal.open(slow, 'shop', 'r1', late)
+    await expect(cut.append('gateway.publish.started', {revision: 'r1.2'})).rejects.toBeInstanceOf(LockedError)
+    // the event stays written (an intent whose effect was never made, as after a crash), and the journal knows it
+    expect((await b.readEvents('shop', 'r1')).map((x) => x.type)).toEqual(['run.started', 'gateway.publish.started'])
+    expect(cut.events().map((x) => x.type)).toEqual(['run.started', 'gateway.publish.started'])
+    expect(journal.events()).toHaveLength(1)
+    await lease.release()
   })
 })
