@@ -12,7 +12,6 @@ import {interruptAsk, interruptNote} from '../ui/interrupt.js'
 import {createProgress, ctrlCHint} from '../ui/progress.js'
 import {describeEnd} from '../ui/run-result.js'
 import {detachFlag, GUARDED_WAITS_HELP} from '../ui/state-flags.js'
-import {unguardedLine} from '../ui/status.js'
 
 export default class Start extends GrayCommand {
   static override summary = 'Begin a run of a new version and drive it to the end, a rollback, or a step that waits.'
@@ -60,7 +59,8 @@ ${EXIT_CODES_HELP}`
     }
     await progress.end(result.state)
     if (flags.detach && result.exitCode === ExitCode.paused) {
-      this.note(`gray: ${unguardedLine(result.state.version)}; no agent serves ${ctx.config.service} (run \`gray agent\`, see docs/agent.md)`)
+      // the driver said UNGUARDED as it left; what is left to say is why no agent took the run
+      this.note(`gray: no \`gray agent\` serves ${ctx.config.service} to guard the run (see docs/agent.md)`)
     }
     if (!json) this.log(describeEnd(result.state, ctx.config.service))
     return this.finish(await statusOf(ctx, {runId: result.runId}), result.exitCode)

@@ -106,6 +106,14 @@ export const statusResult = z
           })
           .optional()
           .describe('present while a live driver guards a waiting or paused run: its gates are still measured and a failing gate rolls it back'),
+        config: z
+          .strictObject({
+            hash: z.string().describe('sha256 of the config the run drives with (its frozen config, or the last adopted one)'),
+            startedHash: z.string().describe('sha256 of the config it started with'),
+            adopted: z.strictObject({hash: z.string(), by: z.string(), at, changed: z.array(z.string())}).optional().describe('the last --adopt-config'),
+          })
+          .optional()
+          .describe('absent for runs started before runs kept their config'),
         reason: z.string().nullable(),
         warnings: z.array(z.string()),
         startedAt: at,
@@ -220,6 +228,10 @@ export const planResult = z
     gates: z.strictObject({intervalMs: z.number(), windowMs: z.number(), checks: z.array(check)}).nullable(),
     warnings: z.array(z.string()),
     inventory: inventoryReads.optional().describe('the pools read from an inventory (hosts.stable / hosts.gray as {command} or {file})'),
+    config: z
+      .strictObject({hash: z.string(), reads: z.array(z.string())})
+      .optional()
+      .describe('what a run started now keeps in its journal: the config\'s hash, and the environment variables it reads (by name, never their values)'),
   })
   .describe('`gray plan --json`')
 
@@ -380,8 +392,19 @@ export const stateImportResult = z
   })
   .describe('`gray state import --json`')
 
+export const agentLogLine = z
+  .strictObject({
+    time: at,
+    level: z.enum(['info', 'warn', 'error']),
+    service: z.string().optional().describe('the service the line is about'),
+    run: z.string().optional().describe('the run the line is about'),
+    message: z.string(),
+  })
+  .describe('`gray agent --log json` (or --json): one such object a line, for as long as the agent runs')
+
 /** Every command's result schema, by command name: schema/results/<name>.schema.json. */
 export const RESULT_SCHEMAS = {
+  agent: agentLogLine,
   calibrate: calibrateResult,
   cohort: cohortResult,
   'cohort:serve': cohortServeReady,

@@ -164,9 +164,9 @@ describe.skipIf(skipWithoutEtcd)('a config release on a real etcd', () => {
 
   it('refuses to promote over a concurrent edit of the official key, and leaves the edit in place', async () => {
     const p = await project()
-    expect((await run(['start', '--version', 'flags-4', '--yes'], {cwd: p.dir})).exitCode).toBe(4)
+    expect((await run(['start', '--version', 'flags-4', '--yes', '--detach'], {cwd: p.dir})).exitCode).toBe(4)
     await etcd.put(p.key, EDIT)
-    const promote = await run(['promote', '--yes'], {cwd: p.dir})
+    const promote = await run(['promote', '--yes', '--detach'], {cwd: p.dir})
     // the run pauses (exit 4) saying why; nothing is overwritten
     expect(promote.exitCode).toBe(4)
     expect(promote.stdout + promote.stderr).toMatch(new RegExp(`${p.key.replace(/[/.]/g, '\\$&')} was changed in etcd at .* after the run started \\(mod_revision \\d+, now \\d+.*gray did not overwrite it`))

@@ -203,7 +203,7 @@ describe.skipIf(skipWithoutPostgres)('state on PostgreSQL: start here, status/pr
 
   it('a run started before runs kept their config: without a driver and without gray.yaml, promote refuses (exit 2) and changes nothing', async () => {
     const w = await world('old', '[{weight: 10, pause: true}, {weight: 100, bake: 1s}]')
-    expect((await w.start('v2')).exitCode).toBe(4)
+    expect((await w.start('v2', ['--detach'])).exitCode).toBe(4)
     // as an older gray wrote it: run.started without the config
     await server.query("UPDATE gray_events SET data = data - 'effectiveConfig' - 'configHash' WHERE seq = 1", [], new URL(w.url).pathname.slice(1))
     const before = (await w.cli(['history', '--service', 'old', '--json'], w.laptop)).stdout

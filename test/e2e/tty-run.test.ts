@@ -65,8 +65,10 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
     live = await session.start()
     const t = await open(['start', '--version', 'broken-v2', '--previous-version', 'v1', '--yes', '--detach'])
     expect(await t.exitCode()).toBe(4)
-    const paused = await t.capture()
+    // the driver's UNGUARDED line comes before the final block and the agent note: read the scrollback
+    const paused = await t.capture({scrollback: true})
     expect(paused).toMatch(/deploy of broken-v2 failed on gray-1/)
+    expect(paused).toContain('no `gray agent` serves shop to guard the run')
     expect(paused).toContain('the run is now UNGUARDED until `gray resume`')
     noBug(paused)
 

@@ -67,7 +67,7 @@ export const hostList = z.array(host, {error: 'must be a list of hosts'}).min(1,
 const INVENTORY_EXPECTED = 'must be {command: [argv…]} or {file: path}, not both'
 
 /** hosts read when a run starts: an argv printing a JSON list of hosts, or a JSON/YAML file of one (docs/hosts.md) */
-const inventory = strictObject(
+export const inventory = strictObject(
   {
     command: argv().optional().describe('argv (never a shell) that prints a JSON list of hosts; ${VAR} in it are secrets'),
     timeout: duration().optional().describe('How long the command may run; default 30s'),
@@ -81,9 +81,15 @@ const inventory = strictObject(
   })
   .transform(({command, timeout, file}): InventorySource => (command ? {kind: 'command', command, timeoutMs: timeout ?? 30_000} : {kind: 'file', file: file as string}))
 
+/** a mapping naming command or file (or no list at all) is read as an inventory; any other mapping (hosts keyed by name) is a wrong list, said so at the pool */
+const isInventory = (value: unknown): boolean =>
+  !Array.isArray(value) && (value === null || typeof value !== 'object' || Object.keys(value).length === 0 || 'command' in value || 'file' in value || 'timeout' in value)
+/** the guard before `inventory`; ./json-schema.ts writes `inventory`'s shape in its place */
+export const inventoryGuard = z.custom<Record<string, unknown>>(isInventory, {error: 'must be a list of hosts'})
+
 const pool = (what: string) =>
   z
-    .union([hostList, inventory], {error: 'must be a list of hosts, {command: [argv…]} or {file: path}'})
+    .union([hostList, inventoryGuard.pipe(inventory)], {error: 'must be a list of hosts, {command: [argv…]} or {file: path}'})
     .describe(`${what}: a list, or read when a run starts from {command: [argv…]} or {file: path}`)
 
 const hosts = strictObject({
