@@ -28,6 +28,8 @@ beforeAll(async () => {
   // the same service with a step that waits for `gray promote`
   const text = readFileSync(path.join(live.dir, 'gray.yaml'), 'utf8')
   writeFileSync(path.join(live.dir, 'manual.yaml'), text.replace(/^steps: .*$/m, 'steps: [{weight: 10, bake: 1s, pause: true}, {weight: 100, bake: 1s}]'))
+  // and with a first bake long enough that `gray pause` reaches it on a loaded machine
+  writeFileSync(path.join(live.dir, 'slow.yaml'), text.replace(/^steps: .*$/m, 'steps: [{weight: 1, bake: 20s}, {weight: 100, bake: 1s}]'))
 }, 60_000)
 
 afterAll(async () => live?.stop())
@@ -84,13 +86,13 @@ describe('CI contracts through bin/run.js', () => {
   })
 
   it('pause (exit 4; start --detach leaves) and resume (drives it to completion, exit 0) of a live run', async () => {
-    const start = gray(['start', '--version', 'v4', '--yes', '--detach'], {cwd: live.dir})
+    const start = gray(['start', '--version', 'v4', '--yes', '--detach', '-c', 'slow.yaml'], {cwd: live.dir})
     await live.until('the bake of step 1', (events) => replay(events).status === 'baking')
-    const paused = await json(['pause', '--reason', 'lunch'])
+    const paused = await json(['pause', '--reason', 'lunch'], {config: 'slow.yaml'})
     expect(paused.exitCode, paused.stderr).toBe(4)
     expect(paused.doc.run.state).toBe('paused')
     expect((await start).exitCode).toBe(4)
-    const resumed = await json(['resume'], {timeoutMs: 90_000})
+    const resumed = await json(['resume'], {config: 'slow.yaml', timeoutMs: 90_000})
     expect(resumed.exitCode, resumed.stderr).toBe(0)
     expect(resumed.doc.run.state).toBe('completed')
   })

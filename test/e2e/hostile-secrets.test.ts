@@ -188,7 +188,7 @@ if (args.includes('bad-deploy')) process.exit(1)
     await gray(['report', '--output', 'reports/rolled-back.html', '--json'], 0)
 
     // the deploy program echoes its argv (the planted passwords) and fails: the run holds, on-call rolls back
-    await gray(['start', '--version', 'bad-deploy', '--yes'], 4)
+    await gray(['start', '--version', 'bad-deploy', '--yes', '--detach'], 4)
     await gray(['status'], 0)
     await gray(['status', '--json'], 0)
     await gray(['rollback', '--yes', '--reason', 'deploy broke'], 3)
@@ -197,7 +197,7 @@ if (args.includes('bad-deploy')) process.exit(1)
 
     // ssh fields: ssh is told the user, key and known_hosts file, and fails to connect
     await gray(['validate', '-c', 'ssh.yaml'], 0)
-    await gray(['start', '-c', 'ssh.yaml', '--version', 'v2', '--previous-version', 'v1', '--yes'], 4)
+    await gray(['start', '-c', 'ssh.yaml', '--version', 'v2', '--previous-version', 'v1', '--yes', '--detach'], 4)
     await gray(['status', '-c', 'ssh.yaml', '--json'], 0)
 
     // the secrets were really used: the programs got them, the peers got them, the webhook was called
