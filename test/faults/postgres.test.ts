@@ -5,7 +5,6 @@
 // driver could make after its lease lapsed would show at the gateway, which
 // records each publish's time (./publish-log.ts) against the lease's lapse as
 // the database tells it.
-import path from 'node:path'
 import {setTimeout as delay} from 'node:timers/promises'
 import {afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished, vi} from 'vitest'
 
@@ -184,21 +183,6 @@ describe.skipIf(skipWithoutPostgres)('two drivers racing for one run', () => {
   })
 })
 
-/** every postgres process of the server (the postmaster and its children), for a kill -9 of the whole server */
-async function serverPids(): Promise<number[]> {
-  const {readFile, readdir} = await import('node:fs/promises')
-  const postmaster = Number((await readFile(path.join(server.dir, 'data', 'postmaster.pid'), 'utf8')).split('\n')[0])
-  const children: number[] = []
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '')
-    // the parent pid is the fourth field, after the command in parentheses
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-    if (ppid === postmaster) children.push(Number(entry))
-  }
-  return [postmaster, ...children]
-}
-
 describe.skipIf(skipWithoutPostgres)('the server goes away mid-bake', () => {
   it('stopped and restarted: no publish and no deploy while the driver cannot journal, then the run goes on with no gap and no duplicate', async () => {
     const pc = await worldCase(steps('6s'))
@@ -236,7 +220,7 @@ describe.skipIf(skipWithoutPostgres)('the server goes away mid-bake', () => {
     // gates measured every 250 ms: an append is in flight most of the time
     await pc.until('the first bake', (s, e) => s.status === 'baking' && s.stepIndex === 0 && e.filter((x) => x.type === 'gate.measured').length >= 2)
     const before = await pc.events()
-    for (const pid of await serverPids()) process.kill(pid, 'SIGKILL')
+    await server.kill()
     await delay(1_000)
     await server.start()
     const r = await first

@@ -45,7 +45,7 @@ describe('secrets stay secret', () => {
       ['validate', '--connect', '--json'],
       ['plan', '--version', 'v2', '--json'],
       ['plan', '--version', 'v2'],
-      ['start', '--version', 'v2', '--previous-version', 'v1', '--yes'],
+      ['start', '--version', 'v2', '--previous-version', 'v1', '--yes', '--detach'],
       ['status'],
       ['status', '--json'],
       ['history', '--json'],

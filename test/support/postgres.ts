@@ -58,6 +58,9 @@ export interface PostgresServer {
   query<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, values?: unknown[], database?: string): Promise<T[]>
   /** pg_ctl stop -m fast; the data stays, start() brings the same server back on the same port */
   stop(): Promise<void>
+  /** kill -9 of the whole server (the postmaster frozen first so it forks no child the kill misses); returns once every one of its processes is gone */
+  kill(): Promise<void>
+  /** pg_ctl start; after a kill -9 it waits out the old server's shared memory */
   start(): Promise<void>
   /** stops the server and removes its directory */
   destroy(): Promise<void>
@@ -65,6 +68,23 @@ export interface PostgresServer {
 }
 
 let databases = 0
+
+/** the pids whose parent is `parent` (the fourth field of /proc/PID/stat, after the command in parentheses) */
+async function childrenOf(parent: number): Promise<number[]> {
+  const children: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '')
+    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent) children.push(Number(entry))
+  }
+  return children
+}
+
+/** whether a process exists and is not a zombie */
+async function alive(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
+  return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
+}
 
 export interface StartOptions {
   /** fsync and synchronous commit on, as in production (the bench); off by default, tests need no durability */
@@ -102,8 +122,33 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
   const url = `postgres://gray@127.0.0.1:${port}/postgres`
   let running = false
   const start = async () => {
-    await as('pg_ctl', ['-D', data, '-l', logFile, '-w', '-t', '120', 'start'])
+    // after a kill -9 a new postmaster refuses while any old process still holds the shared memory;
+    // kill() waits for them, and a refusal here is retried a few times before it is the test's failure
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await as('pg_ctl', ['-D', data, '-l', logFile, '-w', '-t', '120', 'start'])
+        break
+      } catch (error) {
+        if (attempt >= 4) throw error
+        await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt))
+      }
+    }
     running = true
+  }
+  const kill = async () => {
+    const postmaster = Number((await readFile(join(data, 'postmaster.pid'), 'utf8')).split('\n')[0])
+    process.kill(postmaster, 'SIGSTOP')
+    const pids = [postmaster, ...(await childrenOf(postmaster))]
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }
+    const deadline = Date.now() + 30_000
+    while (Date.now() < deadline && (await Promise.all(pids.map(alive))).some(Boolean)) await new Promise((resolve) => setTimeout(resolve, 50))
+    running = false
   }
   const stop = async () => {
     if (!running) return
@@ -133,6 +178,7 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
       return `postgres://gray@127.0.0.1:${port}/${name}`
     },
     stop,
+    kill,
     start,
     async destroy() {
       await stop().catch(() => undefined)
