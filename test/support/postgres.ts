@@ -8,9 +8,11 @@ import {existsSync, readdirSync} from 'node:fs'
 import {appendFile, chmod, chown, mkdtemp, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {setTimeout as delay} from 'node:timers/promises'
 import {promisify} from 'node:util'
 import pg from 'pg'
 
+import {waitFor} from './process.js'
 import {freePort} from './prometheus.js'
 
 const run = promisify(execFile)
@@ -80,8 +82,8 @@ async function childrenOf(parent: number): Promise<number[]> {
   return children
 }
 
-/** whether a process exists and is not a zombie */
-async function alive(pid: number): Promise<boolean> {
+/** whether a process exists and is not a zombie (./process.ts's alive() counts a zombie, which a reparented child can stay for a while) */
+async function notZombie(pid: number): Promise<boolean> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
   return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
 }
@@ -130,7 +132,7 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
         break
       } catch (error) {
         if (attempt >= 4) throw error
-        await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt))
+        await delay(1_000 * attempt)
       }
     }
     running = true
@@ -146,8 +148,7 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
         // already gone
       }
     }
-    const deadline = Date.now() + 30_000
-    while (Date.now() < deadline && (await Promise.all(pids.map(alive))).some(Boolean)) await new Promise((resolve) => setTimeout(resolve, 50))
+    await waitFor(async () => !(await Promise.all(pids.map(notZombie))).some(Boolean), 30_000, `postgres processes ${pids.join(', ')} still run 30 s after kill -9`)
     running = false
   }
   const stop = async () => {
