@@ -196,10 +196,16 @@ export interface ControlRequest {
   at: string
 }
 
-/** Requests from other terminals (gray rollback/promote/pause) to the live driver. */
+/**
+ * Requests from other terminals (gray rollback/promote/pause) to the live driver. The driver peeks,
+ * journals what it has not journaled yet, then acks: a request is removed only once it is in the
+ * journal, so a driver killed in between loses none, and its successor skips those it finds journaled.
+ */
 export interface Inbox {
-  /** requests not yet taken, oldest first */
-  take(): Promise<ControlRequest[]>
+  /** requests still waiting, oldest first; nothing is removed */
+  peek(): Promise<ControlRequest[]>
+  /** removes these requests (journaled, or not this run's); acking one already gone is no error */
+  ack(requests: readonly ControlRequest[]): Promise<void>
   /** called when a request may have arrived, so the driver can wake */
   onArrival(listener: () => void): () => void
 }

@@ -7,6 +7,7 @@ import {ConfigError, ExitCode, LockedError, type ExitCodeValue} from '../core/er
 import type {ControlRequest, RequestKind} from '../core/ports.js'
 import {exitCodeOf} from '../core/run/exit-codes.js'
 import {isTerminal, replay, type RunState} from '../core/run/state.js'
+import {requestEvent} from '../core/run/requests.js'
 import type {Lease} from '../state/backend.js'
 import {reasonProblem} from '../state/inbox.js'
 import type {Context, StateContext} from './context.js'
@@ -54,8 +55,13 @@ export async function control(ctx: StateContext, kind: RequestKind, options: Con
     if (holder?.alive || agent) {
       if (options.adoptConfig && !posted) options.note?.(`--adopt-config does nothing here: the run's ${agent ? 'agent' : `live driver (pid ${holder?.holder.pid})`} drives with the config it has`)
       posted ??= await ctx.backend.postRequest(service, {kind, runId: latest.id, reason: options.reason, full: options.full, actor: ctx.actor})
+      const request = posted
       const id = posted.id
-      const received = (events: JournalEvents) => events.find((e) => e.type === 'request.received' && e.data.id === id)
+      // received, and what it means journaled: a driver that dies in between has not taken it (its successor carries it out)
+      const received = (events: JournalEvents) => {
+        const at = events.find((e) => e.type === 'request.received' && e.data.id === id)
+        return at && (events.some((e) => e.seq > at.seq && e.data.request === id) || requestEvent(replay(events), request, 'request') === null) ? at : undefined
+      }
       // promote and resume handed to an agent are followed until the run ends or waits again, as when driven here
       const onward = agent && (kind === 'promote' || kind === 'resume')
       const taken = (events: JournalEvents) => {

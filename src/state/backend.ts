@@ -126,9 +126,11 @@ export interface StateBackend {
 
   /** leaves a request for the service's driver; validated, fails with ConfigError on a bad one */
   postRequest(service: string, request: NewRequest): Promise<ControlRequest>
-  /** requests not yet taken, oldest first; each request is taken by exactly one caller */
-  takeRequests(service: string): Promise<ControlRequest[]>
-  /** whether a posted request still waits, untaken */
+  /** requests still waiting, oldest first, malformed ones set aside; nothing is removed (see Inbox in core/ports.ts) */
+  peekRequests(service: string): Promise<ControlRequest[]>
+  /** removes requests a driver has journaled; one already removed is no error */
+  ackRequests(service: string, requests: readonly ControlRequest[]): Promise<void>
+  /** whether a posted request still waits, not yet journaled by a driver */
   requestWaiting(service: string, request: ControlRequest): Promise<boolean>
 
   /** says a `gray agent` serves `services`; it counts as live while its heartbeat is younger than ttlMs */
@@ -177,7 +179,8 @@ export function lazyBackend(state: StateConfig, options: {migrate?: boolean} = {
     acquireLease: call('acquireLease'),
     readLease: call('readLease'),
     postRequest: call('postRequest'),
-    takeRequests: call('takeRequests'),
+    peekRequests: call('peekRequests'),
+    ackRequests: call('ackRequests'),
     requestWaiting: call('requestWaiting'),
     subscribe: call('subscribe'),
     announceAgent: call('announceAgent'),

@@ -45,10 +45,11 @@ export class BackendJournal implements JournalWriter {
 
 const SAFETY_POLL_MS = 1_000
 
-/** The service's requests: taken from the backend; a driver waiting on them wakes on the backend's notice. */
+/** The service's requests: read from the backend and acked once journaled; a driver waiting on them wakes on the backend's notice. */
 export function backendInbox(backend: StateBackend, service: string): Inbox {
   return {
-    take: (): Promise<ControlRequest[]> => backend.takeRequests(service),
+    peek: (): Promise<ControlRequest[]> => backend.peekRequests(service),
+    ack: (requests: readonly ControlRequest[]): Promise<void> => backend.ackRequests(service, requests),
     onArrival(listener: () => void): () => void {
       let stopped = false
       let stop: (() => Promise<void>) | null = null

@@ -1,5 +1,6 @@
 // Requests from other terminals (`gray rollback`, `promote`, `pause`, `resume`) to the
-// live driver: one JSON file each in `<service dir>/inbox/`, taken oldest first.
+// live driver: one JSON file each in `<service dir>/inbox/`, read oldest first and removed only
+// once the driver has journaled it (peek, journal, ack), so a driver killed in between loses none.
 import {randomBytes} from 'node:crypto'
 import {watch, type FSWatcher} from 'node:fs'
 import {readdir, rename, unlink} from 'node:fs/promises'
@@ -26,8 +27,7 @@ const rejectedDir = (serviceDir: string) => join(inboxDir(serviceDir), 'rejected
 export async function postRequest(serviceDir: string, request: NewRequest): Promise<ControlRequest> {
   const posted = completeRequest(request)
   await ensurePrivateDir(inboxDir(serviceDir))
-  const name = `${compactTime(posted.at)}-${posted.id}.json`
-  await writeAtomic(join(inboxDir(serviceDir), name), JSON.stringify(posted) + '\n')
+  await writeAtomic(join(inboxDir(serviceDir), requestFileName(posted)), JSON.stringify(posted) + '\n')
   return posted
 }
 
@@ -44,10 +44,15 @@ export function completeRequest(request: NewRequest): ControlRequest {
   return posted
 }
 
-/** Whether a posted request still waits in the inbox, untaken. */
+/** Whether a posted request still waits in the inbox, not yet journaled by a driver. */
 export async function requestWaiting(serviceDir: string, request: ControlRequest): Promise<boolean> {
   const names = await readdir(inboxDir(serviceDir)).catch(() => [] as string[])
-  return names.includes(`${compactTime(request.at)}-${request.id}.json`)
+  return names.includes(requestFileName(request))
+}
+
+/** 2026-11-22T03:45:00.123Z and id ab12 → 20261122T034500123Z-ab12.json, so names sort by time */
+function requestFileName(request: Pick<ControlRequest, 'at' | 'id'>): string {
+  return `${compactTime(request.at)}-${request.id}.json`
 }
 
 export class FileInbox implements Inbox {
@@ -61,44 +66,51 @@ export class FileInbox implements Inbox {
   }
 
   /**
-   * Requests not yet taken, oldest first; each is removed from the inbox as it
-   * is returned, and returned once: takes in this process run one at a time,
-   * and each file is claimed by renaming it before it is read, which only one
-   * taker (of any process) can do.
+   * Requests still waiting, oldest first; nothing is removed, so a driver that dies before it has
+   * journaled them leaves them to its successor. A malformed file is moved aside to rejected/.
+   * Reads in this process run one at a time.
    */
-  take(): Promise<ControlRequest[]> {
-    const run = this.taking.then(() => this.takeNow())
-    this.taking = run.catch(() => undefined)
+  peek(): Promise<ControlRequest[]> {
+    return this.serially(() => this.peekNow())
+  }
+
+  /** Removes requests once their driver has journaled them; one already gone is no error. */
+  ack(requests: readonly ControlRequest[]): Promise<void> {
+    return this.serially(async () => {
+      for (const request of requests) await unlink(join(this.dir, requestFileName(request))).catch(() => undefined)
+    })
+  }
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work)
+    this.queue = run.catch(() => undefined)
     return run
   }
 
-  private taking: Promise<unknown> = Promise.resolve()
+  private queue: Promise<unknown> = Promise.resolve()
 
-  private async takeNow(): Promise<ControlRequest[]> {
-    const taken: {name: string; claimed: string; request: ControlRequest}[] = []
+  private async peekNow(): Promise<ControlRequest[]> {
+    const waiting: {name: string; request: ControlRequest}[] = []
     for (const name of await this.pending()) {
-      const claimed = join(this.dir, `.${name}.${process.pid}-${randomBytes(3).toString('hex')}.claimed`)
+      const file = join(this.dir, name)
+      let text: string | null
       try {
-        await rename(join(this.dir, name), claimed)
+        text = (await readPrivateFile(file, MAX_REQUEST_BYTES)).toString('utf8')
       } catch (error) {
+        // taken meanwhile (acked by another process, or moved aside)
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue
-        throw error
+        text = null
       }
-      const text = await readPrivateFile(claimed, MAX_REQUEST_BYTES).then(
-        (b) => b.toString('utf8'),
-        () => null,
-      )
       const request = text === null ? null : parseRequest(text)
-      if (!request) {
-        await this.reject(claimed, name)
+      // a file whose name is not its request's could never be acked: it is not gray's either
+      if (!request || requestFileName(request) !== name) {
+        await this.reject(file, name)
         continue
       }
-      taken.push({name, claimed, request})
+      waiting.push({name, request})
     }
-
-    taken.sort((a, b) => Date.parse(a.request.at) - Date.parse(b.request.at) || a.name.localeCompare(b.name))
-    for (const {claimed} of taken) await unlink(claimed).catch(() => undefined)
-    return taken.map(({request}) => request)
+    waiting.sort((a, b) => Date.parse(a.request.at) - Date.parse(b.request.at) || a.name.localeCompare(b.name))
+    return waiting.map(({request}) => request)
   }
 
   /** calls listener when a request may have arrived; fs.watch wakes it at once, polling covers file systems where watching fails */
@@ -160,10 +172,10 @@ export class FileInbox implements Inbox {
   }
 
   /** a request gray would not have written: kept aside in rejected/, never journaled or printed */
-  private async reject(claimed: string, name: string): Promise<void> {
+  private async reject(file: string, name: string): Promise<void> {
     debug('rejecting malformed request %s', name)
     await ensurePrivateDir(rejectedDir(this.serviceDir))
-    await rename(claimed, join(rejectedDir(this.serviceDir), name)).catch(() => unlink(claimed).catch(() => undefined))
+    await rename(file, join(rejectedDir(this.serviceDir), name)).catch(() => unlink(file).catch(() => undefined))
   }
 }
 

@@ -123,9 +123,22 @@ export class LocalBackend implements StateBackend {
     return posted
   }
 
-  takeRequests(service: string): Promise<ControlRequest[]> {
-    return new FileInbox(this.store(service).dir).take()
+  peekRequests(service: string): Promise<ControlRequest[]> {
+    return this.inbox(service).peek()
   }
+
+  ackRequests(service: string, requests: readonly ControlRequest[]): Promise<void> {
+    return this.inbox(service).ack(requests)
+  }
+
+  /** one per service, so this process's reads and acks of an inbox run one at a time */
+  private inbox(service: string): FileInbox {
+    let inbox = this.inboxes.get(service)
+    if (!inbox) this.inboxes.set(service, (inbox = new FileInbox(this.store(service).dir)))
+    return inbox
+  }
+
+  private readonly inboxes = new Map<string, FileInbox>()
 
   requestWaiting(service: string, request: ControlRequest): Promise<boolean> {
     return requestWaiting(this.store(service).dir, request)

@@ -1,6 +1,6 @@
 // Journals torn or damaged, locks contested or hung, signals: the journal
 // stays the truth, nothing is overwritten silently, nobody writes without the lock.
-import {appendFileSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {appendFileSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {setTimeout as delay} from 'node:timers/promises'
 import {afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished} from 'vitest'
@@ -118,6 +118,32 @@ describe('locks', () => {
     const {events} = await journalOf(dir)
     expect(events).toHaveLength(after.length)
     expect((await servedPolicy(world)).revision).toBe(replay(events).applied!.revision)
+  })
+
+  it('a driver killed between journaling a promote and carrying it out: the promote is carried out once, by the successor, and leaves the inbox', async () => {
+    const dir = caseDir(world, slowSteps)
+    const a = gray(['start', '--version', 'v2', '--previous-version', 'v1', '--yes'], {cwd: dir, env: {...ENV, GRAY_FAULT: 'after:request.received'}})
+    onTestFinished(() => {
+      if (a.exitCode === null) a.kill('SIGKILL')
+    })
+    await until(dir, 'the long bake', (s) => s.stepIndex === 1 && s.status === 'baking')
+    // the driver journals the request, then dies before its effect and before removing it from the inbox;
+    // `gray promote` waits for the dead driver's lock to go stale and drives on itself
+    const promote = await run(['promote', '--yes', '--json'], {cwd: dir, env: ENV, timeoutMs: 150_000})
+    expect((await a).signal).toBe('SIGKILL')
+    expect(promote.exitCode, promote.stderr).toBe(0)
+
+    const {events, state} = await journalOf(dir)
+    expect(state!.status, `${events.map((e) => `${e.actor.pid} ${e.type}`).join('\n')}\n${promote.stdout}`).toBe('completed')
+    const received = events.filter((e) => e.type === 'request.received')
+    expect(received.map((e) => e.data.kind)).toEqual(['promote'])
+    expect(received[0]!.actor.pid).toBe(a.pid)
+    // its effect was journaled once, by the successor, naming the request
+    const promoted = events.filter((e) => e.type === 'run.promoted')
+    expect(promoted.map((e) => e.data.request)).toEqual([received[0]!.data.id])
+    expect(promoted[0]!.actor.pid).not.toBe(a.pid)
+    expect(events.find((e) => e.type === 'step.passed' && e.data.index === 1)?.data.by).toBe('promote')
+    expect(readdirSync(path.join(dir, '.gray', SERVICE, 'inbox')).filter((n) => n.endsWith('.json'))).toEqual([])
   })
 
   it('`gray rollback` with no live driver does the rollback itself', async () => {

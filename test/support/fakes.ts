@@ -241,16 +241,29 @@ export const transientError = () => new MetricError('source unavailable')
 export class MemoryInbox implements Inbox {
   private pending: ControlRequest[] = []
   private listeners = new Set<() => void>()
+  private posted = 0
+  /** every request acked, in order */
+  readonly acked: ControlRequest[] = []
 
+  /** posts a request (ids r1, r2, … never reused, as a real inbox's are unique) */
   post(kind: ControlRequest['kind'], extra: Partial<ControlRequest> = {}): void {
-    this.pending.push({id: `r${this.pending.length + 1}`, kind, actor: {...testActor, user: 'oncall', pid: 99}, at: new Date().toISOString(), ...extra})
+    this.pending.push({id: `r${++this.posted}`, kind, actor: {...testActor, user: 'oncall', pid: 99}, at: new Date().toISOString(), ...extra})
     for (const l of this.listeners) l()
   }
 
-  async take(): Promise<ControlRequest[]> {
-    const out = this.pending
-    this.pending = []
-    return out
+  /** the requests still waiting (not acked) */
+  waiting(): ControlRequest[] {
+    return [...this.pending]
+  }
+
+  async peek(): Promise<ControlRequest[]> {
+    return [...this.pending]
+  }
+
+  async ack(requests: readonly ControlRequest[]): Promise<void> {
+    const ids = new Set(requests.map((r) => r.id))
+    this.acked.push(...this.pending.filter((r) => ids.has(r.id)))
+    this.pending = this.pending.filter((r) => !ids.has(r.id))
   }
 
   onArrival(listener: () => void): () => void {

@@ -67,6 +67,8 @@ export class RunContext {
   wake = new AbortController()
   /** the requests taken so far, journaled in order; awaited before each decision */
   requests: Promise<void> = Promise.resolve()
+  /** why a request could not be journaled (the lease lost, the state unwritable): the driver stops with it at its next decision */
+  requestFailure: unknown = undefined
   /** set the moment a rollback is requested (before it is journaled): no new side effect starts but the rollback's */
   rollbackRequested = false
   /** set when this process's own signal (Ctrl-C's "pause and leave", SIGTERM) says leave at the next hold, guarding or not */

@@ -76,6 +76,7 @@ export class RunDriver {
       await pollInbox(ctx)
       for (;;) {
         await ctx.requests
+        if (ctx.requestFailure !== undefined) throw ctx.requestFailure
         const state = ctx.state()
         if (state.rollback) ctx.rollbackRequested = true
         const action = nextAction(state, ctx.config, {guard: ctx.opts.guardWaits && !ctx.leaving})

@@ -91,10 +91,11 @@ export interface EventData {
   'step.passed': {index: number; by: 'gates' | 'promote'}
   'step.waiting': {index: number}
   'request.received': {id: string; kind: RequestKind; reason?: string; full?: boolean; by: string; requestedAt: string}
-  'run.paused': {reason: string; cause: 'request' | 'signal' | 'gates' | 'deploy' | 'gateway' | 'hook'}
-  'run.resumed': {by: string}
-  'run.promoted': {full: boolean; by: string}
-  'rollback.started': {reason: string; by: string}
+  /** `request`: the id of the request.received whose effect this is (absent when the driver decided it, and in journals before it was written) */
+  'run.paused': {reason: string; cause: 'request' | 'signal' | 'gates' | 'deploy' | 'gateway' | 'hook'; request?: string}
+  'run.resumed': {by: string; request?: string}
+  'run.promoted': {full: boolean; by: string; request?: string}
+  'rollback.started': {reason: string; by: string; request?: string}
   /** `about`: the step of the rollback (./rollback.ts) the warning is about; absent in journals before it was written */
   'rollback.warning': {message: string; about?: 'traffic' | 'hosts'}
   'run.rolled_back': {reason: string; reverted: string[]; notReverted: string[]}

@@ -275,25 +275,26 @@ export class PostgresBackend implements StateBackend {
     return posted
   }
 
-  takeRequests(service: string): Promise<ControlRequest[]> {
-    return this.transaction('take requests', async (client) => {
-      // SKIP LOCKED: a request another taker is taking is left to it, so each is taken once
-      const {rows} = await client.query<{id: string; body: unknown}>(
-        `UPDATE gray_requests SET taken_at = clock_timestamp()
-          WHERE (service, id) IN (SELECT service, id FROM gray_requests WHERE service = $1 AND taken_at IS NULL ORDER BY ord FOR UPDATE SKIP LOCKED)
-          RETURNING id, body`,
-        [service],
-      )
+  peekRequests(service: string): Promise<ControlRequest[]> {
+    return this.transaction('read the requests', async (client) => {
+      const {rows} = await client.query<{id: string; body: unknown}>('SELECT id, body FROM gray_requests WHERE service = $1 AND taken_at IS NULL ORDER BY ord', [service])
       const bad = rows.filter((r) => whyInvalid(r.body) !== null).map((r) => r.id)
       if (bad.length > 0) {
         debug('rejecting malformed requests %o', bad)
-        await client.query('UPDATE gray_requests SET rejected = true WHERE service = $1 AND id = ANY($2)', [service, bad])
+        await client.query('UPDATE gray_requests SET rejected = true, taken_at = clock_timestamp() WHERE service = $1 AND id = ANY($2)', [service, bad])
       }
       return rows
         .filter((r) => !bad.includes(r.id))
         .map((r) => r.body as ControlRequest)
         .sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || a.id.localeCompare(b.id))
     })
+  }
+
+  async ackRequests(service: string, requests: readonly ControlRequest[]): Promise<void> {
+    if (requests.length === 0) return
+    await this.query('mark the requests taken', (client) =>
+      client.query('UPDATE gray_requests SET taken_at = clock_timestamp() WHERE service = $1 AND id = ANY($2) AND taken_at IS NULL', [service, requests.map((r) => r.id)]),
+    )
   }
 
   requestWaiting(service: string, request: ControlRequest): Promise<boolean> {

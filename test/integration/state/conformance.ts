@@ -238,7 +238,7 @@ export function conformance(name: string, fresh: () => Promise<StateConfig>): vo
       expect(await (await open(state)).readLease('race')).toMatchObject({alive: true, holder: {pid: winner.pid}})
     })
 
-    it('hands each request to exactly one of several concurrent takers, oldest first, and refuses bad ones', async () => {
+    it('keeps each request until it is acked, oldest first, whoever reads, and refuses bad ones', async () => {
       const state = await fresh()
       const poster = await open(state)
       await expect(poster.postRequest('shop', {kind: 'explode' as never, actor})).rejects.toMatchObject({exitCode: 2})
@@ -248,32 +248,27 @@ export function conformance(name: string, fresh: () => Promise<StateConfig>): vo
       for (let i = 0; i < 40; i++) {
         posted.push(await poster.postRequest('shop', {kind: i % 2 ? 'pause' : 'resume', reason: `r${i}`, actor, at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString()}))
       }
-      const takers = await Promise.all([1, 2, 3, 4].map(() => open(state)))
-      const got: ControlRequest[][] = [[], [], [], []]
-      const count = () => got.reduce((n, g) => n + g.length, 0)
-      await Promise.all(
-        takers.map(async (taker, i) => {
-          while (count() < posted.length) {
-            const batch = await taker.takeRequests('shop')
-            const times = batch.map((r) => Date.parse(r.at))
-            expect(times).toEqual([...times].sort((a, b) => a - b))
-            got[i]!.push(...batch)
-            if (batch.length === 0) await new Promise((done) => setTimeout(done, 5))
-          }
-        }),
-      )
-      const ids = got.flat().map((r) => r.id)
-      expect(ids).toHaveLength(posted.length)
-      expect(new Set(ids)).toEqual(new Set(posted.map((r) => r.id)))
-      expect(got.flat().find((r) => r.id === posted[7]!.id)).toEqual(posted[7])
-      expect(await poster.takeRequests('shop')).toEqual([])
+      const readers = await Promise.all([1, 2, 3, 4].map(() => open(state)))
+      // four readers at once (a dead driver's successor and others): each sees every request, whole, oldest first
+      const reads = await Promise.all(readers.map((r) => r.peekRequests('shop')))
+      for (const read of reads) expect(read).toEqual(posted)
+
+      // acks from several readers at once, some of the same requests: each leaves once, none comes back
+      await Promise.all(readers.map((r, i) => r.ackRequests('shop', posted.slice(i * 8, i * 8 + 12))))
+      expect(await poster.peekRequests('shop')).toEqual(posted.slice(36))
+      await readers[0]!.ackRequests('shop', posted)
+      await readers[1]!.ackRequests('shop', [])
+      expect(await poster.peekRequests('shop')).toEqual([])
     })
 
     it('says whether a posted request still waits, and who holds the lease since when', async () => {
       const backend = await open(await fresh())
       const posted = await backend.postRequest('shop', {kind: 'promote', actor})
       expect(await backend.requestWaiting('shop', posted)).toBe(true)
-      expect((await backend.takeRequests('shop')).map((r) => r.id)).toEqual([posted.id])
+      expect((await backend.peekRequests('shop')).map((r) => r.id)).toEqual([posted.id])
+      // read is not taken: it waits until a driver has journaled it and acks
+      expect(await backend.requestWaiting('shop', posted)).toBe(true)
+      await backend.ackRequests('shop', [posted])
       expect(await backend.requestWaiting('shop', posted)).toBe(false)
 
       const before = Date.now()
@@ -365,7 +360,7 @@ export function conformance(name: string, fresh: () => Promise<StateConfig>): vo
 
       expect(await other.send({op: 'post', service: 'shop', kind: 'pause'})).toMatchObject({ok: true})
       await waitFor('a request notice', async () => notices.some((n) => n.kind === 'request'))
-      const [request] = await backend.takeRequests('shop')
+      const [request] = await backend.peekRequests('shop')
       expect(request).toMatchObject({kind: 'pause', actor: {pid: other.pid}})
       await unsubscribe()
     })

@@ -220,11 +220,11 @@ describe('run engine: people steering the run', () => {
 
   it('a request poll that fails (its state unreachable) is no unhandled rejection: the run goes on and a later poll takes the request', async () => {
     const h = harness()
-    const take = h.inbox.take.bind(h.inbox)
+    const peek = h.inbox.peek.bind(h.inbox)
     let failing = false
-    h.inbox.take = async () => {
+    h.inbox.peek = async () => {
       if (failing) throw new Error('PostgreSQL is unreachable')
-      return take()
+      return peek()
     }
     const stray: unknown[] = []
     const onStray = (reason: unknown) => stray.push(reason)
@@ -245,6 +245,100 @@ describe('run engine: people steering the run', () => {
     } finally {
       process.off('unhandledRejection', onStray)
     }
+  })
+
+  it('a request is acked only once journaled: a driver that dies before its ack leaves it to the next, which carries it out once', async () => {
+    const h = harness()
+    // the first driver journals the pause, then dies before its ack (its ack never happens)
+    const ack = h.inbox.ack.bind(h.inbox)
+    h.inbox.ack = async () => {
+      throw new Error('killed before the ack')
+    }
+    h.clock.at(60_000, () => h.inbox.post('pause'))
+    const first = await h.start()
+    expect(first.exitCode).toBe(4)
+    expect(h.journal.ofType('request.received').map((e) => e.data.kind)).toEqual(['pause'])
+    // not acked: it still waits, and a later poll of the same driver did not carry it out again
+    expect(h.inbox.waiting().map((r) => r.kind)).toEqual(['pause'])
+    expect(h.journal.ofType('run.paused')).toHaveLength(1)
+
+    // the successor finds it journaled: it acks it without a second request.received or pause
+    h.inbox.ack = ack
+    h.inbox.post('resume')
+    const second = await h.resume()
+    expect(second.state.status).toBe('completed')
+    expect(h.journal.ofType('request.received').map((e) => e.data.kind)).toEqual(['pause', 'resume'])
+    expect(h.journal.ofType('run.paused')).toHaveLength(1)
+    expect(h.inbox.waiting()).toEqual([])
+    expect(h.inbox.acked.map((r) => r.kind)).toEqual(['pause', 'resume'])
+  })
+
+  it('a request whose journaling fails stays in the inbox, not acked, for whoever drives next', async () => {
+    const h = harness()
+    const append = h.journal.append.bind(h.journal)
+    let cutOff = false
+    h.journal.append = async (type, data) => {
+      if (cutOff) throw new Error('the lease is lost')
+      return append(type, data)
+    }
+    h.clock.at(60_000, () => {
+      cutOff = true
+      h.inbox.post('rollback')
+    })
+    await expect(h.start()).rejects.toThrow(/lease is lost/)
+    expect(h.journal.ofType('request.received')).toEqual([])
+    expect(h.inbox.acked).toEqual([])
+    expect(h.inbox.waiting().map((r) => r.kind)).toEqual(['rollback'])
+
+    cutOff = false
+    const next = await h.resume()
+    expect(next.state.status).toBe('rolled_back')
+    expect(h.journal.ofType('request.received').map((e) => e.data.kind)).toEqual(['rollback'])
+    expect(h.inbox.waiting()).toEqual([])
+  })
+
+  it('a driver that dies between a request and its effect: the successor journals the effect once, from the state left', async () => {
+    const h = harness()
+    const append = h.journal.append.bind(h.journal)
+    let dies = true
+    h.journal.append = async (type, data) => {
+      if (dies && type === 'run.paused') throw new Error('killed after request.received')
+      return append(type, data)
+    }
+    h.clock.at(60_000, () => h.inbox.post('pause'))
+    await expect(h.start()).rejects.toThrow(/killed after request.received/)
+    expect(h.journal.ofType('request.received').map((e) => e.data.kind)).toEqual(['pause'])
+    expect(h.journal.ofType('run.paused')).toEqual([])
+    expect(h.inbox.waiting().map((r) => r.kind)).toEqual(['pause'])
+
+    dies = false
+    const next = await h.resume()
+    expect(next.exitCode).toBe(4)
+    expect(h.journal.ofType('request.received')).toHaveLength(1)
+    const paused = h.journal.ofType('run.paused')
+    expect(paused.map((e) => e.data)).toEqual([{reason: 'paused by oncall@test-host (pid 99)', cause: 'request', request: 'r1'}])
+    expect(paused[0]!.seq).toBeGreaterThan(h.journal.ofType('driver.attached').at(-1)!.seq)
+    expect(h.inbox.waiting()).toEqual([])
+  })
+
+  it('a person who gives a request id again in the same run is heard again: a request is known by its id and time', async () => {
+    const h = harness()
+    h.clock.at(60_000, () => h.inbox.post('pause', {id: 'ops-1', at: new Date(h.clock.now()).toISOString()}))
+    expect((await h.start()).exitCode).toBe(4)
+    h.inbox.post('resume', {id: 'ops-1', at: new Date(h.clock.now() + 1).toISOString()})
+    const out = await h.resume()
+    expect(out.state.status).toBe('completed')
+    expect(h.journal.ofType('request.received').map((e) => `${String(e.data.id)} ${String(e.data.kind)}`)).toEqual(['ops-1 pause', 'ops-1 resume'])
+  })
+
+  it('requests from this process get ids that never repeat', async () => {
+    const h = harness()
+    const d = h.driver()
+    await h.begin()
+    await Promise.all([d.request('pause'), d.request('resume'), d.request('pause')])
+    const ids = h.journal.ofType('request.received').map((e) => String(e.data.id))
+    expect(ids).toHaveLength(3)
+    expect(new Set(ids).size).toBe(3)
   })
 
   it('promote --full skips the remaining steps and completes', async () => {

@@ -94,7 +94,7 @@ describe('journal, lock and request files are never followed through a symlink',
     const target = path.join(root, 'secret.json')
     writeFileSync(target, JSON.stringify(request()))
     symlinkSync(target, path.join(inboxDir(root), '20261203T000000000Z-abcd.json'))
-    expect(await new FileInbox(root).take()).toEqual([])
+    expect(await new FileInbox(root).peek()).toEqual([])
     expect(existsSync(target)).toBe(true)
   })
 })
@@ -125,7 +125,7 @@ describe('forged inbox requests are rejected, never journaled or printed', () =>
     mkdirSync(inboxDir(root), {recursive: true})
     const name = '20261203T000000000Z-forged.json'
     writeFileSync(path.join(inboxDir(root), name), JSON.stringify(request(extra)))
-    expect(await new FileInbox(root).take()).toEqual([])
+    expect(await new FileInbox(root).peek()).toEqual([])
     expect(readdirSync(path.join(inboxDir(root), 'rejected'))).toEqual([name])
     expect(readdirSync(inboxDir(root)).filter((n) => n.endsWith('.json'))).toEqual([])
   })
@@ -133,7 +133,7 @@ describe('forged inbox requests are rejected, never journaled or printed', () =>
   it('a request gray wrote is taken as it was posted', async () => {
     const root = fresh()
     const posted = await postRequest(root, {kind: 'promote', reason: 'looks good', actor: testActor})
-    expect(await new FileInbox(root).take()).toEqual([posted])
+    expect(await new FileInbox(root).peek()).toEqual([posted])
   })
 
   it('posting a reason with escapes is refused with a usage error', async () => {
@@ -141,19 +141,25 @@ describe('forged inbox requests are rejected, never journaled or printed', () =>
   })
 })
 
-describe('each request is taken exactly once', () => {
-  it('by concurrent takes of one driver (a watch event and a poll at once)', async () => {
+describe('concurrent reads and acks of one inbox', () => {
+  it('by one process (a watch event and a poll at once): each read sees every waiting request, acks remove each once', async () => {
     const root = fresh()
     const posted = await Promise.all((['promote', 'rollback', 'pause'] as const).map((kind) => postRequest(root, {kind, actor: testActor})))
     const inbox = new FileInbox(root)
-    const taken = (await Promise.all([inbox.take(), inbox.take(), inbox.take()])).flat()
-    expect(taken.map((r) => r.id).sort()).toEqual(posted.map((r) => r.id).sort())
+    const reads = await Promise.all([inbox.peek(), inbox.peek(), inbox.peek()])
+    for (const read of reads) expect(read.map((r) => r.id).sort()).toEqual(posted.map((r) => r.id).sort())
+    await Promise.all([inbox.ack(posted), inbox.ack(posted), inbox.ack(posted.slice(1))])
+    expect(await inbox.peek()).toEqual([])
   })
 
-  it('by two inboxes on the same directory (two processes)', async () => {
+  it('by two inboxes on the same directory (two processes): a read during acks sees each request whole or not at all', async () => {
     const root = fresh()
     const posted = await Promise.all(Array.from({length: 20}, () => postRequest(root, {kind: 'pause', actor: testActor})))
-    const taken = (await Promise.all([new FileInbox(root).take(), new FileInbox(root).take(), new FileInbox(root).take()])).flat()
-    expect(taken.map((r) => r.id).sort()).toEqual(posted.map((r) => r.id).sort())
+    const [a, b] = [new FileInbox(root), new FileInbox(root)]
+    const [read] = await Promise.all([b.peek(), a.ack(posted.slice(0, 10))])
+    const ids = new Set(posted.map((r) => r.id))
+    for (const r of read) expect(ids.has(r.id)).toBe(true)
+    expect(readdirSync(path.join(inboxDir(root))).filter((n) => n === 'rejected')).toEqual([])
+    expect((await b.peek()).map((r) => r.id).sort()).toEqual(posted.slice(10).map((r) => r.id).sort())
   })
 })

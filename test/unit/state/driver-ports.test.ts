@@ -58,7 +58,7 @@ describe('BackendJournal', () => {
 })
 
 describe('backendInbox', () => {
-  it('hands over a posted request once, and wakes its listener when one arrives', async () => {
+  it('hands over a posted request until it is acked, and wakes its listener when one arrives', async () => {
     const b = backend()
     const inbox = backendInbox(b, 'shop')
     let woken = 0
@@ -71,9 +71,11 @@ describe('backendInbox', () => {
     await b.postRequest('shop', {kind: 'promote', actor: {user: 'tester', host: 'test-host', pid: process.pid, ci: false}})
     await wake
     stop()
-    const taken = await inbox.take()
-    expect(taken.map((r) => r.kind)).toEqual(['promote'])
-    expect(await inbox.take()).toEqual([])
+    const waiting = await inbox.peek()
+    expect(waiting.map((r) => r.kind)).toEqual(['promote'])
+    expect(await inbox.peek()).toEqual(waiting)
+    await inbox.ack(waiting)
+    expect(await inbox.peek()).toEqual([])
   })
 })
 

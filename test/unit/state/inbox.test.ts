@@ -36,7 +36,7 @@ function nextArrival(inbox: FileInbox): Promise<void> {
 }
 
 describe('FileInbox', () => {
-  it('hands out posted requests oldest first, once', async () => {
+  it('hands out posted requests oldest first, until each is acked', async () => {
     const later = await post('rollback', '2026-11-22T03:46:00.000Z', 'errors up')
     const earlier = await post('pause', '2026-11-22T03:45:00.000Z')
     expect(later).toMatchObject({kind: 'rollback', reason: 'errors up', actor, id: expect.stringMatching(/^[0-9a-f]{8}$/)})
@@ -48,9 +48,24 @@ describe('FileInbox', () => {
     expect((await stat(join(dir, 'inbox'))).mode & 0o777).toBe(0o700)
 
     const inbox = new FileInbox(dir)
-    expect(await inbox.take()).toEqual([earlier, later])
-    expect(await inbox.take()).toEqual([])
+    expect(await inbox.peek()).toEqual([earlier, later])
+    // nothing is removed until the driver acks it (it has journaled it)
+    expect(await inbox.peek()).toEqual([earlier, later])
+    await inbox.ack([earlier])
+    expect(await new FileInbox(dir).peek()).toEqual([later])
+    // acking again, or one another process acked, is no error
+    await inbox.ack([earlier, later])
+    await inbox.ack([later])
+    expect(await inbox.peek()).toEqual([])
     expect(await readdir(join(dir, 'inbox'))).toEqual([])
+  })
+
+  it('a file whose name does not match its request is set aside, as it could never be acked', async () => {
+    const good = await post('promote', '2026-11-22T03:45:00.000Z')
+    const inboxDir = join(dir, 'inbox')
+    await writeFile(join(inboxDir, '20261122T034500000Z-other.json'), JSON.stringify(good))
+    expect(await new FileInbox(dir).peek()).toEqual([good])
+    expect(await readdir(join(inboxDir, 'rejected'))).toEqual(['20261122T034500000Z-other.json'])
   })
 
   it('moves malformed requests aside and skips unfinished writes', async () => {
@@ -60,13 +75,13 @@ describe('FileInbox', () => {
     await writeFile(join(inboxDir, '20261122T034401000Z-odd.json'), JSON.stringify({...good, id: 'odd', kind: 'delete'}))
     await writeFile(join(inboxDir, '20261122T034402000Z-wip.json.1-abc.tmp'), '{')
 
-    expect(await new FileInbox(dir).take()).toEqual([good])
+    expect(await new FileInbox(dir).peek()).toEqual([good])
     expect((await readdir(join(inboxDir, 'rejected'))).sort()).toEqual(['20261122T034400000Z-bad.json', '20261122T034401000Z-odd.json'])
     expect(await readdir(inboxDir)).toEqual(expect.arrayContaining(['rejected', '20261122T034402000Z-wip.json.1-abc.tmp']))
   })
 
   it('finds nothing, and creates nothing, when no inbox exists', async () => {
-    expect(await new FileInbox(dir).take()).toEqual([])
+    expect(await new FileInbox(dir).peek()).toEqual([])
     await expect(stat(dir)).rejects.toMatchObject({code: 'ENOENT'})
   })
 
@@ -81,7 +96,7 @@ describe('FileInbox', () => {
     const arrived = nextArrival(inbox)
     const posted = await post('rollback', new Date().toISOString())
     await arrived
-    expect(await inbox.take()).toEqual([posted])
+    expect(await inbox.peek()).toEqual([posted])
   })
 
   it('falls back to polling when the inbox cannot be watched yet', async () => {
@@ -89,6 +104,6 @@ describe('FileInbox', () => {
     const arrived = nextArrival(inbox)
     const posted = await post('resume', new Date().toISOString())
     await arrived
-    expect(await inbox.take()).toEqual([posted])
+    expect(await inbox.peek()).toEqual([posted])
   })
 })
