@@ -3,9 +3,9 @@
 // JSON Schema, and `status --wait` exits with the run's code (4 on --timeout).
 import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
-import {replay} from '../../src/core/run/state.js'
+import {isTerminal, replay} from '../../src/core/run/state.js'
 import {gray, run, type CliResult} from '../support/cli.js'
 import {startLive, type Live} from '../support/live.js'
 import {jsonProblems} from '../support/results.js'
@@ -28,13 +28,23 @@ beforeAll(async () => {
   // the same service with a step that waits for `gray promote`
   const text = readFileSync(path.join(live.dir, 'gray.yaml'), 'utf8')
   writeFileSync(path.join(live.dir, 'manual.yaml'), text.replace(/^steps: .*$/m, 'steps: [{weight: 10, bake: 1s, pause: true}, {weight: 100, bake: 1s}]'))
-  // and with a first bake long enough that `gray pause` reaches it on a loaded machine
-  writeFileSync(path.join(live.dir, 'slow.yaml'), text.replace(/^steps: .*$/m, 'steps: [{weight: 1, bake: 20s}, {weight: 100, bake: 1s}]'))
+  // and with a first bake no loaded `gray pause` can miss: a promote ends it, never the clock
+  writeFileSync(path.join(live.dir, 'slow.yaml'), text.replace(/^steps: .*$/m, 'steps: [{weight: 1, bake: 30m}, {weight: 100, bake: 1s}]'))
 }, 60_000)
 
 afterAll(async () => live?.stop())
 
-describe('CI contracts through bin/run.js', () => {
+// a test that failed mid-run leaves its run unfinished: it is rolled back here, so the next test's start is not
+// refused for it (the history test below still says what the runs were)
+afterEach(async () => {
+  const events = await live.journal()
+  if (events.length === 0 || isTerminal(replay(events))) return
+  await run(['rollback', '--yes', '--reason', 'left unfinished by a failed test'], {cwd: live.dir, timeoutMs: 240_000})
+}, 300_000)
+
+// each test runs two to five CLI processes, each starting up in 5 to 25 s on a loaded machine (the three refusals:
+// 59 s at a load of 14, 105 s at a load of 22)
+describe('CI contracts through bin/run.js', {timeout: 480_000}, () => {
   it('validate, plan, status (no run yet) and cohort answer in JSON', async () => {
     expect((await json(['validate'])).exitCode).toBe(0)
     const plan = await json(['plan', '--version', 'v2'])
@@ -58,9 +68,9 @@ describe('CI contracts through bin/run.js', () => {
   })
 
   it('`status --wait --timeout 30m` blocks while a run goes on and exits 0 once it completed', async () => {
-    const start = gray(['start', '--version', 'v2', '--previous-version', 'v1', '--yes', '--json'], {cwd: live.dir})
+    const start = gray(['start', '--version', 'v2', '--previous-version', 'v1', '--yes', '--json'], {cwd: live.dir, timeoutMs: 300_000})
     await live.until('the run to start', (events) => events.some((e) => e.type === 'step.started'))
-    const waited = await json(['status', '--wait', '--timeout', '30m'], {timeoutMs: 90_000})
+    const waited = await json(['status', '--wait', '--timeout', '30m'], {timeoutMs: 150_000})
     const started = await start
     outputs.push({command: 'start', r: {exitCode: started.exitCode ?? -1, stdout: String(started.stdout), stderr: String(started.stderr)}})
     expect(started.exitCode, String(started.stderr)).toBe(0)
@@ -71,30 +81,42 @@ describe('CI contracts through bin/run.js', () => {
   })
 
   it('a run that waits for promote: start --detach exits 4 (UNGUARDED), `status --wait --timeout 2s` exits 4, rollback 3, then --wait 3', async () => {
-    const started = await json(['start', '--version', 'v3', '--yes', '--detach'], {config: 'manual.yaml', timeoutMs: 60_000})
+    const started = await json(['start', '--version', 'v3', '--yes', '--detach'], {config: 'manual.yaml', timeoutMs: 150_000})
     expect(started.exitCode, started.stderr).toBe(4)
     expect(started.doc.run.state).toBe('waiting')
     expect(started.stderr).toContain('the run is now UNGUARDED until `gray promote`')
     const timedOut = await json(['status', '--wait', '--timeout', '2s'], {config: 'manual.yaml'})
     expect(timedOut.exitCode).toBe(4)
     expect(timedOut.doc.run.state).toBe('waiting')
-    const rolled = await json(['rollback', '--yes', '--reason', 'the CI job said no'], {config: 'manual.yaml', timeoutMs: 60_000})
+    const rolled = await json(['rollback', '--yes', '--reason', 'the CI job said no'], {config: 'manual.yaml', timeoutMs: 150_000})
     expect(rolled.exitCode, rolled.stderr).toBe(3)
     const waited = await json(['status', '--wait'], {config: 'manual.yaml'})
     expect(waited.exitCode).toBe(3)
     expect(waited.doc.run.reason).toBe('the CI job said no')
   })
 
-  it('pause (exit 4; start --detach leaves) and resume (drives it to completion, exit 0) of a live run', async () => {
-    const start = gray(['start', '--version', 'v4', '--yes', '--detach', '-c', 'slow.yaml'], {cwd: live.dir})
+  it('pause (exit 4; start --detach leaves) and resume (drives it on to completion once promoted, exit 0) of a live run', async () => {
+    const start = gray(['start', '--version', 'v4', '--yes', '--detach', '-c', 'slow.yaml'], {cwd: live.dir, timeoutMs: 240_000})
     await live.until('the bake of step 1', (events) => replay(events).status === 'baking')
     const paused = await json(['pause', '--reason', 'lunch'], {config: 'slow.yaml'})
     expect(paused.exitCode, paused.stderr).toBe(4)
     expect(paused.doc.run.state).toBe('paused')
     expect((await start).exitCode).toBe(4)
-    const resumed = await json(['resume'], {config: 'slow.yaml', timeoutMs: 90_000})
+    const resume = gray(['resume', '--json', '-c', 'slow.yaml'], {cwd: live.dir, timeoutMs: 240_000})
+    // resume drives the run on: its 30-minute bake again, which a promote from another terminal ends
+    await live.until('the resumed bake', (events) => events.some((e) => e.type === 'run.resumed') && replay(events).status === 'baking')
+    const promoted = await json(['promote', '--yes'], {config: 'slow.yaml', timeoutMs: 150_000})
+    expect(promoted.exitCode, promoted.stderr).toBe(0)
+    const r = await resume
+    const resumed = {exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr)}
+    outputs.push({command: 'resume', r: resumed})
     expect(resumed.exitCode, resumed.stderr).toBe(0)
-    expect(resumed.doc.run.state).toBe('completed')
+    expect(JSON.parse(resumed.stdout).run.state).toBe('completed')
+    // the resume process drove it: the promote was posted to it, not carried out by the promote command
+    const events = await live.journal()
+    const resumer = events.findLast((e) => e.type === 'driver.attached')!.actor.pid
+    expect(events.find((e) => e.type === 'request.received' && e.data.kind === 'promote')?.actor.pid).toBe(resumer)
+    expect(events.at(-1)?.type).toBe('run.completed')
   })
 
   it('history and report answer in JSON', async () => {

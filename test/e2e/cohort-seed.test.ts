@@ -4,7 +4,7 @@
 // picks another; under `traffic.rotate: false` there is none.
 import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {SPLIT_CLIENTS} from '../../src/core/policy/split.js'
 import {run} from '../support/cli.js'
@@ -13,14 +13,16 @@ import {startLive, type Live} from '../support/live.js'
 const STEPS = '[{weight: 10, bake: 1s, pause: true}, {weight: 100, bake: 1s}]'
 const ENV = {NO_COLOR: '1'}
 
+// a fresh environment (dir, state, gateway) for each test: one left mid-run by a test that failed is not the next one's
 let live: Live
-beforeAll(async () => {
+beforeEach(async () => {
   live = await startLive({service: 'shop', steps: STEPS})
 }, 60_000)
-afterAll(async () => live?.stop())
+afterEach(async () => live?.stop())
 
+/** a run left at its first step's wait for `gray promote` (--detach: this process does not stay to guard it) */
 async function startWaiting(): Promise<void> {
-  const s = await run(['start', '--version', 'v2', '--previous-version', 'v1', '--yes', '--json'], {cwd: live.dir, env: ENV, timeoutMs: 90_000})
+  const s = await run(['start', '--version', 'v2', '--previous-version', 'v1', '--yes', '--detach', '--json'], {cwd: live.dir, env: ENV, timeoutMs: 90_000})
   expect(s.exitCode, s.stderr).toBe(4)
 }
 
@@ -64,7 +66,7 @@ describe('the cohort seed in status, the journal, the gateway and gray cohort', 
     expect(next).toMatch(/^[0-9a-f]{8}$/)
     expect(next).not.toBe(seed)
     await rollBack()
-  }, 240_000)
+  }, 300_000)
 
   it('traffic.rotate: false: no seed in the journal or status, and the gateway hashes the key alone', async () => {
     const file = path.join(live.dir, 'gray.yaml')
@@ -80,5 +82,6 @@ describe('the cohort seed in status, the journal, the gateway and gray cohort', 
     const c = JSON.parse((await run(['cohort', 'uid=u42', '--json'], {cwd: live.dir, env: ENV})).stdout) as {seed: null; bucket: number}
     expect(c).toMatchObject({seed: null, bucket: SPLIT_CLIENTS.bucketOf('u42')})
     await rollBack()
-  }, 180_000)
+    // five CLI processes: 112 s at a load of 15 on two cores
+  }, 300_000)
 })

@@ -3,9 +3,11 @@ import {describe, expect, it} from 'vitest'
 
 import {run} from '../support/cli.js'
 
-describe('gray demo', () => {
+// a whole demo rollout is four 5 s bakes, three deploys and the gates' passes: over 60 s at a load of 14 on two
+// cores, over 200 s at a load of 22 (the rollbacks: 108 s and 88 s there)
+describe('gray demo', {timeout: 600_000}, () => {
   it('--json completes (exit 0): every host on v2, the gateway back to its plain policy', async () => {
-    const r = await run(['demo', '--json'])
+    const r = await run(['demo', '--json'], {timeoutMs: 500_000})
     expect(r.exitCode, r.stderr).toBe(0)
     const doc = JSON.parse(r.stdout)
     expect(doc.run.state).toBe('completed')
@@ -16,7 +18,7 @@ describe('gray demo', () => {
   })
 
   it('--fail --json rolls back (exit 3) with the sandbox gateway at weight 0 and every host on v1', async () => {
-    const r = await run(['demo', '--fail', '--json'])
+    const r = await run(['demo', '--fail', '--json'], {timeoutMs: 500_000})
     expect(r.exitCode, r.stderr).toBe(3)
     const doc = JSON.parse(r.stdout)
     expect(doc.run.state).toBe('rolled_back')
@@ -26,7 +28,7 @@ describe('gray demo', () => {
   })
 
   it('prints progress and the outcome for people', async () => {
-    const r = await run(['demo', '--fail'])
+    const r = await run(['demo', '--fail'], {timeoutMs: 500_000})
     expect(r.exitCode).toBe(3)
     expect(r.stderr).toMatch(/ROLLING BACK: gate backend-5xx failed/)
     expect(r.stdout).toMatch(/rolled back/)

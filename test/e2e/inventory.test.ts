@@ -13,7 +13,8 @@ let live: Live
 const SECRET = 'inv-token-27182818'
 
 beforeEach(async () => {
-  live = await startLive({service: 'shop', steps: '[{weight: 1, bake: 2s}, {weight: 10, bake: 6s}, {weight: 100, bake: 1s}]'})
+  // step 2's bake is held (no loaded poll can miss it, no clock ends it): the takeover test ends it by a promote
+  live = await startLive({service: 'shop', steps: '[{weight: 1, bake: 2s}, {weight: 10, bake: 30m}, {weight: 100, bake: 1s}]'})
   // the inventory command prints hosts.json: the same stable hosts live lists, by a command
   writeFileSync(path.join(live.dir, 'hosts.json'), JSON.stringify(live.hosts.stable))
   writeFileSync(path.join(live.dir, 'inventory.mjs'), "import {readFileSync} from 'node:fs'\nprocess.stdout.write(readFileSync(process.argv[2], 'utf8'))\n")
@@ -40,20 +41,29 @@ describe('hosts from an inventory command', () => {
     expect(plan.inventory).toEqual([expect.objectContaining({pool: 'stable', kind: 'command', count: 2, first: names})])
     expect(plan.completion.policy.stable.map((h: {name: string}) => h.name).sort()).toEqual([...live.hosts.gray, ...live.hosts.stable].map((h) => h.name).sort())
     expect(json.stdout).not.toContain(SECRET)
-  })
+    // two CLI processes: 69 s at a load of 15 on two cores
+  }, 180_000)
 
   it('a takeover after the inventory lost a host reports it, keeps it in the run, and adds no new host', async () => {
     const first = gray(['start', '--version', 'v2', '--previous-version', 'v1', '--yes'], {cwd: live.dir, env})
     await live.until('the bake of step 2', (events) => {
       const s = replay(events)
       return s.stepIndex === 1 && s.status === 'baking'
-    })
+    }, 150_000)
     first.kill('SIGKILL')
     await first
     const [kept, gone] = live.hosts.stable as [(typeof live.hosts.stable)[0], (typeof live.hosts.stable)[0]]
     writeFileSync(path.join(live.dir, 'hosts.json'), JSON.stringify([kept, {name: 'newcomer', address: '127.0.0.1:9'}]))
 
-    const second = await run(['start', '--version', 'v2', '--yes', '--json'], {cwd: live.dir, env, timeoutMs: 90_000})
+    const driving = gray(['start', '--version', 'v2', '--yes', '--json'], {cwd: live.dir, env, timeoutMs: 150_000})
+    await live.until('the takeover baking step 2', (events) => {
+      const s = replay(events)
+      return events.filter((e) => e.type === 'driver.attached').length === 2 && s.stepIndex === 1 && s.status === 'baking'
+    }, 150_000)
+    const promoted = await run(['promote', '--yes'], {cwd: live.dir, env, timeoutMs: 90_000})
+    expect(promoted.exitCode, promoted.stderr).toBe(0)
+    const done = await driving
+    const second = {exitCode: done.exitCode, stdout: String(done.stdout), stderr: String(done.stderr)}
     expect(second.exitCode, second.stderr).toBe(0)
     expect(second.stderr).toContain(`hosts.stable's inventory`)
     expect(second.stderr).toContain(`no longer in it (${gone.name}`)
@@ -72,5 +82,6 @@ describe('hosts from an inventory command', () => {
     expect(doc.run.warnings.join('\n')).toContain(`no longer in it (${gone.name}`)
     const status = await run(['status'], {cwd: live.dir, env})
     expect(status.stdout).toContain(`warning: hosts.stable's inventory`)
-  })
+    // four CLI processes and the deploys of a whole run: 76 s (and a timeout) at a load of 15 on two cores
+  }, 300_000)
 })

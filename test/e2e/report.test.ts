@@ -20,7 +20,8 @@ describe.skipIf(!CHROMIUM && !process.env.CI)('gray report, in headless Chromium
   let measured: number
 
   beforeAll(async () => {
-    live = await startLive({service: 'checkout', steps: '[{weight: 1, bake: 1s}, {weight: 10, bake: 2s}, {weight: 50, bake: 60s}, {weight: 100, bake: 1s}]'})
+    // step 3's bake is held for the rollback: no loaded `gray rollback` can arrive after it, no clock ends it
+    live = await startLive({service: 'checkout', steps: '[{weight: 1, bake: 1s}, {weight: 10, bake: 2s}, {weight: 50, bake: 30m}, {weight: 100, bake: 1s}]'})
   }, 60_000)
   afterAll(async () => live?.stop())
 
@@ -30,7 +31,7 @@ describe.skipIf(!CHROMIUM && !process.env.CI)('gray report, in headless Chromium
     await live.until('the bake of step 3', (events) => {
       const s = replay(events)
       return s.stepIndex === 2 && s.status === 'baking' && events.filter((e) => e.type === 'gate.measured' && e.data.step === 2).length >= 3
-    })
+    }, 150_000)
     const rolled = await run(['rollback', '--yes', '--reason', 'p99 latency up in eu-west <checkout>'], {cwd: live.dir})
     expect(rolled.exitCode, rolled.stderr).toBe(3)
     expect((await driver).exitCode).toBe(3)
@@ -44,7 +45,8 @@ describe.skipIf(!CHROMIUM && !process.env.CI)('gray report, in headless Chromium
     // self-contained: nothing to fetch, nothing to run
     expect(text).not.toMatch(/<script|<link|<img|<iframe|@import|url\(|src=|href=/i)
     expect(text.match(/https?:\/\/[^"\s<]+/g)?.every((u) => u === 'http://www.w3.org/2000/svg')).toBe(true)
-  })
+    // three CLI processes and a run to step 3: 49 s at a load of 14 on two cores
+  }, 240_000)
 
   it('--dump-dom: the weight chart, the gate chart with every measurement, step and rollback marks, hosts, the reason', async () => {
     const dom = await dumpDom(html)

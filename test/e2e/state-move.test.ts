@@ -37,7 +37,8 @@ describe.skipIf(skipWithoutPostgres)('gray state: moving history between backend
 
     // two real-shaped runs in the journal directory
     const local = new LocalBackend(join(from, '.gray'))
-    const lease = await local.acquireLease('shop', holder, {ttlMs: 5000})
+    // a lease that a loaded machine's slow event loop cannot let go stale while the two runs are written
+    const lease = await local.acquireLease('shop', holder, {ttlMs: 60_000})
     const config = testConfig({service: 'shop'})
     for (const [i, version] of ['v1', 'v2'].entries()) {
       const id = newRunId(Date.UTC(2026, 0, 1 + i))
@@ -94,7 +95,8 @@ describe.skipIf(skipWithoutPostgres)('gray state: moving history between backend
     expect(home.exitCode).toBe(0)
     const backHistory = await run(['history', '--json'], {cwd: back})
     expect(JSON.parse(backHistory.stdout)).toEqual(JSON.parse(history.stdout))
-  })
+    // sixteen CLI processes, four of them at once: about 50 s at a load of 7 on two cores, 205 s at a load of 15
+  }, 600_000)
 
   it('says what is wrong in one sentence for a bad file or a missing URL', async () => {
     await writeFile(join(dir, 'junk.ndjson'), '{"format":"something-else"}\n')
@@ -118,5 +120,6 @@ describe.skipIf(skipWithoutPostgres)('gray state: moving history between backend
     expect(down.exitCode).toBe(1)
     expect(down.stderr).toMatch(/PostgreSQL at postgres:\/\/127\.0\.0\.1:1\/gray is unreachable/)
     expect(down.stderr + down.stdout).not.toContain(secret)
-  })
+    // four CLI processes: 9 s at a load of 7, 57 s at a load of 15
+  }, 240_000)
 })

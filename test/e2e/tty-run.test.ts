@@ -4,6 +4,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {replay} from '../../src/core/run/state.js'
+import {run} from '../support/cli.js'
 import {grayTty, keepScreen, STACK_TRACE, ttySkipReason} from '../support/tmux.js'
 import {LONG_BAKE, START, ttyLiveSession, type TtyLive} from '../support/tty-live.js'
 
@@ -26,7 +27,8 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
   it('tmux is here (CI installs it with .ci/deps.sh)', () => expect(skip).toBeNull())
 
   it('`start` completes: finished phases, one block redrawn in place, exit 0, plain policy served', async () => {
-    live = await session.start({steps: '[{weight: 1, bake: 2s}, {weight: 10, bake: 4s}, {weight: 100, bake: 1s}]'})
+    // step 2 bakes until a promote ends it: the screen is read while it bakes, however slow the machine
+    live = await session.start({steps: LONG_BAKE})
     const t = await open(START)
     const mid = await t.until('step 2 baking', (s) => s.includes('▶ Step 2/3') && s.includes('baking'), SCREEN_MS)
     keepScreen('tty-start-baking', mid)
@@ -38,6 +40,8 @@ describe.skipIf(skip !== null && !process.env.CI)('the run flows on a terminal',
     expect(mid).toMatch(/^ {2}gates {3}errors +(pass|no-data|waiting) +(-|[\d.]+%) +≤ 5% /m)
     expect(mid).not.toMatch(/\d\.\d{5,} samples|\(1 passes\)/)
     expect(mid).toContain('Ctrl-C asks: keep going, roll back now, or pause and leave')
+    const promoted = await run(['promote', '--yes'], {cwd: live.dir})
+    expect(promoted.exitCode, promoted.stderr).toBe(0)
     expect(await t.exitCode()).toBe(0)
     const end = await t.capture()
     expect(end).toMatch(/^✔ Step 3\/3 · 100% to gray/m)

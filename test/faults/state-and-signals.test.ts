@@ -77,7 +77,8 @@ describe('torn and damaged journals', () => {
 
 describe('locks', () => {
   it('two `gray start` at once: one drives, the other exits 5 naming the holder', async () => {
-    const dir = caseDir(world, slowSteps)
+    // a first bake no loaded second start can miss: the SIGTERM below ends the run, not the clock
+    const dir = caseDir(world, {steps: [{weight: 1, bake: '30m'}, {weight: 100, bake: '500ms'}]})
     const a = gray(['start', '--version', 'v2', '--previous-version', 'v1', '--yes'], {cwd: dir, env: ENV})
     await until(dir, 'a driver', (s) => s.driver !== null)
     const b = await run(['start', '--version', 'v2', '--yes'], {cwd: dir, env: ENV})

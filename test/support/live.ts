@@ -86,7 +86,9 @@ ${options.extra ?? ''}`,
     adminUrl: ready.admin,
     hosts: {stable: services.stable, gray: services.gray},
     journal,
-    async until(what, test, timeoutMs = 60_000) {
+    // a wait for journal events: the budget only runs out for a run that is stuck (at a load of 20 on two cores a
+    // CLI start alone takes 25 s)
+    async until(what, test, timeoutMs = 150_000) {
       const end = Date.now() + timeoutMs
       for (;;) {
         const events = await journal().catch(() => [])

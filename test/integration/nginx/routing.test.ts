@@ -89,7 +89,9 @@ describe.skipIf(!hasNginx)('nginx gateway on a real nginx', () => {
     expect([...(one as Set<string>)].filter((u) => !ten?.has(u))).toEqual([])
     expect([...(one as Set<string>)].filter((u) => !fifty?.has(u))).toEqual([])
     expect([...(ten as Set<string>)].filter((u) => !fifty?.has(u))).toEqual([])
-  }, 240_000)
+    // 60,000 requests through nginx to upstreams in this process: 99 s at a load of 14 on two cores, and the
+    // cohort library's same work once over 300 s, so a budget far from that
+  }, 600_000)
 
   const requests: {name: string; path: string; headers: Record<string, string>}[] = [
     {name: 'X-Gray: 1', path: '/', headers: {'x-gray': '1'}},

@@ -5,6 +5,7 @@ import {execa} from 'execa'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {startLoad} from '../../../src/demo/load.js'
+import {waitFor} from '../../support/process.js'
 
 interface Seen {
   cookies: string[]
@@ -73,9 +74,11 @@ describe('startLoad', () => {
     const load = startLoad({url, rps: 50, users: 3, signal: controller.signal})
     await sleep(300)
     controller.abort()
-    await sleep(200)
+    // every request sent before the abort has reached the server: waited for, not guessed (a loaded machine takes longer)
+    await waitFor(() => seen.cookies.length === load.stats().sent, 30_000, 'the requests sent before the abort to arrive')
     const received = seen.cookies.length
     expect(received).toBeGreaterThan(0)
+    // a load still running would send about 15 more in this stretch
     await sleep(300)
     expect(seen.cookies.length).toBe(received)
     expect(load.stats().sent).toBe(received)
