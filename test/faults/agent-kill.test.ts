@@ -37,4 +37,17 @@ describe.skipIf(skipWithoutPostgres)('crash points on PostgreSQL: the driving gr
     ['after:gateway.publish.started#3', BAD],
     ['before:run.rolled_back', BAD],
   ])('agent killed %s (%s), another agent takes over', (point, version) => agentKillAndTakeOver(world, server, {point, version}))
+
+  // what only a driver that guards waits does: A dies while it guards the wait for promote (measuring the
+  // gates there); B must take the waiting run over (it was not left by a detach) and carry out the promote
+  it('agent killed after:driver.guarding at a wait for promote (v2), another agent takes over and promotes', () =>
+    agentKillAndTakeOver(world, server, {
+      point: 'after:driver.guarding',
+      version: 'v2',
+      steps: [
+        {weight: 1, bake: '500ms'},
+        {weight: 50, pause: true, hosts: 1},
+        {weight: 100, bake: '500ms'},
+      ],
+    }))
 })

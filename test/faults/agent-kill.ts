@@ -97,11 +97,13 @@ export interface AgentKillCase {
   point: string
   /** v2 completes, BAD is rolled back by the gates */
   version: string
+  /** the run's steps, when not the world's three bakes (./world.ts) */
+  steps?: Array<Record<string, unknown>>
 }
 
 export async function agentKillAndTakeOver(world: World, server: PostgresServer, c: AgentKillCase): Promise<void> {
   await world.reset()
-  const pc = await pgCase(world, server)
+  const pc = await pgCase(world, server, c.steps ? {steps: c.steps} : {})
   onTestFinished(killAgents)
   const errorsBefore = world.load.stats().errors
 
@@ -112,7 +114,7 @@ export async function agentKillAndTakeOver(world: World, server: PostgresServer,
   expect(JSON.parse(String(started.stdout))).toMatchObject({driver: {kind: 'agent', pid: a.pid}})
   const killed = await exited(a, `killed at ${c.point}`, 120_000)
   expect(killed.signal, `agent A was not killed at ${c.point}: ${a.log().slice(-3000)}`).toBe('SIGKILL')
-  const dead = await afterTheKill(pc)
+  const dead = await afterTheKill(pc, c.point)
 
   // a database lease cannot tell a dead holder from a live one before its TTL
   await pc.lapsed()

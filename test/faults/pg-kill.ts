@@ -28,7 +28,7 @@ export async function pgKillAndTakeOver(world: World, server: PostgresServer, c:
   const errorsBefore = world.load.stats().errors
   const first = await pc.drive(c.driver, c.version, {first: true, env: {GRAY_FAULT: c.point}})
   expect(first.signal, `the driver was not killed at ${c.point}: ${String(first.stderr)}`).toBe('SIGKILL')
-  const killed = await afterTheKill(pc)
+  const killed = await afterTheKill(pc, c.point)
 
   // a database lease cannot tell a dead holder from a live one before its TTL
   await pc.lapsed()
@@ -45,10 +45,19 @@ export interface Killed {
   promoteId: string
 }
 
-/** Right after the kill: the journal is gap-free, and a person's promote is posted while nothing drives. */
-export async function afterTheKill(pc: PgCase): Promise<Killed> {
+/**
+ * Right after the kill: the journal is gap-free and ends where the driver died (the `#n`th event
+ * of the point's type written, or not yet, as `after:` or `before:` says), and a person's promote
+ * is posted while nothing drives.
+ */
+export async function afterTheKill(pc: PgCase, point: string): Promise<Killed> {
   const atKill = await pc.events()
   expect(gapFree(atKill)).toBe(true)
+  const [, when, type, nth] = /^(before|after):([a-z_.]+)(?:#(\d+))?$/.exec(point) ?? []
+  expect(type, `a kill point: ${point}`).toBeDefined()
+  const written = atKill.filter((e) => e.type === type).length
+  if (when === 'after') expect(written, `${type} events at the kill at ${point}`).toBeGreaterThanOrEqual(Number(nth ?? 1))
+  else expect(written, `${type} events at the kill at ${point}`).toBe(Number(nth ?? 1) - 1)
   // a person's promote while nothing drives: the successor must carry it out
   const backend = await PostgresBackend.open(pc.url)
   const promote = await backend.postRequest(SERVICE, {kind: 'promote', actor: {user: 'oncall', host: 'laptop', pid: 1, ci: false}}).finally(() => backend.close())
