@@ -37,6 +37,24 @@ export async function awaitAgent(ctx: Pick<StateContext, 'backend' | 'service'>,
   }
 }
 
+/**
+ * The service's lease was an agent's (epoch `fromEpoch`) when this process wanted it after the
+ * hand-off wait: that agent took the run just now, or took the lease and died before it attached.
+ * Resolves with the lease once an agent (it, or one that took over) has attached to the run; null
+ * once no live agent holds the lease (it lapsed, or is another kind's): the caller takes it itself.
+ */
+export async function agentDrivingOrLapsed(ctx: Pick<StateContext, 'backend' | 'service'>, runId: string, fromEpoch: number): Promise<LeaseState | null> {
+  for (;;) {
+    const lease = await ctx.backend.readLease(ctx.service)
+    if (!lease?.alive || lease.holder.kind !== 'agent') return null
+    if (lease.epoch >= fromEpoch) {
+      const events = await ctx.backend.readEvents(ctx.service, runId)
+      if (events.some((e) => e.type === 'driver.attached' && e.data.epoch === lease.epoch)) return lease
+    }
+    await delay(100)
+  }
+}
+
 /** the run waits for a person: what an in-process drive would have stopped at (exit 4) */
 export function holds(s: RunState): boolean {
   return !s.rollback && !s.outcome && (Boolean(s.paused) || (s.waiting && !s.promote))

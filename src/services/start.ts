@@ -11,7 +11,7 @@ import type {Lease, LeaseHolder} from '../state/backend.js'
 import {newRunId} from '../state/store.js'
 import type {Context} from './context.js'
 import {driveRun, preflight, takeLock, type DriveOptions} from './drive.js'
-import {awaitAgent, followAgent, handoffWaitMs, liveAgentsOf} from './handoff.js'
+import {agentDrivingOrLapsed, awaitAgent, followAgent, handoffWaitMs, liveAgentsOf} from './handoff.js'
 import {resolveInventory} from './inventory.js'
 import {currentVersion, latestRun} from './runs.js'
 
@@ -87,13 +87,19 @@ export async function startRun(ctx: Context, options: StartOptions): Promise<Sta
     if (handed) return handed
     const wait = Math.round(handoffWaitMs() / 1000)
     options.note?.(`no agent took run ${runId} within ${wait} s, though one serves ${ctx.service}; driving it here`, true)
-    try {
-      lock = await takeLock(ctx)
-    } catch (error) {
-      // an agent took it after all, just now: follow it
-      const late = error instanceof LockedError ? await ctx.backend.readLease(ctx.service) : null
-      if (late?.alive && late.holder.kind === 'agent') return {...(await follow(ctx, runId, options, 0)), runId, resumed, agent: late.holder}
-      throw error
+    for (let round = 1; ; round++) {
+      try {
+        lock = await takeLock(ctx)
+        break
+      } catch (error) {
+        const late = error instanceof LockedError && round < 5 ? await ctx.backend.readLease(ctx.service) : null
+        if (!late?.alive || late.holder.kind !== 'agent') throw error
+        // An agent holds the lease: it took the run just now, or it took the lease and died before it
+        // attached (its lease lapses after its TTL, which may be longer than the hand-off wait). Either
+        // an agent drives the run, or the lease lapses and the run is driven here, as just said.
+        const driving = await agentDrivingOrLapsed(ctx, runId, late.epoch)
+        if (driving) return agentTook(ctx, runId, resumed, driving.holder, options, 0)
+      }
     }
   }
   // a run found under way drives its frozen hosts: driveRun reads gray.yaml's inventory again only to report changes
@@ -114,7 +120,11 @@ async function handOver(ctx: Context, lock: Lease, runId: string, resumed: boole
   await lock.release()
   const lease = await awaitAgent(ctx, runId, epoch, handoffWaitMs())
   if (!lease) return null
-  const agent = lease.holder
+  return agentTook(ctx, runId, resumed, lease.holder, options, seq)
+}
+
+/** An agent drives the run: with --detach that is the answer (exit 0); else follow it from `seq` on. */
+async function agentTook(ctx: Context, runId: string, resumed: boolean, agent: LeaseHolder, options: StartOptions, seq: number): Promise<StartResult> {
   options.note?.(`${ctx.service}: run ${runId} is driven by the agent on ${agent.host} (pid ${agent.pid})`)
   if (options.detach) {
     const state = replay(await ctx.backend.readEvents(ctx.service, runId))

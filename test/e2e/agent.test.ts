@@ -69,7 +69,7 @@ describe.skipIf(skipWithoutPostgres)('gray agent: runs driven by agents sharing 
     // the agents' copy and CI's copy of the same config, in different directories
     await Promise.all([writeFile(join(ci, 'gray.yaml'), yaml), writeFile(join(agentDir, `${service}.yaml`), yaml)])
     const env = {GRAY_DATABASE_URL: url, GRAY_LOCK_STALE_MS: '3000'}
-    const cli = (args: string[], cwd: string): Promise<CliResult> => run(args, {cwd, env})
+    const cli = (args: string[], cwd: string, more: Record<string, string> = {}): Promise<CliResult> => run(args, {cwd, env: {...env, ...more}})
     const status = async (): Promise<{run: StatusRun | null}> => {
       const r = await cli(['status', '--service', service, '--json'], laptop)
       expect(r.exitCode, r.stderr).toBe(0)
@@ -84,12 +84,12 @@ describe.skipIf(skipWithoutPostgres)('gray agent: runs driven by agents sharing 
         await delay(250)
       }
     }
-    const agent = async (extra: string[] = []) => {
+    const agent = async (extra: string[] = [], more: {ttl?: string; env?: Record<string, string>} = {}) => {
       const port = await freePort()
       let out = ''
-      const child = execa(process.execPath, [BIN, 'agent', '-c', agentDir, '--lease-ttl', TTL, '--listen', `127.0.0.1:${port}`, '--log', 'json', ...extra], {
+      const child = execa(process.execPath, [BIN, 'agent', '-c', agentDir, '--lease-ttl', more.ttl ?? TTL, '--listen', `127.0.0.1:${port}`, '--log', 'json', ...extra], {
         cwd: agentDir,
-        env: {CI: '1', NO_COLOR: '1', ...env},
+        env: {CI: '1', NO_COLOR: '1', ...env, ...more.env},
         reject: false,
         stdin: 'ignore',
       })
@@ -183,6 +183,26 @@ describe.skipIf(skipWithoutPostgres)('gray agent: runs driven by agents sharing 
     expect(all.filter((e) => e.type === 'driver.attached').map((e) => e.data.takeover)).toEqual([false, true])
     expect((await w.deploys()).filter((l) => l.startsWith('127.0.0.1:10 v2'))).toHaveLength(1)
     expect(other?.log()).toMatch(/over from agent/)
+  }, 240_000)
+
+  // The agent takes the lease of the run handed to it and dies before it attaches, its TTL longer than start's
+  // wait for the hand-off: start said it drives the run here, but found the dead agent's lease still alive and
+  // only followed it, then gave up (exit 1, nothing driving). It waits for the lease to lapse and drives it.
+  it('an agent killed after it took a run handed to it, before it attached: start --detach drives the run itself once the lease lapsed', async () => {
+    const w = await world('orphan', '[{weight: 10, bake: 1s}, {weight: 100, bake: 1s}]')
+    const a = await w.agent([], {ttl: '6s', env: {GRAY_FAULT: 'before:driver.attached'}})
+    const started = await w.cli(['start', '--version', 'v2', '--previous-version', 'v1', '--detach', '--yes', '--json'], w.ci, {GRAY_AGENT_HANDOFF_MS: '1000'})
+    expect((await a.child).signal, a.log()).toBe('SIGKILL')
+    expect(started.exitCode, started.stderr).toBe(0)
+    expect(started.stderr).toMatch(/no agent took run \S+ within 1 s, though one serves orphan; driving it here/)
+    expect(JSON.parse(started.stdout).run).toMatchObject({state: 'completed'})
+    const all = await w.events()
+    all.forEach((e, i) => expect(e.seq).toBe(i + 1))
+    // the agent wrote nothing; start drove the run, once
+    expect(all.filter((e) => e.actor.pid === a.child.pid)).toEqual([])
+    expect(all.filter((e) => e.type === 'driver.attached')).toHaveLength(1)
+    expect(all.filter((e) => e.type === 'step.started').map((e) => e.data.index)).toEqual([0, 1])
+    expect((await w.deploys()).filter((l) => l.startsWith('127.0.0.1:10 v2'))).toHaveLength(1)
   }, 240_000)
 
   it('an agent frozen past its TTL is taken over, and once it wakes it writes nothing: the journal has no event of it after the takeover', async () => {

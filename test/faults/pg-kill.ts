@@ -3,11 +3,15 @@
 // another driver from another working directory on the same database takes
 // the run over once the dead holder's lease lapsed; the end state must be
 // exactly right and the promote carried out by the successor.
+//
+// The two halves are apart so another kind of driver (./agent-kill.ts: a
+// `gray agent`) is killed its own way and judged by the same assertions.
 import {expect} from 'vitest'
 
+import type {JournalEvent} from '../../src/core/ports.js'
 import {PostgresBackend} from '../../src/state/postgres/backend.js'
 import type {PostgresServer} from '../support/postgres.js'
-import {gapFree, inFlight, pgCase, type DriverCommand} from './pg-world.js'
+import {gapFree, inFlight, pgCase, type DriverCommand, type PgCase} from './pg-world.js'
 import {BAD, hostVersion, SERVICE, servedPolicy, type World} from './world.js'
 
 export interface PgKillCase {
@@ -24,12 +28,7 @@ export async function pgKillAndTakeOver(world: World, server: PostgresServer, c:
   const errorsBefore = world.load.stats().errors
   const first = await pc.drive(c.driver, c.version, {first: true, env: {GRAY_FAULT: c.point}})
   expect(first.signal, `the driver was not killed at ${c.point}: ${String(first.stderr)}`).toBe('SIGKILL')
-  const atKill = await pc.events()
-  expect(gapFree(atKill)).toBe(true)
-
-  // a person's promote while nothing drives: the successor must carry it out
-  const backend = await PostgresBackend.open(pc.url)
-  const promote = await backend.postRequest(SERVICE, {kind: 'promote', actor: {user: 'oncall', host: 'laptop', pid: 1, ci: false}}).finally(() => backend.close())
+  const killed = await afterTheKill(pc, c.point)
 
   // a database lease cannot tell a dead holder from a live one before its TTL
   await pc.lapsed()
@@ -37,6 +36,41 @@ export async function pgKillAndTakeOver(world: World, server: PostgresServer, c:
   const second = await pc.drive(c.successor ?? c.driver, c.version, {cwd: pc.dirs[1]})
   expect(second.exitCode, `${c.point}: ${String(second.stderr)} ${String(second.stdout).slice(0, 3000)}`).toBe(bad ? 3 : 0)
 
+  await expectTakenOver(world, pc, {point: c.point, version: c.version, errorsBefore, ...killed})
+}
+
+/** What the journal held when the driver died, and the promote a person posted while nobody drove. */
+export interface Killed {
+  atKill: JournalEvent[]
+  promoteId: string
+}
+
+/**
+ * Right after the kill: the journal is gap-free and ends where the driver died (the `#n`th event
+ * of the point's type written, or not yet, as `after:` or `before:` says), and a person's promote
+ * is posted while nothing drives.
+ */
+export async function afterTheKill(pc: PgCase, point: string): Promise<Killed> {
+  const atKill = await pc.events()
+  expect(gapFree(atKill)).toBe(true)
+  const [, when, type, nth] = /^(before|after):([a-z_.]+)(?:#(\d+))?$/.exec(point) ?? []
+  expect(type, `a kill point: ${point}`).toBeDefined()
+  const written = atKill.filter((e) => e.type === type).length
+  if (when === 'after') expect(written, `${type} events at the kill at ${point}`).toBeGreaterThanOrEqual(Number(nth ?? 1))
+  else expect(written, `${type} events at the kill at ${point}`).toBe(Number(nth ?? 1) - 1)
+  // a person's promote while nothing drives: the successor must carry it out
+  const backend = await PostgresBackend.open(pc.url)
+  const promote = await backend.postRequest(SERVICE, {kind: 'promote', actor: {user: 'oncall', host: 'laptop', pid: 1, ci: false}}).finally(() => backend.close())
+  return {atKill, promoteId: promote.id}
+}
+
+/**
+ * The end state once the successor finished the run: exactly right, whatever
+ * drove it. `errorsBefore`: the load's error count before the case began.
+ */
+export async function expectTakenOver(world: World, pc: PgCase, c: Killed & {point: string; version: string; errorsBefore: number}): Promise<void> {
+  const {atKill} = c
+  const bad = c.version === BAD
   const events = await pc.events()
   const state = await pc.state()
   expect(state).not.toBeNull()
@@ -50,7 +84,7 @@ export async function pgKillAndTakeOver(world: World, server: PostgresServer, c:
   expect(attached.at(-1)!.actor.pid).not.toBe(attached[0]!.actor.pid)
 
   // the promote posted while nobody drove was taken by the successor, once
-  const received = events.filter((e) => e.type === 'request.received' && e.data.id === promote.id)
+  const received = events.filter((e) => e.type === 'request.received' && e.data.id === c.promoteId)
   expect(received, `${c.point}: the promote was lost`).toHaveLength(1)
   expect(received[0]!.actor.pid).toBe(attached.at(-1)!.actor.pid)
 
@@ -83,5 +117,5 @@ export async function pgKillAndTakeOver(world: World, server: PostgresServer, c:
   }
 
   // nothing lost: every request through the gateway got an answer
-  expect(world.load.stats().errors - errorsBefore, `requests lost after ${c.point}: ${world.load.stats().lastError}`).toBe(0)
+  expect(world.load.stats().errors - c.errorsBefore, `requests lost after ${c.point}: ${world.load.stats().lastError}`).toBe(0)
 }
