@@ -86,7 +86,8 @@ export function agentPids(dirs: readonly string[]): number[] {
   return pids
 }
 
-async function exited(a: AgentProcess, what: string, timeoutMs: number) {
+/** waits until the agent exits, at most `timeoutMs` (else throws with its log) */
+export async function exited(a: AgentProcess, what: string, timeoutMs: number) {
   const timer = delay(timeoutMs).then(() => null)
   const end = await Promise.race([a.child, timer])
   if (!end) throw new Error(`${what}: agent ${a.pid} still runs after ${timeoutMs / 1000} s; its log:\n${a.log().slice(-4000)}`)

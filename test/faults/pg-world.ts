@@ -9,13 +9,14 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {setTimeout as delay} from 'node:timers/promises'
 import pg from 'pg'
-import {onTestFinished} from 'vitest'
+import {expect, onTestFinished} from 'vitest'
 
 import type {JournalEvent} from '../../src/core/ports.js'
 import {replay, type RunState} from '../../src/core/run/state.js'
 import {gray} from '../support/cli.js'
 import type {PostgresServer} from '../support/postgres.js'
-import {caseDir, SERVICE, type World} from './world.js'
+import {publisherOf, type PublishLog} from './publish-log.js'
+import {caseDir, hostVersion, SERVICE, servedPolicy, type World} from './world.js'
 
 export const PG_STATE = {backend: 'postgres', url: '${GRAY_DATABASE_URL}'}
 /** the lease TTL of every driver in these cases (GRAY_LOCK_STALE_MS) */
@@ -144,4 +145,27 @@ export function inFlight(events: JournalEvent[], version: string): Set<string> {
 /** seq 1…n with no gap and no duplicate */
 export function gapFree(events: JournalEvent[]): boolean {
   return events.every((e, i) => e.seq === i + 1)
+}
+
+/**
+ * The end state a cut or crashed run of v2 must reach once a driver finished it: journal gap-free, the
+ * gateway on the journal's revision, every host on v2, none deployed twice but one in flight at
+ * `flyingAt`, and every publish `gateway` got one the journal announced first.
+ */
+export async function expectCompletedRun(world: World, pc: PgCase, gateway: PublishLog, flyingAt: JournalEvent[] = []) {
+  const events = await pc.events()
+  const state = await pc.state()
+  expect(gapFree(events), `seqs ${events.map((e) => e.seq).join(',')}`).toBe(true)
+  expect(state!.status).toBe('completed')
+  expect(events.filter((e) => e.type === 'step.started').map((e) => e.data.index)).toEqual([0, 1, 2])
+  expect((await servedPolicy(world)).revision).toBe(state!.applied!.revision)
+  const flying = inFlight(flyingAt, 'v2')
+  for (const h of world.hosts) {
+    expect(await hostVersion(h)).toBe('v2')
+    const starts = events.filter((e) => e.type === 'host.deploy.started' && e.data.host === h.address && e.data.version === 'v2').length
+    expect(starts, `${h.name} deploys`).toBeLessThanOrEqual(flying.has(h.address) ? 2 : 1)
+  }
+  // every publish the gateway got is one the journal announced first
+  for (const p of gateway.publishes) expect(publisherOf(events, p.revision), `publish of ${p.revision}`).toBeDefined()
+  return {events, state: state!}
 }

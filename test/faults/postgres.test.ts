@@ -12,9 +12,9 @@ import type {JournalEvent} from '../../src/core/ports.js'
 import {PostgresBackend} from '../../src/state/postgres/backend.js'
 import {skipWithoutPostgres, startPostgres, type PostgresServer} from '../support/postgres.js'
 import {startTcpProxy, type TcpProxy} from '../support/tcp-proxy.js'
-import {cliStart, gapFree, inFlight, pgCase, TTL_MS, type DriverCommand, type PgCase} from './pg-world.js'
-import {startPublishLog, type PublishLog} from './publish-log.js'
-import {hostVersion, SERVICE, servedPolicy, startWorld, type World} from './world.js'
+import {cliStart, expectCompletedRun, pgCase, TTL_MS, type DriverCommand, type PgCase} from './pg-world.js'
+import {publisherOf, startPublishLog, type PublishLog} from './publish-log.js'
+import {SERVICE, startWorld, type World} from './world.js'
 
 let world: World
 let server: PostgresServer
@@ -48,30 +48,8 @@ async function worldCase(extra: Record<string, unknown> = {}): Promise<PgCase> {
   return pgCase(world, server, {gateway: {type: 'sandbox', listen: world.listen, admin: gateway.address}, ...extra})
 }
 
-/** the publish.started event a revision (`<run>.<seq>`) names */
-function publisherOf(events: JournalEvent[], revision: string | null): JournalEvent | undefined {
-  const seq = Number(revision?.split('.').at(-1))
-  return events.find((e) => e.seq === seq && e.type === 'gateway.publish.started')
-}
-
-/** the end state every case must reach: journal gap-free, gateway on the journal's revision, every host on v2, none deployed twice */
-async function expectCompleted(pc: PgCase, flyingAt: JournalEvent[] = []) {
-  const events = await pc.events()
-  const state = await pc.state()
-  expect(gapFree(events), `seqs ${events.map((e) => e.seq).join(',')}`).toBe(true)
-  expect(state!.status).toBe('completed')
-  expect(events.filter((e) => e.type === 'step.started').map((e) => e.data.index)).toEqual([0, 1, 2])
-  expect((await servedPolicy(world)).revision).toBe(state!.applied!.revision)
-  const flying = inFlight(flyingAt, 'v2')
-  for (const h of world.hosts) {
-    expect(await hostVersion(h)).toBe('v2')
-    const starts = events.filter((e) => e.type === 'host.deploy.started' && e.data.host === h.address && e.data.version === 'v2').length
-    expect(starts, `${h.name} deploys`).toBeLessThanOrEqual(flying.has(h.address) ? 2 : 1)
-  }
-  // every publish the gateway got is one the journal announced first
-  for (const p of gateway.publishes) expect(publisherOf(events, p.revision), `publish of ${p.revision}`).toBeDefined()
-  return {events, state: state!}
-}
+/** the end state every case must reach (./pg-world.ts) */
+const expectCompleted = (pc: PgCase, flyingAt: JournalEvent[] = []) => expectCompletedRun(world, pc, gateway, flyingAt)
 
 /** runs `driver` again (from the other directory) until it is not refused for a live lease (exit 5) */
 async function takeOver(pc: PgCase, version = 'v2'): Promise<Awaited<ReturnType<PgCase['drive']>>> {

@@ -5,6 +5,8 @@
 import {createServer, request, type Server} from 'node:http'
 import type {AddressInfo, Socket} from 'node:net'
 
+import type {JournalEvent} from '../../src/core/ports.js'
+
 export interface Publish {
   /** Date.now() when the PUT arrived */
   at: number
@@ -61,4 +63,10 @@ export async function startPublishLog(target: string): Promise<PublishLog> {
       server.close(() => resolve())
     })
   return log
+}
+
+/** the gateway.publish.started event a revision (`<run>.<seq>`) names: who published it, under which epoch */
+export function publisherOf(events: JournalEvent[], revision: string | null): JournalEvent | undefined {
+  const seq = Number(revision?.split('.').at(-1))
+  return events.find((e) => e.seq === seq && e.type === 'gateway.publish.started')
 }
