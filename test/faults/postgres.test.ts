@@ -23,7 +23,9 @@ let gateway: PublishLog
 vi.setConfig({testTimeout: 420_000})
 
 beforeAll(async () => {
-  ;[world, server] = await Promise.all([startWorld(), startPostgres()])
+  // durable: this file kills PostgreSQL mid-append, and a commit it acknowledged must survive that, as in production
+  // (with synchronous_commit off a commit another connection already read could be lost with the WAL buffers)
+  ;[world, server] = await Promise.all([startWorld(), startPostgres({durable: true})])
   gateway = await startPublishLog(world.admin)
 }, 120_000)
 afterAll(async () => Promise.all([world?.stop(), server?.destroy(), gateway?.stop()]), 120_000)
