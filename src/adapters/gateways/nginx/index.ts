@@ -13,7 +13,7 @@ import {assertPublishesFor, pause} from '../retry.js'
 import {readInclude, replaceInclude, restoreInclude} from './include-file.js'
 import {renderInclude} from './render.js'
 import {askServed} from './served.js'
-import {OLD_WORKER_GRACE_MS, oldWorkersAccepting} from './workers.js'
+import {acceptingWorkers, OLD_WORKER_GRACE_MS, oldWorkersAccepting} from './workers.js'
 
 export interface NginxTimings {
   /** how long the test and reload commands may run */
@@ -86,11 +86,12 @@ export class NginxGateway implements Gateway {
         {permanent: !test.notRun},
       )
     }
+    const before = await this.acceptingNow(signal)
     const reload = await this.run(this.config.reload, signal)
     if (!reload.ok) {
       throw new GatewayError(`nginx did not reload for revision ${policy.revision} of the ${this.service} policy (${reload.said}); check that nginx is running.`)
     }
-    return this.awaitServed(policy.revision, signal)
+    return this.awaitServed(policy.revision, before, signal)
   }
 
   /**
@@ -142,14 +143,14 @@ export class NginxGateway implements Gateway {
    * Reload is asynchronous: the new workers answer once they run the new file,
    * and the old ones accept connections a little longer.
    */
-  private async awaitServed(revision: string, signal?: AbortSignal): Promise<AppliedPolicy> {
+  private async awaitServed(revision: string, before: number[] | null, signal?: AbortSignal): Promise<AppliedPolicy> {
     const deadline = Date.now() + this.timings.confirmTimeoutMs
     let last: string = 'nothing'
     for (;;) {
       try {
         const served = await this.served(signal)
         if (served?.policy.revision === revision) {
-          await this.awaitOldWorkers(served.worker, deadline, signal)
+          await this.awaitOldWorkers(served.worker, before, deadline, signal)
           return served.policy
         }
         last = served ? `revision ${served.policy.revision}` : 'nothing'
@@ -167,10 +168,16 @@ export class NginxGateway implements Gateway {
     }
   }
 
-  private async awaitOldWorkers(worker: number | null, deadline: number, signal?: AbortSignal): Promise<void> {
+  /** The workers a reload will replace, noted before it; null when nginx does not answer yet or gray cannot see them. */
+  private async acceptingNow(signal?: AbortSignal): Promise<number[] | null> {
+    const served = await this.served(signal).catch(() => null)
+    return served?.worker == null ? null : acceptingWorkers(served.worker)
+  }
+
+  private async awaitOldWorkers(worker: number | null, before: number[] | null, deadline: number, signal?: AbortSignal): Promise<void> {
     const started = Date.now()
     for (;;) {
-      const old = worker === null ? null : await oldWorkersAccepting(worker)
+      const old = worker === null ? null : await oldWorkersAccepting(worker, before)
       if (old === null) {
         // cannot see the workers: wait out the master's pause before it stops the old ones
         await pause(Math.max(0, started + OLD_WORKER_GRACE_MS - Date.now()), signal)
