@@ -4,7 +4,7 @@
 // drive would have given.
 import {setTimeout as delay} from 'node:timers/promises'
 
-import {ExitCode, type ExitCodeValue} from '../core/errors.js'
+import {ExitCode, LockedError, type ExitCodeValue} from '../core/errors.js'
 import {exitCodeOf} from '../core/run/exit-codes.js'
 import {isTerminal, replay, type RunState} from '../core/run/state.js'
 import type {AgentPresence, LeaseState} from '../state/backend.js'
@@ -37,19 +37,36 @@ export async function awaitAgent(ctx: Pick<StateContext, 'backend' | 'service'>,
   }
 }
 
+/** how long `gray start` follows an agent that holds the service's lease before it attaches to the run handed to it */
+export const AGENT_ATTACH_WAIT_MS = 60_000
+
 /**
  * The service's lease was an agent's (epoch `fromEpoch`) when this process wanted it after the
  * hand-off wait: that agent took the run just now, or took the lease and died before it attached.
  * Resolves with the lease once an agent (it, or one that took over) has attached to the run; null
  * once no live agent holds the lease (it lapsed, or is another kind's): the caller takes it itself.
+ * An agent that keeps the lease alive for `waitMs` without attaching is stuck: LockedError.
  */
-export async function agentDrivingOrLapsed(ctx: Pick<StateContext, 'backend' | 'service'>, runId: string, fromEpoch: number): Promise<LeaseState | null> {
+export async function agentDrivingOrLapsed(
+  ctx: Pick<StateContext, 'backend' | 'service'>,
+  runId: string,
+  fromEpoch: number,
+  waitMs = AGENT_ATTACH_WAIT_MS,
+): Promise<LeaseState | null> {
+  const deadline = Date.now() + waitMs
   for (;;) {
     const lease = await ctx.backend.readLease(ctx.service)
     if (!lease?.alive || lease.holder.kind !== 'agent') return null
     if (lease.epoch >= fromEpoch) {
       const events = await ctx.backend.readEvents(ctx.service, runId)
       if (events.some((e) => e.type === 'driver.attached' && e.data.epoch === lease.epoch)) return lease
+    }
+    if (Date.now() >= deadline) {
+      const {host, pid} = lease.holder
+      throw new LockedError(
+        `the agent on ${host} (pid ${pid}) holds the lease of ${ctx.service} but has not taken run ${runId} in ${Math.round(waitMs / 1000)} s`,
+        `check that agent's log; stopping it hands the lease back, and \`gray start\` again drives the run`,
+      )
     }
     await delay(100)
   }
