@@ -134,8 +134,8 @@ if (args.includes('bad-deploy')) process.exit(1)
         {weight: 100, bake: '300ms'},
       ],
       metrics: {
-        prom: {type: 'prometheus', url: prom, token: '${PROM_CRED}', timeout: '2s'},
-        crash: {type: 'sentry', url: sen, org: 'acme', project: 'app', token: '${SENTRY_THING}', timeout: '2s'},
+        prom: {type: 'prometheus', url: prom, token: '${PROM_CRED}', timeout: '20s'},
+        crash: {type: 'sentry', url: sen, org: 'acme', project: 'app', token: '${SENTRY_THING}', timeout: '20s'},
         cmd: {type: 'command', command: [node, path.join(scripts, 'metric.mjs'), '--auth=${METRIC_ARG}']},
       },
       gates: {
