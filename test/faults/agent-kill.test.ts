@@ -6,7 +6,8 @@ import {afterAll, beforeAll, describe, it, vi} from 'vitest'
 
 import {skipWithoutPostgres, startPostgres, type PostgresServer} from '../support/postgres.js'
 import {agentKillAndTakeOver, killAgents} from './agent-kill.js'
-import {BAD, startWorld, type World} from './world.js'
+import {PG_KILL_POINTS} from './pg-kill.js'
+import {startWorld, type World} from './world.js'
 
 // real processes on a shared, loaded machine: each case gets more than the suite's 3 minutes
 vi.setConfig({testTimeout: 420_000})
@@ -22,21 +23,7 @@ afterAll(async () => {
 }, 120_000)
 
 describe.skipIf(skipWithoutPostgres)('crash points on PostgreSQL: the driving gray agent killed, another agent takes over', () => {
-  it.each([
-    ['after:driver.attached', 'v2'],
-    ['after:gateway.publish.started#1', 'v2'],
-    ['after:gateway.publish.confirmed#1', 'v2'],
-    ['after:host.deploy.started#1', 'v2'],
-    ['before:host.deploy.succeeded#1', 'v2'],
-    ['after:step.started#1', 'v2'],
-    ['after:gate.measured#3', 'v2'],
-    ['after:step.passed#1', 'v2'],
-    ['after:host.deploy.started#2', 'v2'],
-    ['after:run.completing', 'v2'],
-    ['after:rollback.started', BAD],
-    ['after:gateway.publish.started#3', BAD],
-    ['before:run.rolled_back', BAD],
-  ])('agent killed %s (%s), another agent takes over', (point, version) => agentKillAndTakeOver(world, server, {point, version}))
+  it.each(PG_KILL_POINTS)('agent killed %s (%s), another agent takes over', (point, version) => agentKillAndTakeOver(world, server, {point, version}))
 
   // what only a driver that guards waits does: A dies while it guards the wait for promote (measuring the
   // gates there); B must take the waiting run over (it was not left by a detach) and carry out the promote

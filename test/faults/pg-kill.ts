@@ -14,6 +14,28 @@ import type {PostgresServer} from '../support/postgres.js'
 import {gapFree, inFlight, pgCase, type DriverCommand, type PgCase} from './pg-world.js'
 import {BAD, hostVersion, SERVICE, servedPolicy, type World} from './world.js'
 
+/**
+ * The journal points a driver is killed at on PostgreSQL, the CLI's and the agent's alike
+ * (postgres-kill.test.ts, agent-kill.test.ts): across a completion of v2, then across the
+ * rollback of a gray version that fails its gate.
+ */
+export const PG_KILL_POINTS: ReadonlyArray<readonly [point: string, version: string]> = [
+  ['after:driver.attached', 'v2'],
+  ['after:gateway.publish.started#1', 'v2'],
+  ['after:gateway.publish.confirmed#1', 'v2'],
+  ['after:host.deploy.started#1', 'v2'],
+  ['before:host.deploy.succeeded#1', 'v2'],
+  ['after:step.started#1', 'v2'],
+  ['after:gate.measured#3', 'v2'],
+  ['after:step.passed#1', 'v2'],
+  ['after:host.deploy.started#2', 'v2'],
+  ['after:run.completing', 'v2'],
+  ['after:rollback.started', BAD],
+  ['after:gateway.publish.started#3', BAD],
+  ['after:host.deploy.started#2', BAD],
+  ['before:run.rolled_back', BAD],
+]
+
 export interface PgKillCase {
   point: string
   version: string

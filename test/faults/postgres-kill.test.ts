@@ -4,9 +4,9 @@
 import {afterAll, beforeAll, describe, it, vi} from 'vitest'
 
 import {skipWithoutPostgres, startPostgres, type PostgresServer} from '../support/postgres.js'
-import {pgKillAndTakeOver} from './pg-kill.js'
+import {PG_KILL_POINTS, pgKillAndTakeOver} from './pg-kill.js'
 import {cliStart} from './pg-world.js'
-import {BAD, startWorld, type World} from './world.js'
+import {startWorld, type World} from './world.js'
 
 // real processes on a shared, loaded machine: each case gets more than the suite's 3 minutes
 vi.setConfig({testTimeout: 420_000})
@@ -19,20 +19,5 @@ beforeAll(async () => {
 afterAll(async () => Promise.all([world?.stop(), server?.destroy()]), 120_000)
 
 describe.skipIf(skipWithoutPostgres)(`crash points on PostgreSQL: ${cliStart.name} killed, another takes over`, () => {
-  it.each([
-    ['after:driver.attached', 'v2'],
-    ['after:gateway.publish.started#1', 'v2'],
-    ['after:gateway.publish.confirmed#1', 'v2'],
-    ['after:host.deploy.started#1', 'v2'],
-    ['before:host.deploy.succeeded#1', 'v2'],
-    ['after:step.started#1', 'v2'],
-    ['after:gate.measured#3', 'v2'],
-    ['after:step.passed#1', 'v2'],
-    ['after:host.deploy.started#2', 'v2'],
-    ['after:run.completing', 'v2'],
-    ['after:rollback.started', BAD],
-    ['after:gateway.publish.started#3', BAD],
-    ['after:host.deploy.started#2', BAD],
-    ['before:run.rolled_back', BAD],
-  ])('killed %s (%s), then another driver takes over', (point, version) => pgKillAndTakeOver(world, server, {point, version, driver: cliStart}))
+  it.each(PG_KILL_POINTS)('killed %s (%s), then another driver takes over', (point, version) => pgKillAndTakeOver(world, server, {point, version, driver: cliStart}))
 })
