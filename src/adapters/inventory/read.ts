@@ -1,7 +1,6 @@
 // Reading an inventory: running its argv (never a shell; bounded in time and
 // output; its own process group, killed whole at the timeout) or reading its
 // file (bounded in size). What it yields is checked in src/core/config/inventory.ts.
-import {execa} from 'execa'
 import {constants} from 'node:fs'
 import {open} from 'node:fs/promises'
 import path from 'node:path'
@@ -35,6 +34,8 @@ export async function readInventory(pool: string, source: InventorySource, optio
 async function runCommand(pool: string, source: Extract<InventorySource, {kind: 'command'}>, options: ReadOptions): Promise<unknown> {
   const where = `hosts.${pool}: the inventory ${sourceWords(source)}`
   const [file = '', ...args] = source.command
+  // imported here: every command loads this module, few run an inventory command
+  const {execa} = await import('execa')
   const child = execa(file, args, {
     shell: false,
     // its own process group, so the timeout ends whatever it started too (a wrapper script's children)
