@@ -1,0 +1,148 @@
+// A release's tag flowing along a call path (issue 16): edge → api → data, each behind its own real
+// nginx. The edge splits by weight on the uid cookie and tags its gray requests; api and data route
+// by the tag alone (src/core/release/tag-route.ts). Checked per request: a user's whole path is v2
+// or v1, never mixed, v2 exactly for the users decide() and the cohort library put in gray.
+import {afterAll, beforeAll, describe, expect, test} from 'vitest'
+import {cohortPolicy} from '../../../src/cohort/index.js'
+import {decide} from '../../../src/core/policy/decide.js'
+import {toDocument} from '../../../src/core/policy/document.js'
+import type {Policy} from '../../../src/core/ports.js'
+import {plainRoutePolicy, tagRoutePolicy} from '../../../src/core/release/tag-route.js'
+import {entryPolicy, pathVersion, startChain, type Chain, type ChainService, type PathAnswer} from '../../support/chain.js'
+import {nginxBinary} from '../../support/nginx.js'
+
+const USERS = 2000
+const TAG = {header: 'X-Gray-Tag', value: 'rel-chain-7'}
+// a run's cohort seed (docs/cohort.md), as a release's entry run would have one
+const SEED = '5eed0c1a'
+const hasNginx = nginxBinary() !== null
+// 2,000 users through three nginx and six sample upstreams on a loaded two-core machine: far from what it needs
+const PHASE_TIMEOUT_MS = 600_000
+
+describe.skipIf(!hasNginx)('a three-service chain on three real nginx: the tag carries gray along the path', () => {
+  let chain: Chain
+  const users = Array.from({length: USERS}, (_, i) => `user-${i}`)
+  let seq = 0
+  const at = () => ({runId: 'chain-release', lastSeq: seq++})
+  const grayAt = new Map<number, Set<string>>()
+
+  beforeAll(async () => {
+    chain = await startChain({tag: TAG})
+  }, 120_000)
+
+  afterAll(async () => {
+    await chain?.stop()
+  }, 120_000)
+
+  async function publish(service: ChainService, policy: Policy): Promise<void> {
+    const applied = await chain.hops[service].gateway.publish(policy)
+    expect(applied).toEqual({revision: policy.revision, mode: policy.mode, weightBp: policy.weightBp})
+  }
+
+  const tagRoute = (service: ChainService) => tagRoutePolicy(chain.hops[service].route, TAG, at())
+  const plain = (service: ChainService) => plainRoutePolicy(chain.hops[service].route, at())
+  const entry = (weightBp: number) => entryPolicy(chain.hops.edge, TAG, {revision: `chain-edge-${seq++}`, weightBp, seed: SEED})
+
+  /** every user once through the edge, with the uid cookie and whatever else `headers` adds */
+  async function walk(headers: (user: string) => Record<string, string> = () => ({})): Promise<PathAnswer[]> {
+    return chain.many(USERS, (i) => chain.get('edge', {cookie: `uid=${users[i]}`, ...headers(users[i] as string)}))
+  }
+
+  /** users whose path was not one whole version with the tag exactly where the version is v2 */
+  function broken(answers: PathAnswer[]): Array<{user: string; answer: PathAnswer}> {
+    return answers
+      .map((answer, i) => ({user: users[i] as string, answer}))
+      .filter(({answer}) => {
+        const version = pathVersion(answer)
+        if (version === null) return true
+        if (answer.hops.map((h) => h.service).join('>') !== 'edge>api>data') return true
+        return answer.hops.some((h) => h.tag !== (version === 'v2' ? TAG.value : null))
+      })
+  }
+
+  async function expectAllV1(headers?: (user: string) => Record<string, string>): Promise<void> {
+    const answers = await walk(headers)
+    expect(broken(answers).slice(0, 5)).toEqual([])
+    expect(answers.filter((a) => pathVersion(a) !== 'v1').length).toBe(0)
+  }
+
+  test('all three plain: every user meets v1 at all three hops, with no tag', async () => {
+    await expectAllV1()
+  }, PHASE_TIMEOUT_MS)
+
+  test('api and data route by the tag (published downstream first), edge still plain: still all v1', async () => {
+    await publish('data', tagRoute('data'))
+    await publish('api', tagRoute('api'))
+    await expectAllV1()
+    // the downstream routing itself, asked directly: the tag takes api and data to v2, another value or none to v1
+    const direct = async (headers: Record<string, string>) => (await chain.get('api', headers)).hops.map((h) => `${h.service}:${h.version}`)
+    expect(await direct({[TAG.header]: TAG.value})).toEqual(['api:v2', 'data:v2'])
+    expect(await direct({[TAG.header]: 'rel-chain-8'})).toEqual(['api:v1', 'data:v1'])
+    expect(await direct({})).toEqual(['api:v1', 'data:v1'])
+  }, PHASE_TIMEOUT_MS)
+
+  test.each([1000, 5000])(
+    'edge at %i bp: every path is all v2 or all v1, all v2 exactly for the users decide() and the cohort library predict',
+    async (weightBp) => {
+      const policy = entry(weightBp)
+      await publish('edge', policy)
+      const answers = await walk()
+      expect(broken(answers).slice(0, 5)).toEqual([])
+
+      const library = cohortPolicy(toDocument(policy))
+      const mismatches = users.filter((user, i) => {
+        const predicted = decide(policy, {headers: {}, cookies: {uid: user}, query: {}, ip: '127.0.0.1'}).target
+        const fromLibrary = library.decide({cookies: {uid: user}}).cohort
+        const seen = pathVersion(answers[i] as PathAnswer) === 'v2' ? 'gray' : 'stable'
+        return predicted !== seen || fromLibrary !== seen
+      })
+      expect(mismatches.slice(0, 10)).toEqual([])
+
+      const gray = new Set(users.filter((_, i) => pathVersion(answers[i] as PathAnswer) === 'v2'))
+      const share = (gray.size / USERS) * 100
+      expect(Math.abs(share - weightBp / 100)).toBeLessThanOrEqual(3)
+      grayAt.set(weightBp, gray)
+    },
+    PHASE_TIMEOUT_MS,
+  )
+
+  test('users in gray at 10% are still in gray at 50%, at all three hops', () => {
+    const ten = grayAt.get(1000)
+    const fifty = grayAt.get(5000)
+    expect(ten?.size).toBeGreaterThan(0)
+    expect([...(ten ?? [])].filter((u) => !fifty?.has(u))).toEqual([])
+  })
+
+  test('a stable user who forges the tag at the edge meets v1 at all three hops; a gray user who forges another value keeps the real tag', async () => {
+    const fifty = grayAt.get(5000) ?? new Set<string>()
+    expect(fifty.size).toBeGreaterThan(0)
+    const answers = await walk((user) => ({[TAG.header]: fifty.has(user) ? 'forged' : TAG.value}))
+    expect(broken(answers).slice(0, 5)).toEqual([])
+    const wrong = users.filter((user, i) => (pathVersion(answers[i] as PathAnswer) === 'v2') !== fifty.has(user))
+    expect(wrong.slice(0, 10)).toEqual([])
+  }, PHASE_TIMEOUT_MS)
+
+  test('rollback, entry first: edge at weight 0 sends everyone to v1 though api and data still route by the tag', async () => {
+    await publish('edge', entry(0))
+    const served = await Promise.all((['api', 'data'] as const).map((s) => chain.hops[s].gateway.readBack()))
+    expect(served.map((p) => p && {mode: p.mode, weightBp: p.weightBp, tagRoute: p.revision.includes('.tag-')})).toEqual([
+      {mode: 'split', weightBp: 0, tagRoute: true},
+      {mode: 'split', weightBp: 0, tagRoute: true},
+    ])
+    await expectAllV1()
+    // nor can a client forge its way to v2 while downstream still routes by the tag
+    await expectAllV1(() => ({[TAG.header]: TAG.value}))
+  }, PHASE_TIMEOUT_MS)
+
+  test('then api and data back to plain: still all v1', async () => {
+    await publish('api', plain('api'))
+    await publish('data', plain('data'))
+    await expectAllV1(() => ({[TAG.header]: TAG.value}))
+  }, PHASE_TIMEOUT_MS)
+
+  test('and all three plain: all v1', async () => {
+    await publish('edge', plain('edge'))
+    await expectAllV1(() => ({[TAG.header]: TAG.value}))
+    await expectAllV1()
+  }, PHASE_TIMEOUT_MS)
+})
