@@ -3,7 +3,10 @@
 // upstream in this process. edge and api call the next hop's nginx, forwarding only the tag
 // header they received, and every answer is the whole path the request took:
 //   {"hops": [{"service": "edge", "version": "v2", "tag": "…"}, {"service": "api", …}, {"service": "data", …}]}
-// docs/tag-chain.md describes the same setup for real services.
+// Each sample also speaks the demo services' protocol (templates/demo/service.mjs), so a release
+// driver can deploy and gate them: GET /healthz answers its version, GET /metrics counts answers as
+// http_requests_total{service,version,code}, POST /admin/deploy?version=V switches its version
+// (templates/demo/deploy.mjs is the deploy command). docs/tag-chain.md describes the same setup.
 import {Agent, createServer, request, type IncomingHttpHeaders, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {NginxGateway} from '../../src/adapters/gateways/nginx/index.js'
@@ -29,6 +32,14 @@ export interface PathAnswer {
   error?: string
 }
 
+/** A sample upstream's controls, for tests that inject a failure or look at its version. */
+export interface Sample {
+  host: Host
+  version(): string
+  /** while on, every request it serves answers 500 (its /healthz stays 200): a broken release */
+  fail(on: boolean): void
+}
+
 /** One service of the chain: its nginx, the gateway gray publishes through, its v1 and v2 hosts. */
 export interface ChainHop {
   service: ChainService
@@ -38,6 +49,8 @@ export interface ChainHop {
   variable: string
   /** stable hosts (v1), gray hosts (v2) and the sticky key, as a release's downstream sees them */
   route: DownstreamRoute
+  /** the sample upstreams behind route.stable[0] and route.gray[0] */
+  samples: {stable: Sample; gray: Sample}
 }
 
 export interface Chain {
@@ -56,6 +69,8 @@ export interface ChainOptions {
   sticky?: StickyKey
   /** nginx worker processes per hop */
   workers?: number
+  /** the versions the stable and gray samples start on: v1 and v2 (a driver test starts both on v1 and deploys) */
+  versions?: {stable: string; gray: string}
 }
 
 /** a hop's call to the next one; the machine is loaded, so generous, but bounded */
@@ -80,6 +95,7 @@ export function hopServer(variable: string, tag: Tag): (port: number) => string 
 
 export async function startChain(options: ChainOptions): Promise<Chain> {
   const sticky = options.sticky ?? {kind: 'cookie', name: 'uid'}
+  const versions = options.versions ?? {stable: 'v1', gray: 'v2'}
   const samples: SampleServer[] = []
   const nginxes: NginxInstance[] = []
   const agents: Agent[] = []
@@ -97,16 +113,16 @@ export async function startChain(options: ChainOptions): Promise<Chain> {
     // the last hop first: each sample upstream needs the address of the next hop's nginx
     let next: string | null = null
     for (const service of [...CHAIN].reverse()) {
-      const pools: Record<'v1' | 'v2', Host[]> = {v1: [], v2: []}
-      for (const version of ['v1', 'v2'] as const) {
+      const pair = {} as {stable: SampleServer; gray: SampleServer}
+      for (const pool of ['stable', 'gray'] as const) {
         const agent = new Agent({keepAlive: true, maxSockets: 32})
         agents.push(agent)
-        const sample = await sampleServer({service, version, tagHeader: options.tag.header, next, agent})
+        const sample = await sampleServer({service, name: `${service}-${pool}`, version: versions[pool], tagHeader: options.tag.header, next, agent})
         samples.push(sample)
-        pools[version].push(sample.host)
+        pair[pool] = sample
       }
       const variable = `gray_${service}_upstream`
-      const route: DownstreamRoute = {service, stable: pools.v1, gray: pools.v2, sticky}
+      const route: DownstreamRoute = {service, stable: [pair.stable.host], gray: [pair.gray.host], sticky}
       const initial = plainRoutePolicy(route, {runId: 'chain-start', lastSeq: 0})
       const gatewayFor = (include: string, instance?: NginxInstance) =>
         new NginxGateway({type: 'nginx', include, variable, test: instance?.testArgv ?? ['true'], reload: instance?.reloadArgv ?? ['true']}, service)
@@ -117,7 +133,7 @@ export async function startChain(options: ChainOptions): Promise<Chain> {
         workers: options.workers,
       })
       nginxes.push(nginx)
-      hops[service] = {service, nginx, gateway: gatewayFor(nginx.includePath, nginx), variable, route}
+      hops[service] = {service, nginx, gateway: gatewayFor(nginx.includePath, nginx), variable, route, samples: pair}
       next = nginx.baseUrl
     }
 
@@ -160,13 +176,14 @@ export async function many<T>(count: number, one: (i: number) => Promise<T>, con
   return results
 }
 
-interface SampleServer {
-  host: Host
+interface SampleServer extends Sample {
   close(): Promise<void>
 }
 
 interface SampleOptions {
   service: string
+  name: string
+  /** the version it starts on */
   version: string
   tagHeader: string
   /** the next hop's nginx, or null for the last hop */
@@ -178,39 +195,73 @@ interface SampleOptions {
 /** A sample service: answers its own hop, after the rest of the path when there is a next hop. */
 async function sampleServer(options: SampleOptions): Promise<SampleServer> {
   const header = options.tagHeader.toLowerCase()
+  let version = options.version
+  let failing = false
+  const counters = new Map<string, number>()
   const server: Server = createServer((req, res) => {
-    const tag = headerValue(req.headers, header)
-    const self: Hop = {service: options.service, version: options.version, tag}
-    const answer = (status: number, body: PathAnswer | {hops: Hop[]; error?: string}) => {
-      res.statusCode = status
-      res.setHeader('content-type', 'application/json')
-      res.end(JSON.stringify(body))
+    const url = new URL(req.url ?? '/', 'http://sample')
+    const send = (status: number, text: string, type = 'application/json') => {
+      res.writeHead(status, {'content-type': type, 'content-length': Buffer.byteLength(text)})
+      res.end(text)
     }
     // the request body is not read: a GET has none, and what a client sends is drained unread
     req.resume()
+    if (url.pathname === '/healthz') return send(200, JSON.stringify({version}))
+    if (url.pathname === '/metrics') return send(200, exposition(options.service, counters), 'text/plain; version=0.0.4')
+    if (url.pathname === '/admin/deploy' && req.method === 'POST') {
+      const next = url.searchParams.get('version')
+      if (!next) return send(400, JSON.stringify({error: 'version is required: POST /admin/deploy?version=V'}))
+      const from = version
+      version = next
+      return send(202, JSON.stringify({deploying: next, from}))
+    }
+
+    const tag = headerValue(req.headers, header)
+    const self: Hop = {service: options.service, version, tag}
+    const answer = (status: number, body: PathAnswer | {hops: Hop[]; error?: string}) => {
+      const key = `${self.version}\u0000${status}`
+      counters.set(key, (counters.get(key) ?? 0) + 1)
+      send(status, JSON.stringify(body))
+    }
+    if (failing) return answer(500, {hops: [self], error: `${options.service} ${self.version}: injected failure`})
     if (!options.next) return answer(200, {hops: [self]})
     // only the tag header goes on: not the cookie, not anything else the client sent
     const forward = tag === null ? {} : {[options.tagHeader]: tag}
     getJson(`${options.next}/`, forward, options.agent, HOP_TIMEOUT_MS).then(
       (downstream) => {
         const rest = pathOf(downstream)
-        if (rest.error) return answer(502, {hops: [self, ...rest.hops], error: `${options.service} ${options.version}: ${rest.error}`})
+        if (rest.error) return answer(502, {hops: [self, ...rest.hops], error: `${options.service} ${self.version}: ${rest.error}`})
         answer(200, {hops: [self, ...rest.hops]})
       },
-      (error: Error) => answer(502, {hops: [self], error: `${options.service} ${options.version} could not call the next hop: ${error.message}`}),
+      (error: Error) => answer(502, {hops: [self], error: `${options.service} ${self.version} could not call the next hop: ${error.message}`}),
     )
   })
   server.keepAliveTimeout = 30_000
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const {port} = server.address() as AddressInfo
   return {
-    host: {name: `${options.service}-${options.version}`, address: `127.0.0.1:${port}`},
+    host: {name: options.name, address: `127.0.0.1:${port}`},
+    version: () => version,
+    fail: (on) => {
+      failing = on
+    },
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections()
         server.close(() => resolve())
       }),
   }
+}
+
+/** http_requests_total by version and code, as templates/demo/service.mjs writes it for the scrape source */
+function exposition(service: string, counters: Map<string, number>): string {
+  const label = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
+  const lines = ['# HELP http_requests_total Requests served, by version and status code.', '# TYPE http_requests_total counter']
+  for (const [key, value] of counters) {
+    const [version, code] = key.split('\u0000') as [string, string]
+    lines.push(`http_requests_total{service="${label(service)}",version="${label(version)}",code="${code}"} ${value}`)
+  }
+  return `${lines.join('\n')}\n`
 }
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | null {

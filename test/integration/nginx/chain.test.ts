@@ -2,12 +2,17 @@
 // nginx. The edge splits by weight on the uid cookie and tags its gray requests; api and data route
 // by the tag alone (src/core/release/tag-route.ts). Checked per request: a user's whole path is v2
 // or v1, never mixed, v2 exactly for the users decide() and the cohort library put in gray.
+// A second chain checks what a release driver's test will use: the samples deployed by the demo's
+// deploy command, a failure injected in the middle one, their /metrics as the scrape source reads them.
+import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
+import {parseExposition} from '../../../src/adapters/metrics/scrape/exposition.js'
 import {cohortPolicy} from '../../../src/cohort/index.js'
 import {decide} from '../../../src/core/policy/decide.js'
 import {toDocument} from '../../../src/core/policy/document.js'
 import type {Policy} from '../../../src/core/ports.js'
 import {plainRoutePolicy, tagRoutePolicy} from '../../../src/core/release/tag-route.js'
+import {demoScript} from '../../../src/demo/services.js'
 import {entryPolicy, pathVersion, startChain, type Chain, type ChainService, type PathAnswer} from '../../support/chain.js'
 import {nginxBinary} from '../../support/nginx.js'
 
@@ -147,5 +152,71 @@ describe.skipIf(!hasNginx)('a three-service chain on three real nginx: the tag c
     await publish('edge', plain('edge'))
     await expectAllV1(() => ({[TAG.header]: TAG.value}))
     await expectAllV1()
+  }, PHASE_TIMEOUT_MS)
+})
+
+describe.skipIf(!hasNginx)('the chain\'s samples as a release driver meets them: deployed by the demo\'s deploy command, failing on demand, counted for the scrape source', () => {
+  const FEW = 400
+  let chain: Chain
+  const users = Array.from({length: FEW}, (_, i) => `few-${i}`)
+  let seq = 0
+  let edge: Policy
+
+  beforeAll(async () => {
+    chain = await startChain({tag: TAG, versions: {stable: 'v1', gray: 'v1'}})
+    for (const service of ['data', 'api'] as const) await chain.hops[service].gateway.publish(tagRoutePolicy(chain.hops[service].route, TAG, {runId: 'driver', lastSeq: seq++}))
+    edge = entryPolicy(chain.hops.edge, TAG, {revision: `driver-edge-${seq++}`, weightBp: 5000, seed: SEED})
+    await chain.hops.edge.gateway.publish(edge)
+  }, 120_000)
+
+  afterAll(async () => {
+    await chain?.stop()
+  }, 120_000)
+
+  const inGray = (user: string) => decide(edge, {headers: {}, cookies: {uid: user}, query: {}, ip: '127.0.0.1'}).target === 'gray'
+  const walk = () => chain.many(FEW, (i) => chain.get('edge', {cookie: `uid=${users[i]}`}))
+
+  test('gray hosts on v1 serve everyone v1; after templates/demo/deploy.mjs deploys v2 to them, downstream first, gray users meet v2 at all three hops', async () => {
+    const before = await walk()
+    expect(before.filter((a) => pathVersion(a) !== 'v1')).toEqual([])
+    // the tag still reaches exactly the gray hops, which run v1 for now
+    expect(before.filter((a, i) => a.hops.some((h) => h.tag !== (inGray(users[i] as string) ? TAG.value : null))).length).toBe(0)
+
+    for (const service of ['data', 'api', 'edge'] as const) {
+      const host = chain.hops[service].route.gray[0] as {address: string}
+      await execa(process.execPath, [demoScript('deploy.mjs'), host.address, 'v2'])
+      expect(chain.hops[service].samples.gray.version()).toBe('v2')
+    }
+    const after = await walk()
+    const wrong = users.filter((user, i) => pathVersion(after[i] as PathAnswer) !== (inGray(user) ? 'v2' : 'v1'))
+    expect(wrong.slice(0, 10)).toEqual([])
+    expect(users.some(inGray) && users.some((u) => !inGray(u))).toBe(true)
+  }, PHASE_TIMEOUT_MS)
+
+  test('a failure injected in api v2 fails exactly the gray users\' requests, named in the path, and the samples count it by version and code', async () => {
+    chain.hops.api.samples.gray.fail(true)
+    const answers = await walk()
+    users.forEach((user, i) => {
+      const answer = answers[i] as PathAnswer
+      if (inGray(user)) {
+        expect({status: answer.status, hops: answer.hops.map((h) => `${h.service}:${h.version}`)}).toEqual({status: 502, hops: ['edge:v2', 'api:v2']})
+        expect(answer.error).toMatch(/api v2: injected failure/)
+      } else {
+        expect(pathVersion(answer)).toBe('v1')
+      }
+    })
+    const gray = users.filter(inGray).length
+    // read as the scrape source reads a host's /metrics
+    const counted = async (service: ChainService, code: string) => {
+      const text = await (await fetch(`http://${chain.hops[service].route.gray[0]?.address}/metrics`)).text()
+      const series = [...parseExposition(text).values()].filter((sample) => sample.name === 'http_requests_total' && sample.labels.version === 'v2' && sample.labels.code === code)
+      return series.map((sample) => ({service: sample.labels.service, value: sample.value}))
+    }
+    expect(await counted('api', '500')).toEqual([{service: 'api', value: gray}])
+    expect(await counted('edge', '502')).toEqual([{service: 'edge', value: gray}])
+
+    chain.hops.api.samples.gray.fail(false)
+    const healed = await walk()
+    expect(users.filter((user, i) => pathVersion(healed[i] as PathAnswer) !== (inGray(user) ? 'v2' : 'v1')).slice(0, 10)).toEqual([])
   }, PHASE_TIMEOUT_MS)
 })
