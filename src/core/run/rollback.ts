@@ -35,13 +35,18 @@ export function zeroInForce(s: RunState): boolean {
   return Boolean(a && a.weightBp === 0 && (a.purpose === 'rollback' || a.purpose === 'plain') && !s.publishPending)
 }
 
+/** The first part of a rollback is done: gray's traffic is back on stable, or gray warned that it could not be moved. */
+export function rollbackTrafficDone(s: RunState): boolean {
+  const pass = s.rollbackPass
+  return zeroInForce(s) || pass.confirmed.includes('rollback') || pass.warned.includes('traffic')
+}
+
 /** The next step of the rollback `s.rollback` asks for; the caller has checked that the run has not ended. */
 export function nextRollbackStep(s: RunState, config: GrayConfig): RollbackStep {
   const pass = s.rollbackPass
 
   // 1. traffic back to stable
-  const trafficDone = zeroInForce(s) || pass.confirmed.includes('rollback') || pass.warned.includes('traffic')
-  if (!trafficDone) {
+  if (!rollbackTrafficDone(s)) {
     if (stableUpstream(s).length > 0 || s.release) return {kind: 'publish', purpose: 'rollback', step: s.stepIndex, policy: splitPolicy(config, s, {weightBp: 0, rules: false})}
     return {kind: 'warn', about: 'traffic', message: 'no stable host runs the previous version: hosts are reverted before traffic can move'}
   }
