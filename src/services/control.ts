@@ -69,6 +69,13 @@ export async function control(ctx: StateContext, kind: RequestKind, options: Con
         if (!at) return false
         return !onward || isTerminal(replay(events)) || ((events.at(-1)?.seq ?? 0) > at.seq && holds(replay(events)))
       }
+      // pause, and promote or resume a CLI driver carries out, answer with the run as their effect left it:
+      // a rollback asked for just after does not change what this request did (the rollback's own command says that)
+      const carriedOut = (events: JournalEvents): RunState | null => {
+        const at = kind === 'rollback' || onward ? undefined : received(events)
+        const effect = at && events.find((e) => e.seq > at.seq && e.data.request === id)
+        return effect ? replay(events.filter((e) => e.seq <= effect.seq)) : null
+      }
       const stop = new AbortController()
       const onSignal = () => stop.abort()
       if (options.handleSignals) {
@@ -77,7 +84,7 @@ export async function control(ctx: StateContext, kind: RequestKind, options: Con
       }
       let acked: RunState | null
       try {
-        acked = await follow(ctx, latest.id, id, (s, events) => taken(events) && settled(kind, s), options, stop.signal)
+        acked = await follow(ctx, latest.id, id, (s, events) => taken(events) && (carriedOut(events) !== null || settled(kind, s)), options, stop.signal)
       } finally {
         process.off('SIGINT', onSignal)
         process.off('SIGTERM', onSignal)
@@ -91,7 +98,8 @@ export async function control(ctx: StateContext, kind: RequestKind, options: Con
       }
       if (acked) {
         const pid = (await ctx.backend.readLease(service))?.holder.pid ?? holder?.holder.pid
-        return {state: acked, exitCode: onward && holds(acked) ? ExitCode.paused : resultCode(kind, acked), via: 'driver', driverPid: pid}
+        const state = carriedOut(await ctx.backend.readEvents(service, latest.id)) ?? acked
+        return {state, exitCode: onward && holds(state) ? ExitCode.paused : resultCode(kind, state), via: 'driver', driverPid: pid}
       }
       // The driver did not answer: it died or hangs. Taking the lock waits for it to go stale.
     }
