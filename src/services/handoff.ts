@@ -6,7 +6,7 @@ import {setTimeout as delay} from 'node:timers/promises'
 
 import {ExitCode, LockedError, type ExitCodeValue} from '../core/errors.js'
 import {exitCodeOf} from '../core/run/exit-codes.js'
-import {isTerminal, replay, type RunState} from '../core/run/state.js'
+import {holds, isTerminal, replay, type RunState} from '../core/run/state.js'
 import type {AgentPresence, LeaseState} from '../state/backend.js'
 import type {StateContext} from './context.js'
 import {observersOf, type DriveOptions} from './drive.js'
@@ -70,11 +70,6 @@ export async function agentDrivingOrLapsed(
     }
     await delay(100)
   }
-}
-
-/** the run waits for a person: what an in-process drive would have stopped at (exit 4) */
-export function holds(s: RunState): boolean {
-  return !s.rollback && !s.outcome && (Boolean(s.paused) || (s.waiting && !s.promote))
 }
 
 export interface Followed {

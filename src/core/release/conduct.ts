@@ -17,7 +17,7 @@
 // first (seconds); only then are the downstream runs rolled back (their
 // routing, then their hosts, each to its own previous version).
 import {rollbackTrafficDone} from '../run/rollback.js'
-import {isTerminal, type RunState} from '../run/state.js'
+import {holds, isTerminal, type RunState} from '../run/state.js'
 
 export interface ReleaseMember {
   service: string
@@ -51,14 +51,9 @@ export type ReleaseAction =
   | {kind: 'wait'; for: string; person?: boolean}
   | {kind: 'finish'; outcome: 'completed' | 'rolled_back' | 'failed'; reason: string}
 
-/** The run holds at a wait of its own (a pause or a hold for promote) and is not going anywhere. */
-export function holding(s: RunState): boolean {
-  return !s.rollback && !s.outcome && (Boolean(s.paused) || (s.waiting && !s.promote))
-}
-
 /** The run waits for promote at its last step, not paused: a downstream run at its tag route, the entry at 100%. */
 export function atLastHold(s: RunState): boolean {
-  return !s.rollback && !s.outcome && !s.paused && s.waiting && !s.promote && s.stepIndex === s.steps.length - 1
+  return holds(s) && !s.paused && s.stepIndex === s.steps.length - 1
 }
 
 function entryOf(view: ReleaseView): ReleaseMember {
@@ -107,7 +102,7 @@ export function nextReleaseAction(view: ReleaseView): ReleaseAction {
     const paused = started.find(({run}) => run.paused)
     if (paused) return pausedWait(paused.member.service, paused.run)
     if (!atLastHold(entryRun)) {
-      if (holding(entryRun)) return {kind: 'wait', for: `a person: ${entry.service} waits at step ${entryRun.stepIndex + 1}`, person: true}
+      if (holds(entryRun)) return {kind: 'wait', for: `a person: ${entry.service} waits at step ${entryRun.stepIndex + 1}`, person: true}
       return {kind: 'wait', for: `${entry.service} to step its weight`}
     }
     if (view.entryHoldsLast && !view.promoted) return {kind: 'wait', for: `a person: ${entry.service} waits at its last step`, person: true}

@@ -470,6 +470,11 @@ export function isTerminal(s: RunState): boolean {
   return TERMINAL.includes(s.status)
 }
 
+/** The run waits for a person (a pause, or a hold for promote): what an in-process drive would have stopped at (exit 4). */
+export function holds(s: RunState): boolean {
+  return !s.rollback && !s.outcome && (Boolean(s.paused) || (s.waiting && !s.promote))
+}
+
 /** Hosts that serve the new version (the gray upstream): the gray pool and converted stable hosts, once healthy. */
 export function grayUpstream(s: RunState): HostState[] {
   return s.hosts.filter((h) => (h.pool === 'gray' || h.converted) && h.version === s.version && !h.pending)
